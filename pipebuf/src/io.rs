@@ -1,0 +1,187 @@
+//! `std::io` on the views, and transfers between a view and any reader or writer (`std`).
+//!
+//! The trait impls map the buffer's stream state onto `std::io` conventions: an empty open
+//! buffer is [`io::ErrorKind::WouldBlock`], a consumed-to-the-end close is `Ok(0)`, an abort
+//! is [`io::ErrorKind::ConnectionAborted`]. The transfer helpers instead report every outcome
+//! as a value, so a socket link can tell "would block", "peer ended" and "buffer full" apart
+//! without matching on error kinds.
+
+use std::io::{self, BufRead, Read, Write};
+
+use crate::state::EofKind;
+use crate::{Error, PBufRd, PBufWr};
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> Self {
+        let kind = match e {
+            Error::AfterEof => io::ErrorKind::BrokenPipe,
+            Error::NoSpace { .. } => io::ErrorKind::WouldBlock,
+            _ => io::ErrorKind::InvalidInput,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+/// What [`PBufWr::read_from`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStatus {
+    /// This many elements were read into the buffer (never 0).
+    Read(usize),
+    /// The reader has nothing now (`WouldBlock`); wait for readiness.
+    WouldBlock,
+    /// The reader reached end of stream (read returned 0). The buffer is left open: the
+    /// caller decides whether that is a close or, for example, a truncation.
+    EndOfStream,
+    /// The buffer is at its limit: nothing was read (backpressure).
+    Full,
+}
+
+/// What [`PBufRd::write_to`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteStatus {
+    /// This many elements were written out and consumed (never 0).
+    Wrote(usize),
+    /// The writer cannot take anything now (`WouldBlock`); wait for readiness.
+    WouldBlock,
+    /// No data was waiting in the buffer.
+    Empty,
+}
+
+impl PBufWr<'_, u8> {
+    /// One read from `src` straight into this buffer's free space (at most `max` bytes),
+    /// retrying on `Interrupted`. Other errors are returned unchanged and leave the buffer
+    /// as it was.
+    ///
+    /// ```
+    /// use pipebuf::{PipeBuf, ReadStatus};
+    ///
+    /// let mut pb = PipeBuf::<u8>::new();
+    /// let mut src: &[u8] = b"socket bytes";
+    /// assert_eq!(pb.wr().read_from(&mut src, 4096).unwrap(), ReadStatus::Read(12));
+    /// assert_eq!(pb.wr().read_from(&mut src, 4096).unwrap(), ReadStatus::EndOfStream);
+    /// assert_eq!(pb.data(), b"socket bytes");
+    /// ```
+    pub fn read_from<R: Read + ?Sized>(
+        &mut self,
+        src: &mut R,
+        max: usize,
+    ) -> io::Result<ReadStatus> {
+        let space = self.space_upto(max)?;
+        if space.is_empty() {
+            return Ok(ReadStatus::Full);
+        }
+        loop {
+            match src.read(space) {
+                Ok(0) => return Ok(ReadStatus::EndOfStream),
+                Ok(n) => {
+                    let n = n.min(space.len());
+                    self.commit(n)?;
+                    return Ok(ReadStatus::Read(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(ReadStatus::WouldBlock);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl PBufRd<'_, u8> {
+    /// One write of the waiting data to `dst`, consuming what was written, retrying on
+    /// `Interrupted`. A writer that accepts 0 bytes gives `WriteZero`; other errors are
+    /// returned unchanged and consume nothing.
+    ///
+    /// ```
+    /// use pipebuf::{PipeBuf, WriteStatus};
+    ///
+    /// let mut pb = PipeBuf::<u8>::new();
+    /// pb.wr().append(b"out").unwrap();
+    /// let mut sink = Vec::new();
+    /// assert_eq!(pb.rd().write_to(&mut sink).unwrap(), WriteStatus::Wrote(3));
+    /// assert_eq!(pb.rd().write_to(&mut sink).unwrap(), WriteStatus::Empty);
+    /// assert_eq!(sink, b"out");
+    /// ```
+    pub fn write_to<W: Write + ?Sized>(&mut self, dst: &mut W) -> io::Result<WriteStatus> {
+        if self.is_empty() {
+            return Ok(WriteStatus::Empty);
+        }
+        loop {
+            match dst.write(self.data()) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    let n = n.min(self.len());
+                    self.consume(n)?;
+                    return Ok(WriteStatus::Wrote(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(WriteStatus::WouldBlock);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn eof_or_would_block(&self) -> io::Result<()> {
+        match self.state().eof_kind() {
+            Some(EofKind::Close) => Ok(()),
+            Some(EofKind::Abort) => Err(io::ErrorKind::ConnectionAborted.into()),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+/// Copies waiting data out and consumes it. With nothing waiting: `Ok(0)` once the stream was
+/// closed, `ConnectionAborted` if it was aborted, `WouldBlock` while it is open. The EOF
+/// itself is not consumed: call [`PBufRd::consume_eof`] for that.
+impl Read for PBufRd<'_, u8> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.is_empty() {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            self.eof_or_would_block()?;
+            return Ok(0);
+        }
+        let n = buf.len().min(self.len());
+        buf[..n].copy_from_slice(&self.data()[..n]);
+        self.consume(n)?;
+        Ok(n)
+    }
+}
+
+/// The waiting data is the read buffer: no copy. An empty buffer gives the same results as
+/// [`Read`]: `Ok(&[])` after a close, errors for abort and "open but empty".
+impl BufRead for PBufRd<'_, u8> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.is_empty() {
+            self.eof_or_would_block()?;
+        }
+        Ok(self.data())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        let n = amt.min(self.len());
+        // Cannot fail: n <= len.
+        let _ = PBufRd::consume(self, n);
+    }
+}
+
+/// Appends as much as fits. A full buffer gives `WouldBlock`, a closed or aborted one
+/// `BrokenPipe`. `flush` is a [push](PBufWr::push).
+impl Write for PBufWr<'_, u8> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.append_some(buf)?;
+        if n == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.push();
+        Ok(())
+    }
+}

@@ -1,0 +1,233 @@
+//! The consumer's view of a buffer.
+
+use core::fmt;
+
+use crate::buf::Meta;
+use crate::state::{Eof, EofKind, PBufState, Tripwire};
+use crate::storage::StoreRef;
+use crate::{Error, PBufWr};
+
+/// The consumer's view of a [`PipeBuf`](crate::PipeBuf): read and consume data, then the
+/// push and the EOF.
+///
+/// The consumer must consume the EOF explicitly ([`consume_eof`](PBufRd::consume_eof)), so
+/// every component sees every end of stream exactly once.
+pub struct PBufRd<'a, T = u8> {
+    meta: &'a mut Meta,
+    store: StoreRef<'a, T>,
+}
+
+impl<'a, T: Copy + Default> PBufRd<'a, T> {
+    pub(crate) fn new(meta: &'a mut Meta, store: StoreRef<'a, T>) -> Self {
+        PBufRd { meta, store }
+    }
+
+    /// A shorter-lived view of the same buffer, to pass to a function without giving this
+    /// one away.
+    #[inline]
+    pub fn reborrow(&mut self) -> PBufRd<'_, T> {
+        PBufRd {
+            meta: self.meta,
+            store: self.store.reborrow(),
+        }
+    }
+
+    /// The data waiting to be consumed.
+    #[inline]
+    pub fn data(&self) -> &[T] {
+        &self.store.slice()[self.meta.rd..self.meta.wr]
+    }
+
+    /// The data waiting to be consumed, mutable for in-place transforms (decryption,
+    /// unmasking) before it is consumed.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [T] {
+        let (rd, wr) = (self.meta.rd, self.meta.wr);
+        &mut self.store.slice_mut()[rd..wr]
+    }
+
+    /// Consumes the view and returns the waiting data for the view's whole lifetime.
+    pub fn into_data(self) -> &'a [T] {
+        let (rd, wr) = (self.meta.rd, self.meta.wr);
+        &self.store.into_slice()[rd..wr]
+    }
+
+    /// Number of elements waiting.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// Whether no data is waiting.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.meta.rd == self.meta.wr
+    }
+
+    /// Marks the first `n` waiting elements as consumed.
+    ///
+    /// Consuming more than is waiting fails with [`Error::ConsumeBeyondData`] and consumes
+    /// nothing. When the buffer becomes empty it goes back to the start of its storage.
+    ///
+    /// ```
+    /// use pipebuf::{Error, PipeBuf};
+    ///
+    /// let mut pb = PipeBuf::<u8>::new();
+    /// pb.wr().append(b"abc").unwrap();
+    /// pb.rd().consume(2).unwrap();
+    /// assert_eq!(pb.rd().consume(2), Err(Error::ConsumeBeyondData { requested: 2, available: 1 }));
+    /// assert_eq!(pb.data(), b"c");
+    /// ```
+    #[inline]
+    pub fn consume(&mut self, n: usize) -> Result<(), Error> {
+        let available = self.meta.len();
+        if n > available {
+            return Err(Error::ConsumeBeyondData {
+                requested: n,
+                available,
+            });
+        }
+        self.meta.rd += n;
+        self.meta.reset_if_empty();
+        Ok(())
+    }
+
+    /// Consumes everything waiting and returns how much that was.
+    pub fn consume_all(&mut self) -> usize {
+        let n = self.meta.len();
+        self.meta.rd = self.meta.wr;
+        self.meta.reset_if_empty();
+        n
+    }
+
+    /// Whether the producer pushed (asked for a flush) and the push was not consumed yet.
+    #[inline]
+    pub fn has_pending_push(&self) -> bool {
+        self.meta.push
+    }
+
+    /// Consumes a pending push; returns whether there was one.
+    #[inline]
+    pub fn consume_push(&mut self) -> bool {
+        core::mem::take(&mut self.meta.push)
+    }
+
+    /// The EOF the producer set and the consumer has not consumed, whether or not data is
+    /// still waiting ahead of it. Lets a consumer react early to an abort.
+    #[inline]
+    pub fn pending_eof(&self) -> Option<EofKind> {
+        match self.meta.eof {
+            Eof::Pending(kind) => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// Whether the consumer has reached an EOF it has not consumed: the producer ended the
+    /// stream and no data is waiting.
+    #[inline]
+    pub fn has_pending_eof(&self) -> bool {
+        self.is_empty() && matches!(self.meta.eof, Eof::Pending(_))
+    }
+
+    /// Consumes the EOF once it is reached (no data waiting), returning its kind; returns
+    /// `None` while data is waiting, when the stream is open, and when the EOF was already
+    /// consumed, so each EOF is seen exactly once. To give up on data ahead of an abort,
+    /// [`consume_all`](PBufRd::consume_all) first.
+    #[inline]
+    pub fn consume_eof(&mut self) -> Option<EofKind> {
+        match self.meta.eof {
+            Eof::Pending(kind) if self.is_empty() => {
+                self.meta.eof = Eof::Consumed(kind);
+                Some(kind)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the producer closed the stream cleanly (EOF consumed or not).
+    pub fn is_closed(&self) -> bool {
+        self.state().eof_kind() == Some(EofKind::Close)
+    }
+
+    /// Whether the producer aborted the stream (EOF consumed or not).
+    pub fn is_aborted(&self) -> bool {
+        self.state().eof_kind() == Some(EofKind::Abort)
+    }
+
+    /// Whether the EOF was consumed: nothing more will happen on this buffer.
+    pub fn is_done(&self) -> bool {
+        matches!(self.meta.eof, Eof::Consumed(_))
+    }
+
+    /// The stream state.
+    #[inline]
+    pub fn state(&self) -> PBufState {
+        self.meta.eof.state()
+    }
+
+    /// Snapshot for activity detection; see [`Tripwire`].
+    #[inline]
+    pub fn tripwire(&self) -> Tripwire {
+        self.meta.tripwire()
+    }
+
+    /// Moves as much data as fits into `dest`, then, once all data has gone, the push and the
+    /// EOF with its kind. Returns whether anything moved (activity).
+    ///
+    /// When `dest` is full the rest stays here (backpressure); a push or EOF waits behind the
+    /// data it follows. Fails with [`Error::AfterEof`] only if data or an EOF must go to a
+    /// `dest` whose producer side has already ended.
+    ///
+    /// ```
+    /// use pipebuf::{EofKind, PipeBuf};
+    ///
+    /// let (mut a, mut b) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+    /// a.wr().append(b"data").unwrap();
+    /// a.wr().abort();
+    /// assert!(a.rd().forward(&mut b.wr()).unwrap());
+    /// assert_eq!(b.data(), b"data");
+    /// assert_eq!(b.rd().pending_eof(), Some(EofKind::Abort));
+    /// assert!(a.rd().is_done());
+    /// ```
+    pub fn forward(&mut self, dest: &mut PBufWr<'_, T>) -> Result<bool, Error> {
+        let mut activity = false;
+        if !self.is_empty() {
+            let n = dest.append_some(self.data())?;
+            if n > 0 {
+                // Cannot fail: n <= len.
+                self.consume(n)?;
+                activity = true;
+            }
+            if !self.is_empty() {
+                return Ok(activity);
+            }
+        }
+        if self.meta.push && !dest.is_eof() {
+            dest.push();
+            self.meta.push = false;
+            activity = true;
+        }
+        if let Eof::Pending(kind) = self.meta.eof {
+            if dest.is_eof() {
+                return Err(Error::AfterEof);
+            }
+            match kind {
+                EofKind::Close => dest.close(),
+                EofKind::Abort => dest.abort(),
+            }
+            self.meta.eof = Eof::Consumed(kind);
+            activity = true;
+        }
+        Ok(activity)
+    }
+}
+
+impl<T> fmt::Debug for PBufRd<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PBufRd")
+            .field("len", &self.meta.len())
+            .field("push", &self.meta.push)
+            .field("state", &self.meta.eof.state())
+            .finish()
+    }
+}

@@ -1,0 +1,192 @@
+//! Where a buffer keeps its elements: growable (`alloc`) or fixed (a caller slice or array).
+
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
+
+/// Backing storage of a [`PipeBuf`](crate::PipeBuf).
+///
+/// Implemented for [`Growable`] (with the `alloc` feature), for fixed arrays `[T; N]` and for
+/// caller-provided slices `&mut [T]`. Fixed storage never allocates. The trait is sealed: the
+/// views rely on exactly these storage kinds.
+pub trait Storage<T>: sealed::Sealed<T> {}
+
+pub(crate) mod sealed {
+    use super::StoreRef;
+
+    // Public in a private module: nameable by the crate's trait, by no one outside.
+    #[allow(unreachable_pub)]
+    pub trait Sealed<T> {
+        fn store_ref(&mut self) -> StoreRef<'_, T>;
+        fn as_slice(&self) -> &[T];
+        fn release(&mut self) -> bool;
+    }
+}
+
+/// A borrowed view of any storage kind, so that the buffer views need no storage parameter.
+#[allow(unreachable_pub)] // public only so the sealed trait may name it; the module is private
+#[derive(Debug)]
+pub enum StoreRef<'a, T> {
+    Fixed(&'a mut [T]),
+    #[cfg(feature = "alloc")]
+    Growable(&'a mut Growable<T>),
+}
+
+impl<'a, T: Copy + Default> StoreRef<'a, T> {
+    pub(crate) fn reborrow(&mut self) -> StoreRef<'_, T> {
+        match self {
+            StoreRef::Fixed(s) => StoreRef::Fixed(s),
+            #[cfg(feature = "alloc")]
+            StoreRef::Growable(g) => StoreRef::Growable(g),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn slice(&self) -> &[T] {
+        match self {
+            StoreRef::Fixed(s) => s,
+            #[cfg(feature = "alloc")]
+            StoreRef::Growable(g) => &g.vec,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn slice_mut(&mut self) -> &mut [T] {
+        match self {
+            StoreRef::Fixed(s) => s,
+            #[cfg(feature = "alloc")]
+            StoreRef::Growable(g) => &mut g.vec,
+        }
+    }
+
+    pub(crate) fn into_slice(self) -> &'a [T] {
+        match self {
+            StoreRef::Fixed(s) => s,
+            #[cfg(feature = "alloc")]
+            StoreRef::Growable(g) => &g.vec,
+        }
+    }
+
+    /// Largest size the storage can ever have.
+    #[inline]
+    pub(crate) fn max_len(&self) -> usize {
+        match self {
+            StoreRef::Fixed(s) => s.len(),
+            #[cfg(feature = "alloc")]
+            StoreRef::Growable(g) => g.max,
+        }
+    }
+
+    /// Grows the storage so that it holds at least `needed` elements if the limit allows,
+    /// else to the limit. Fixed storage cannot grow.
+    pub(crate) fn grow(&mut self, needed: usize) {
+        match self {
+            StoreRef::Fixed(_) => (),
+            #[cfg(feature = "alloc")]
+            StoreRef::Growable(g) => g.grow(needed),
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> sealed::Sealed<T> for [T; N] {
+    fn store_ref(&mut self) -> StoreRef<'_, T> {
+        StoreRef::Fixed(self)
+    }
+    fn as_slice(&self) -> &[T] {
+        self
+    }
+    fn release(&mut self) -> bool {
+        false
+    }
+}
+impl<T: Copy + Default, const N: usize> Storage<T> for [T; N] {}
+
+impl<T: Copy + Default> sealed::Sealed<T> for &mut [T] {
+    fn store_ref(&mut self) -> StoreRef<'_, T> {
+        StoreRef::Fixed(self)
+    }
+    fn as_slice(&self) -> &[T] {
+        self
+    }
+    fn release(&mut self) -> bool {
+        false
+    }
+}
+impl<T: Copy + Default> Storage<T> for &mut [T] {}
+
+/// Heap storage that grows on demand between a minimum and a maximum size, and that can be
+/// released while the buffer is empty so that idle buffers cost no heap memory.
+///
+/// The maximum is the buffer's DoS cap: a producer asking for more gets less (or nothing),
+/// which is backpressure, never an allocation beyond the cap.
+#[cfg(feature = "alloc")]
+pub struct Growable<T> {
+    vec: Vec<T>,
+    min: usize,
+    max: usize,
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Copy + Default> Growable<T> {
+    /// Storage that allocates nothing until first written, then at least `min` elements,
+    /// growing by doubling up to `max` elements. A `min` above `max` is lowered to `max`.
+    pub fn new(min: usize, max: usize) -> Self {
+        Growable {
+            vec: Vec::new(),
+            min: min.min(max),
+            max,
+        }
+    }
+
+    /// The size of the first allocation.
+    pub fn min_capacity(&self) -> usize {
+        self.min
+    }
+
+    /// The cap: storage never grows beyond this many elements.
+    pub fn max_capacity(&self) -> usize {
+        self.max
+    }
+
+    fn grow(&mut self, needed: usize) {
+        let current = self.vec.len();
+        if needed <= current || current >= self.max {
+            return;
+        }
+        let target = needed
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX)
+            .max(self.min)
+            .max(current.saturating_mul(2))
+            .min(self.max);
+        self.vec.reserve_exact(target - current);
+        self.vec.resize(target, T::default());
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T> core::fmt::Debug for Growable<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Growable")
+            .field("allocated", &self.vec.len())
+            .field("min", &self.min)
+            .field("max", &self.max)
+            .finish()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: Copy + Default> sealed::Sealed<T> for Growable<T> {
+    fn store_ref(&mut self) -> StoreRef<'_, T> {
+        StoreRef::Growable(self)
+    }
+    fn as_slice(&self) -> &[T] {
+        &self.vec
+    }
+    fn release(&mut self) -> bool {
+        let had = self.vec.capacity() != 0;
+        self.vec = Vec::new();
+        had
+    }
+}
+#[cfg(feature = "alloc")]
+impl<T: Copy + Default> Storage<T> for Growable<T> {}
