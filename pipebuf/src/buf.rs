@@ -4,9 +4,9 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use crate::state::{Eof, PBufState, Tripwire};
-use crate::storage::Storage;
 #[cfg(feature = "alloc")]
 use crate::storage::Growable;
+use crate::storage::Storage;
 use crate::{PBufRd, PBufWr};
 
 /// Positions and stream state: everything about a buffer except its storage.
@@ -270,5 +270,27 @@ impl<T, S> fmt::Debug for PipeBuf<T, S> {
             .field("push", &self.meta.push)
             .field("state", &self.meta.eof.state())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_growable_buffer_is_small_and_holds_no_heap() {
+        // Several of these sit in every idle connection; keep them cheap.
+        assert!(core::mem::size_of::<PipeBuf<u8>>() <= 80);
+        let pb = PipeBuf::<u8>::new();
+        assert_eq!(pb.capacity(), 0);
+    }
+
+    #[test]
+    fn debug_shows_positions_and_state_not_contents() {
+        let mut pb = PipeBuf::<u8>::new();
+        pb.wr().append(b"secret").unwrap();
+        let text = std::format!("{pb:?}");
+        assert!(text.contains("wr: 6"), "{text}");
+        assert!(!text.contains("secret"));
     }
 }

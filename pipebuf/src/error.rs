@@ -48,10 +48,7 @@ impl fmt::Display for Error {
             Error::ConsumeBeyondData {
                 requested,
                 available,
-            } => write!(
-                f,
-                "consume of {requested} with only {available} waiting"
-            ),
+            } => write!(f, "consume of {requested} with only {available} waiting"),
             Error::CommitBeyondReserved {
                 requested,
                 reserved,

@@ -185,3 +185,156 @@ impl Write for PBufWr<'_, u8> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PipeBuf;
+
+    /// A reader or writer that replays scripted results, like a non-blocking socket.
+    struct Script(Vec<io::Result<usize>>);
+
+    impl Script {
+        fn next(&mut self) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.0.remove(0)
+        }
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.next()?;
+            buf[..n].fill(b'r');
+            Ok(n)
+        }
+    }
+
+    impl Write for Script {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            self.next()
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn interrupted() -> io::Result<usize> {
+        Err(io::ErrorKind::Interrupted.into())
+    }
+
+    #[test]
+    fn read_from_retries_interrupted_and_reports_would_block() {
+        let mut pb = PipeBuf::<u8>::new();
+        let mut src = Script(vec![interrupted(), Ok(3)]);
+        assert_eq!(
+            pb.wr().read_from(&mut src, 64).unwrap(),
+            ReadStatus::Read(3)
+        );
+        assert_eq!(
+            pb.wr().read_from(&mut src, 64).unwrap(),
+            ReadStatus::WouldBlock
+        );
+        assert_eq!(pb.data(), b"rrr");
+    }
+
+    #[test]
+    fn read_from_a_full_buffer_reads_nothing() {
+        let mut pb = PipeBuf::with_storage([0u8; 2]);
+        pb.wr().append(b"ab").unwrap();
+        let mut src = Script(vec![Ok(1)]);
+        assert_eq!(pb.wr().read_from(&mut src, 64).unwrap(), ReadStatus::Full);
+        assert_eq!(src.0.len(), 1);
+    }
+
+    #[test]
+    fn read_from_passes_other_errors_on_and_keeps_the_buffer() {
+        let mut pb = PipeBuf::<u8>::new();
+        let mut src = Script(vec![Err(io::ErrorKind::ConnectionReset.into())]);
+        let err = pb.wr().read_from(&mut src, 64).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        assert!(pb.is_empty());
+    }
+
+    #[test]
+    fn read_from_after_eof_is_broken_pipe() {
+        let mut pb = PipeBuf::<u8>::new();
+        pb.wr().close();
+        let mut src: &[u8] = b"x";
+        let err = pb.wr().read_from(&mut src, 64).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn write_to_retries_interrupted_and_consumes_what_was_written() {
+        let mut pb = PipeBuf::<u8>::new();
+        pb.wr().append(b"abcdef").unwrap();
+        let mut dst = Script(vec![interrupted(), Ok(4)]);
+        assert_eq!(pb.rd().write_to(&mut dst).unwrap(), WriteStatus::Wrote(4));
+        assert_eq!(pb.rd().write_to(&mut dst).unwrap(), WriteStatus::WouldBlock);
+        assert_eq!(pb.data(), b"ef");
+    }
+
+    #[test]
+    fn write_to_a_writer_taking_nothing_is_write_zero() {
+        let mut pb = PipeBuf::<u8>::new();
+        pb.wr().append(b"a").unwrap();
+        let err = pb.rd().write_to(&mut Script(vec![Ok(0)])).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WriteZero);
+        assert_eq!(pb.data(), b"a");
+    }
+
+    #[test]
+    fn read_trait_maps_stream_state_to_io_conventions() {
+        let mut pb = PipeBuf::<u8>::new();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            pb.rd().read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        pb.wr().append(b"hi").unwrap();
+        pb.wr().close();
+        assert_eq!(pb.rd().read(&mut buf).unwrap(), 2);
+        assert_eq!(pb.rd().read(&mut buf).unwrap(), 0);
+        assert_eq!(pb.rd().consume_eof(), Some(EofKind::Close)); // Read left the EOF alone
+
+        let mut aborted = PipeBuf::<u8>::new();
+        aborted.wr().abort();
+        assert_eq!(
+            aborted.rd().read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::ConnectionAborted
+        );
+    }
+
+    #[test]
+    fn bufread_lends_the_waiting_data() {
+        let mut pb = PipeBuf::<u8>::new();
+        pb.wr().append(b"line one\nline two\n").unwrap();
+        let mut rd = pb.rd();
+        let mut line = String::new();
+        rd.read_line(&mut line).unwrap();
+        assert_eq!(line, "line one\n");
+        assert_eq!(rd.fill_buf().unwrap(), b"line two\n");
+        BufRead::consume(&mut rd, 100);
+        assert!(rd.is_empty());
+    }
+
+    #[test]
+    fn write_trait_appends_what_fits_and_flush_pushes() {
+        let mut pb = PipeBuf::with_storage([0u8; 4]);
+        let mut wr = pb.wr();
+        assert_eq!(wr.write(b"abcdef").unwrap(), 4);
+        assert_eq!(
+            wr.write(b"g").unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        wr.flush().unwrap();
+        assert!(pb.has_pending_push());
+        pb.wr().close();
+        assert_eq!(
+            pb.wr().write(b"x").unwrap_err().kind(),
+            io::ErrorKind::BrokenPipe
+        );
+    }
+}

@@ -79,13 +79,16 @@ decl_pair! {
 impl<T: Copy + Default> PipeBufPair<T, Growable<T>> {
     /// Two growable buffers with the default limits of [`PipeBuf::new`].
     pub fn new() -> Self {
-        Self::with_storage(Growable::new(
-            PipeBuf::<T>::DEFAULT_MIN_CAPACITY,
-            PipeBuf::<T>::DEFAULT_MAX_CAPACITY,
-        ), Growable::new(
-            PipeBuf::<T>::DEFAULT_MIN_CAPACITY,
-            PipeBuf::<T>::DEFAULT_MAX_CAPACITY,
-        ))
+        Self::with_storage(
+            Growable::new(
+                PipeBuf::<T>::DEFAULT_MIN_CAPACITY,
+                PipeBuf::<T>::DEFAULT_MAX_CAPACITY,
+            ),
+            Growable::new(
+                PipeBuf::<T>::DEFAULT_MIN_CAPACITY,
+                PipeBuf::<T>::DEFAULT_MAX_CAPACITY,
+            ),
+        )
     }
 
     /// Two growable buffers, each with the limits of [`PipeBuf::with_limits`].

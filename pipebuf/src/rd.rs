@@ -231,3 +231,170 @@ impl<T> fmt::Debug for PBufRd<'_, T> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{EofKind, Error, PBufState, PipeBuf};
+
+    fn fixed() -> PipeBuf<u8, [u8; 16]> {
+        PipeBuf::with_storage([0; 16])
+    }
+
+    #[test]
+    fn eof_is_reached_only_after_the_data() {
+        let mut pb = fixed();
+        pb.wr().append(b"abc").unwrap();
+        pb.wr().close();
+        let mut rd = pb.rd();
+        assert_eq!(rd.pending_eof(), Some(EofKind::Close));
+        assert!(!rd.has_pending_eof());
+        assert_eq!(rd.consume_eof(), None);
+        rd.consume(3).unwrap();
+        assert!(rd.has_pending_eof());
+        assert_eq!(rd.consume_eof(), Some(EofKind::Close));
+    }
+
+    #[test]
+    fn eof_is_consumed_exactly_once() {
+        let mut pb = fixed();
+        pb.wr().abort();
+        assert_eq!(pb.rd().consume_eof(), Some(EofKind::Abort));
+        assert_eq!(pb.rd().consume_eof(), None);
+        assert_eq!(pb.rd().pending_eof(), None);
+        assert!(!pb.rd().has_pending_eof());
+        assert_eq!(pb.state(), PBufState::Aborted);
+        assert!(pb.rd().is_done());
+        assert!(pb.rd().is_aborted());
+        assert!(!pb.rd().is_closed());
+    }
+
+    #[test]
+    fn open_stream_has_no_eof_to_consume() {
+        let mut pb = fixed();
+        assert_eq!(pb.rd().consume_eof(), None);
+        assert!(!pb.rd().is_done());
+        assert_eq!(pb.state(), PBufState::Open);
+    }
+
+    #[test]
+    fn consume_push_reports_the_push_once() {
+        let mut pb = fixed();
+        pb.wr().push();
+        assert!(pb.rd().consume_push());
+        assert!(!pb.rd().consume_push());
+    }
+
+    #[test]
+    fn consuming_more_than_is_waiting_consumes_nothing() {
+        let mut pb = fixed();
+        pb.wr().append(b"ab").unwrap();
+        let before = pb.tripwire();
+        assert_eq!(
+            pb.rd().consume(3),
+            Err(Error::ConsumeBeyondData {
+                requested: 3,
+                available: 2
+            })
+        );
+        assert_eq!(pb.data(), b"ab");
+        assert_eq!(pb.tripwire(), before);
+    }
+
+    #[test]
+    fn consume_all_gives_up_data_ahead_of_an_abort() {
+        let mut pb = fixed();
+        pb.wr().append(b"partial").unwrap();
+        pb.wr().abort();
+        let mut rd = pb.rd();
+        assert_eq!(rd.pending_eof(), Some(EofKind::Abort));
+        assert_eq!(rd.consume_all(), 7);
+        assert_eq!(rd.consume_eof(), Some(EofKind::Abort));
+    }
+
+    #[test]
+    fn data_mut_transforms_in_place() {
+        let mut pb = fixed();
+        pb.wr().append(b"abc").unwrap();
+        pb.rd().data_mut().make_ascii_uppercase();
+        assert_eq!(pb.data(), b"ABC");
+    }
+
+    #[test]
+    fn equal_read_and_write_in_one_step_is_activity() {
+        let mut pb = fixed();
+        pb.wr().append(b"abcd").unwrap();
+        let before = pb.tripwire();
+        pb.rd().consume(4).unwrap();
+        pb.wr().append(b"wxyz").unwrap();
+        assert_eq!(pb.data(), b"wxyz");
+        assert_ne!(pb.tripwire(), before);
+    }
+
+    #[test]
+    fn push_and_eof_consumption_are_activity() {
+        let mut pb = fixed();
+        pb.wr().push();
+        pb.wr().close();
+        let t0 = pb.tripwire();
+        pb.rd().consume_push();
+        let t1 = pb.tripwire();
+        assert_ne!(t0, t1);
+        pb.rd().consume_eof();
+        assert_ne!(t1, pb.tripwire());
+    }
+
+    #[test]
+    fn reset_clears_state_and_counts_as_activity() {
+        let mut pb = fixed();
+        pb.wr().append(b"abc").unwrap();
+        pb.wr().close();
+        let before = pb.tripwire();
+        pb.reset();
+        assert_ne!(pb.tripwire(), before);
+        assert!(pb.is_empty());
+        assert_eq!(pb.state(), PBufState::Open);
+        pb.wr().append(b"new").unwrap();
+    }
+
+    #[test]
+    fn forward_moves_data_push_and_close() {
+        let (mut a, mut b) = (fixed(), fixed());
+        a.wr().append(b"abc").unwrap();
+        a.wr().push();
+        a.wr().close();
+        assert_eq!(a.rd().forward(&mut b.wr()), Ok(true));
+        assert_eq!(b.data(), b"abc");
+        assert!(b.has_pending_push());
+        assert_eq!(b.state(), PBufState::Closing);
+        assert_eq!(a.state(), PBufState::Closed);
+        assert_eq!(a.rd().forward(&mut b.wr()), Ok(false));
+    }
+
+    #[test]
+    fn forward_into_a_full_buffer_holds_push_and_eof_behind_the_data() {
+        let mut a = fixed();
+        let mut b = PipeBuf::with_storage([0u8; 4]);
+        a.wr().append(b"abcdef").unwrap();
+        a.wr().push();
+        a.wr().abort();
+        assert_eq!(a.rd().forward(&mut b.wr()), Ok(true));
+        assert_eq!(b.data(), b"abcd");
+        assert!(!b.has_pending_push());
+        assert_eq!(b.state(), PBufState::Open);
+        assert_eq!(a.rd().forward(&mut b.wr()), Ok(false));
+        b.rd().consume_all();
+        assert_eq!(a.rd().forward(&mut b.wr()), Ok(true));
+        assert_eq!(b.data(), b"ef");
+        assert!(b.has_pending_push());
+        assert_eq!(b.state(), PBufState::Aborting);
+    }
+
+    #[test]
+    fn forward_to_an_ended_buffer_is_refused_without_losing_data() {
+        let (mut a, mut b) = (fixed(), fixed());
+        b.wr().close();
+        a.wr().append(b"abc").unwrap();
+        assert_eq!(a.rd().forward(&mut b.wr()), Err(Error::AfterEof));
+        assert_eq!(a.data(), b"abc");
+    }
+}

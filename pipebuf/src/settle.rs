@@ -71,3 +71,43 @@ pub fn settle<E>(
     }
     Err(SettleError::Unsettled { passes: max_passes })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_that_never_settles_is_an_error_not_a_spin() {
+        let mut calls = 0;
+        let result = settle(10, || -> Result<bool, ()> {
+            calls += 1;
+            Ok(true)
+        });
+        assert_eq!(result, Err(SettleError::Unsettled { passes: 10 }));
+        assert_eq!(calls, 10);
+    }
+
+    #[test]
+    fn quiet_first_pass_settles_at_once() {
+        assert_eq!(settle(10, || -> Result<bool, ()> { Ok(false) }), Ok(1));
+    }
+
+    #[test]
+    fn component_error_stops_the_loop() {
+        let mut calls = 0;
+        let result = settle(10, || {
+            calls += 1;
+            if calls == 3 { Err("boom") } else { Ok(true) }
+        });
+        assert_eq!(result, Err(SettleError::Component("boom")));
+        assert_eq!(calls, 3);
+    }
+
+    #[test]
+    fn zero_passes_allowed_is_unsettled() {
+        assert_eq!(
+            settle(0, || -> Result<bool, ()> { Ok(false) }),
+            Err(SettleError::Unsettled { passes: 0 })
+        );
+    }
+}

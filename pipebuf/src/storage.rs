@@ -78,6 +78,7 @@ impl<'a, T: Copy + Default> StoreRef<'a, T> {
 
     /// Grows the storage so that it holds at least `needed` elements if the limit allows,
     /// else to the limit. Fixed storage cannot grow.
+    #[cfg_attr(not(feature = "alloc"), allow(unused_variables))]
     pub(crate) fn grow(&mut self, needed: usize) {
         match self {
             StoreRef::Fixed(_) => (),

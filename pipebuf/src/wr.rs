@@ -2,10 +2,10 @@
 
 use core::fmt;
 
+use crate::Error;
 use crate::buf::Meta;
 use crate::state::{Eof, EofKind, PBufState, Tripwire};
 use crate::storage::StoreRef;
-use crate::Error;
 
 /// The producer's view of a [`PipeBuf`](crate::PipeBuf): ask for space, fill it, commit it,
 /// then push, close or abort.
@@ -242,5 +242,301 @@ impl<T> fmt::Debug for PBufWr<'_, T> {
             .field("reserved", &self.meta.reserved)
             .field("state", &self.meta.eof.state())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{EofKind, Error, PBufState, PipeBuf};
+
+    fn fixed() -> PipeBuf<u8, [u8; 16]> {
+        PipeBuf::with_storage([0; 16])
+    }
+
+    #[test]
+    fn push_sets_a_flag_the_consumer_sees() {
+        let mut pb = fixed();
+        pb.wr().push();
+        assert!(pb.has_pending_push());
+        assert_eq!(pb.state(), PBufState::Open);
+    }
+
+    #[test]
+    fn close_ends_the_stream_cleanly() {
+        let mut pb = fixed();
+        pb.wr().close();
+        assert_eq!(pb.state(), PBufState::Closing);
+        assert!(pb.wr().is_eof());
+    }
+
+    #[test]
+    fn abort_ends_the_stream_as_broken() {
+        let mut pb = fixed();
+        pb.wr().abort();
+        assert_eq!(pb.state(), PBufState::Aborting);
+    }
+
+    #[test]
+    fn second_close_is_a_no_op() {
+        let mut pb = fixed();
+        pb.wr().close();
+        let before = pb.tripwire();
+        pb.wr().close();
+        assert_eq!(pb.state(), PBufState::Closing);
+        assert_eq!(pb.tripwire(), before);
+    }
+
+    #[test]
+    fn abort_after_close_keeps_the_close() {
+        let mut pb = fixed();
+        pb.wr().close();
+        pb.wr().abort();
+        assert_eq!(pb.state(), PBufState::Closing);
+        assert_eq!(pb.rd().consume_eof(), Some(EofKind::Close));
+    }
+
+    #[test]
+    fn close_after_abort_is_ignored() {
+        let mut pb = fixed();
+        pb.wr().abort();
+        pb.wr().close();
+        assert_eq!(pb.rd().consume_eof(), Some(EofKind::Abort));
+    }
+
+    #[test]
+    fn close_after_consumed_eof_is_a_no_op() {
+        let mut pb = fixed();
+        pb.wr().close();
+        pb.rd().consume_eof();
+        pb.wr().abort();
+        pb.wr().close();
+        assert_eq!(pb.state(), PBufState::Closed);
+    }
+
+    #[test]
+    fn push_then_close_keeps_the_push() {
+        let mut pb = fixed();
+        pb.wr().append(b"ab").unwrap();
+        pb.wr().push();
+        pb.wr().close();
+        let mut rd = pb.rd();
+        assert!(rd.has_pending_push());
+        rd.consume(2).unwrap();
+        assert!(rd.consume_push());
+        assert_eq!(rd.consume_eof(), Some(EofKind::Close));
+    }
+
+    #[test]
+    fn push_after_eof_is_a_no_op() {
+        let mut pb = fixed();
+        pb.wr().close();
+        pb.wr().push();
+        assert!(!pb.has_pending_push());
+    }
+
+    #[test]
+    fn write_after_eof_is_refused() {
+        for end in [EofKind::Close, EofKind::Abort] {
+            let mut pb = fixed();
+            let mut wr = pb.wr();
+            match end {
+                EofKind::Close => wr.close(),
+                EofKind::Abort => wr.abort(),
+            }
+            assert_eq!(wr.append(b"x"), Err(Error::AfterEof));
+            assert_eq!(wr.append_some(b"x"), Err(Error::AfterEof));
+            assert_eq!(wr.space(1).map(|s| s.len()), Err(Error::AfterEof));
+            assert_eq!(wr.space_upto(1).map(|s| s.len()), Err(Error::AfterEof));
+            assert_eq!(wr.space_all().map(|s| s.len()), Err(Error::AfterEof));
+            assert_eq!(wr.commit(0), Err(Error::AfterEof));
+            assert_eq!(wr.room(), 0);
+            assert!(pb.is_empty());
+        }
+    }
+
+    #[test]
+    fn reservation_made_before_close_cannot_be_committed_after_it() {
+        let mut pb = fixed();
+        let mut wr = pb.wr();
+        wr.space(4).unwrap().copy_from_slice(b"abcd");
+        wr.close();
+        assert_eq!(wr.commit(4), Err(Error::AfterEof));
+        assert!(pb.is_empty());
+    }
+
+    #[test]
+    fn commit_beyond_reservation_is_refused_and_commits_nothing() {
+        let mut pb = fixed();
+        let mut wr = pb.wr();
+        wr.space(2).unwrap();
+        assert_eq!(
+            wr.commit(3),
+            Err(Error::CommitBeyondReserved {
+                requested: 3,
+                reserved: 2
+            })
+        );
+        wr.commit(1).unwrap();
+        wr.commit(1).unwrap();
+        assert_eq!(
+            wr.commit(1),
+            Err(Error::CommitBeyondReserved {
+                requested: 1,
+                reserved: 0
+            })
+        );
+        assert_eq!(pb.len(), 2);
+    }
+
+    #[test]
+    fn commit_without_reservation_is_refused() {
+        let mut pb = fixed();
+        assert!(pb.wr().commit(1).is_err());
+        assert!(pb.is_empty());
+    }
+
+    #[test]
+    fn full_buffer_refuses_exact_space_and_gives_none_up_to() {
+        let mut pb = fixed();
+        pb.wr().append(&[7; 16]).unwrap();
+        let mut wr = pb.wr();
+        assert!(wr.is_full());
+        assert_eq!(
+            wr.space(1).map(|s| s.len()),
+            Err(Error::NoSpace {
+                requested: 1,
+                available: 0
+            })
+        );
+        assert_eq!(wr.space_upto(8).map(|s| s.len()), Ok(0));
+        assert_eq!(wr.space_all().map(|s| s.len()), Ok(0));
+        assert_eq!(wr.append_some(b"xyz"), Ok(0));
+        assert_eq!(wr.room(), 0);
+    }
+
+    #[test]
+    fn append_that_does_not_fit_writes_nothing() {
+        let mut pb = fixed();
+        pb.wr().append(&[1; 10]).unwrap();
+        assert_eq!(
+            pb.wr().append(&[2; 7]),
+            Err(Error::NoSpace {
+                requested: 7,
+                available: 6
+            })
+        );
+        assert_eq!(pb.data(), &[1; 10]);
+    }
+
+    #[test]
+    fn compaction_happens_only_when_room_at_the_end_runs_out() {
+        let mut pb = fixed();
+        pb.wr().append(b"0123456789").unwrap();
+        pb.rd().consume(8).unwrap();
+        // 6 free at the end: no compaction needed for 6.
+        assert_eq!(pb.wr().space(6).map(|s| s.len()), Ok(6));
+        assert_eq!(pb.meta.rd, 8);
+        // 7 needs the consumed segment back.
+        pb.wr().append(b"abcdefg").unwrap();
+        assert_eq!(pb.meta.rd, 0);
+        assert_eq!(pb.data(), b"89abcdefg");
+    }
+
+    #[test]
+    fn consuming_everything_resets_to_the_start() {
+        let mut pb = fixed();
+        pb.wr().append(b"abc").unwrap();
+        pb.rd().consume(3).unwrap();
+        assert_eq!((pb.meta.rd, pb.meta.wr), (0, 0));
+        assert_eq!(pb.wr().space_all().map(|s| s.len()), Ok(16));
+    }
+
+    #[test]
+    fn reservation_survives_the_consumer_emptying_the_buffer() {
+        let mut pb = fixed();
+        pb.wr().append(b"abc").unwrap();
+        pb.wr().space(2).unwrap().copy_from_slice(b"de");
+        pb.rd().consume(3).unwrap();
+        pb.wr().commit(2).unwrap();
+        assert_eq!(pb.data(), b"de");
+    }
+
+    #[test]
+    fn room_and_limit_report_the_cap() {
+        let mut pb = fixed();
+        pb.wr().append(b"abcd").unwrap();
+        let wr = pb.wr();
+        assert_eq!(wr.limit(), 16);
+        assert_eq!(wr.room(), 12);
+        assert_eq!(wr.queued(), 4);
+    }
+
+    #[test]
+    fn slice_storage_works_like_array_storage() {
+        let mut store = [0u8; 4];
+        let mut pb = PipeBuf::with_storage(&mut store[..]);
+        assert_eq!(pb.wr().append_some(b"abcdef"), Ok(4));
+        assert_eq!(pb.data(), b"abcd");
+        assert!(!pb.release());
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn growable_buffer_grows_by_doubling_up_to_its_cap() {
+        let mut pb = PipeBuf::<u8>::with_limits(4, 20);
+        pb.wr().append(b"a").unwrap();
+        assert_eq!(pb.capacity(), 4);
+        pb.wr().append(b"bcde").unwrap();
+        assert_eq!(pb.capacity(), 8);
+        pb.wr().append(&[0; 10]).unwrap();
+        assert_eq!(pb.capacity(), 16);
+        assert_eq!(pb.wr().append_some(&[0; 10]), Ok(5));
+        assert_eq!(pb.capacity(), 20);
+        assert!(pb.wr().is_full());
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn growable_buffer_compacts_before_it_grows() {
+        let mut pb = PipeBuf::<u8>::with_limits(8, 64);
+        pb.wr().append(b"01234567").unwrap();
+        pb.rd().consume(6).unwrap();
+        pb.wr().append(b"abcd").unwrap();
+        assert_eq!(pb.capacity(), 8);
+        assert_eq!(pb.data(), b"67abcd");
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn zero_limit_buffer_accepts_nothing_and_never_allocates() {
+        let mut pb = PipeBuf::<u8>::with_limits(16, 0);
+        assert!(pb.wr().append(b"x").is_err());
+        assert_eq!(pb.wr().space_all().map(|s| s.len()), Ok(0));
+        assert_eq!(pb.capacity(), 0);
+        pb.wr().append(b"").unwrap();
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn released_buffer_allocates_again_on_the_next_write() {
+        let mut pb = PipeBuf::<u8>::with_limits(8, 64);
+        pb.wr().append(b"abc").unwrap();
+        pb.rd().consume(3).unwrap();
+        assert!(pb.release());
+        assert_eq!(pb.capacity(), 0);
+        assert!(!pb.release());
+        pb.wr().append(b"xyz").unwrap();
+        assert_eq!(pb.data(), b"xyz");
+        assert_eq!(pb.capacity(), 8);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn release_keeps_an_outstanding_reservation() {
+        let mut pb = PipeBuf::<u8>::with_limits(8, 64);
+        pb.wr().space(3).unwrap().copy_from_slice(b"abc");
+        assert!(!pb.release());
+        pb.wr().commit(3).unwrap();
+        assert_eq!(pb.data(), b"abc");
     }
 }

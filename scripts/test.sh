@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: quality gates, every feature combination of the core
+# crate, and all unit, integration, doc and process tests. Installs what the tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+for tool in cargo rustfmt cargo-clippy; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: install the Rust toolchain with rustfmt and clippy" >&2; exit 1; }
+done
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (workspace, all targets)"
+cargo clippy --workspace --all-targets -- -D warnings
+step "clippy (pipebuf without std or alloc, and with alloc only)"
+cargo clippy -p pipebuf --no-default-features --lib -- -D warnings
+cargo clippy -p pipebuf --no-default-features --features alloc --lib -- -D warnings
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
+step "tests (default features)"
+cargo test --workspace
+
+step "tests (pipebuf without std or alloc)"
+cargo test -p pipebuf --no-default-features --lib --tests
+step "tests (pipebuf with alloc only)"
+cargo test -p pipebuf --no-default-features --features alloc --lib --tests
+
+step "all passed"
