@@ -212,6 +212,16 @@ impl<T: Copy + Default, S: Storage<T>> PipeBuf<T, S> {
         self.store.as_slice().len()
     }
 
+    /// The buffer's limit: the most data it can hold at once.
+    pub fn limit(&self) -> usize {
+        self.store.max_len()
+    }
+
+    /// Whether the buffer holds as much data as its limit allows.
+    pub fn is_full(&self) -> bool {
+        self.len() == self.store.max_len()
+    }
+
     /// The stream state as the consumer sees it.
     pub fn state(&self) -> PBufState {
         self.meta.eof.state()

@@ -19,6 +19,7 @@ pub(crate) mod sealed {
         fn store_ref(&mut self) -> StoreRef<'_, T>;
         fn as_slice(&self) -> &[T];
         fn release(&mut self) -> bool;
+        fn max_len(&self) -> usize;
     }
 }
 
@@ -98,6 +99,9 @@ impl<T: Copy + Default, const N: usize> sealed::Sealed<T> for [T; N] {
     fn release(&mut self) -> bool {
         false
     }
+    fn max_len(&self) -> usize {
+        self.len()
+    }
 }
 impl<T: Copy + Default, const N: usize> Storage<T> for [T; N] {}
 
@@ -110,6 +114,9 @@ impl<T: Copy + Default> sealed::Sealed<T> for &mut [T] {
     }
     fn release(&mut self) -> bool {
         false
+    }
+    fn max_len(&self) -> usize {
+        self.len()
     }
 }
 impl<T: Copy + Default> Storage<T> for &mut [T] {}
@@ -187,6 +194,9 @@ impl<T: Copy + Default> sealed::Sealed<T> for Growable<T> {
         let had = self.vec.capacity() != 0;
         self.vec = Vec::new();
         had
+    }
+    fn max_len(&self) -> usize {
+        self.max
     }
 }
 #[cfg(feature = "alloc")]

@@ -1,7 +1,14 @@
-//! TCP and Unix-socket links between [`pipebuf`] buffers and mio event loops.
-//!
-//! Not built yet: the links and the server/client driver are specified in the project's
-//! issue "pipebuf_mio: socket links and an event-loop server/client driver". This crate
-//! exists so the workspace has its final layout; it exports nothing until that work lands.
+//! TCP and Unix-socket links between [`pipebuf`] buffers and mio event loops, and a driver
+//! that runs many connections' chains on one event loop.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+mod driver;
+mod link;
+
+pub use driver::{
+    Accepted, Chain, ChainFactory, ClassConfig, ClassId, ConnId, Context, Disposition, Driver, DriverConfig,
+    DriverStats, Event, LeftReason, ListenerId, LocalAddr, SendResult,
+};
+pub use link::{DEFAULT_READ_CHUNK, Link, LinkError, LinkStream};

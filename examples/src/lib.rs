@@ -1,0 +1,106 @@
+//! What the example programs share: command-line flags and clean exit on SIGINT/SIGTERM.
+
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `--name value` flags, each given at most once.
+#[derive(Debug, Default)]
+pub struct Flags {
+    values: HashMap<String, String>,
+}
+
+impl Flags {
+    /// Parses the process's arguments, accepting only the flag names in `known`.
+    pub fn from_env(known: &[&str]) -> Result<Self, String> {
+        Self::parse(std::env::args().skip(1), known)
+    }
+
+    /// Parses `args` (without the program name), accepting only the flag names in `known`.
+    pub fn parse(args: impl IntoIterator<Item = String>, known: &[&str]) -> Result<Self, String> {
+        let mut values = HashMap::new();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let Some(name) = arg.strip_prefix("--") else {
+                return Err(format!("unexpected argument {arg:?}"));
+            };
+            if !known.contains(&name) {
+                return Err(format!(
+                    "unknown flag --{name} (known: --{})",
+                    known.join(", --")
+                ));
+            }
+            let value = args
+                .next()
+                .ok_or_else(|| format!("--{name} needs a value"))?;
+            if values.insert(name.to_string(), value).is_some() {
+                return Err(format!("--{name} given twice"));
+            }
+        }
+        Ok(Flags { values })
+    }
+
+    /// The value of `--name`, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// The value of `--name` parsed as `T`, or `default` when absent.
+    pub fn parse_or<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|e| format!("--{name} {v:?}: {e}")),
+        }
+    }
+}
+
+/// Sets the returned flag and wakes every waker when SIGINT or SIGTERM arrives.
+pub fn stop_on_signals(wakers: Vec<Arc<mio::Waker>>) -> std::io::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            flag.store(true, Ordering::SeqCst);
+            for waker in &wakers {
+                let _ = waker.wake();
+            }
+        }
+    });
+    Ok(stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_parse_known_names_with_values() {
+        let flags = Flags::parse(
+            args(&["--addr", "127.0.0.1:0", "--threads", "2"]),
+            &["addr", "threads"],
+        )
+        .unwrap();
+        assert_eq!(flags.get("addr"), Some("127.0.0.1:0"));
+        assert_eq!(flags.parse_or("threads", 1usize), Ok(2));
+        assert_eq!(flags.parse_or("missing", 7usize), Ok(7));
+    }
+
+    #[test]
+    fn unknown_missing_or_repeated_flags_are_errors() {
+        assert!(Flags::parse(args(&["--nope", "1"]), &["addr"]).is_err());
+        assert!(Flags::parse(args(&["--addr"]), &["addr"]).is_err());
+        assert!(Flags::parse(args(&["--addr", "a", "--addr", "b"]), &["addr"]).is_err());
+        assert!(Flags::parse(args(&["stray"]), &["addr"]).is_err());
+    }
+}

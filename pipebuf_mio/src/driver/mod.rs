@@ -1,0 +1,880 @@
+//! The event-loop driver: listeners, connections, classes, timers and shutdown around the
+//! links, so an application only writes its [`Chain`].
+
+mod chain;
+mod classes;
+mod conn_id;
+mod event;
+mod socket;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+#[cfg(unix)]
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token, Waker};
+use pipebuf::{EofKind, PipeBufPair, SettleError, settle};
+
+pub use chain::{Chain, Context};
+pub use classes::{ClassConfig, ClassId, Disposition};
+pub use conn_id::ConnId;
+pub use event::{Event, LeftReason};
+pub use socket::LocalAddr;
+
+use crate::{Link, LinkError, LinkStream};
+use classes::Class;
+use conn_id::{FIRST_RESERVED_TOKEN, Slab};
+use socket::{Listener, Socket};
+
+/// Identifies a listener of one [`Driver`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(usize);
+
+/// Limits and tuning of a [`Driver`].
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// Connections at most. Connections beyond are accepted and closed at once, so they do
+    /// not wait in the backlog forever.
+    pub max_connections: usize,
+    /// First allocation of each socket-side buffer (bytes).
+    pub buffer_min: usize,
+    /// Limit of each socket-side buffer (bytes): the most a connection holds per direction
+    /// between the socket and its chain.
+    pub buffer_max: usize,
+    /// The most one read system call asks for.
+    pub read_chunk: usize,
+    /// Connections with no activity for this long are aborted.
+    pub idle_timeout: Option<Duration>,
+    /// Passes of the activity loop after which a connection whose chain never settles is
+    /// aborted as buggy.
+    pub max_passes: usize,
+    /// Readiness events fetched per poll.
+    pub events_capacity: usize,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            max_connections: 16_384,
+            buffer_min: 4096,
+            buffer_max: 256 * 1024,
+            read_chunk: crate::DEFAULT_READ_CHUNK,
+            idle_timeout: None,
+            max_passes: 10_000,
+            events_capacity: 1024,
+        }
+    }
+}
+
+/// What the chain factory learns about a new connection.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The id the connection will have.
+    pub id: ConnId,
+    /// The listener that accepted it.
+    pub listener: ListenerId,
+    /// The peer's address, for TCP.
+    pub peer: Option<SocketAddr>,
+}
+
+/// Whether [`Driver::send`] queued the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendResult {
+    /// Queued in the connection's chain.
+    Sent,
+    /// The connection's buffers are full (slow reader): nothing was queued.
+    Full,
+    /// No such connection, or it no longer accepts data.
+    Gone,
+}
+
+/// Counters since the driver started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriverStats {
+    /// Connections accepted and given a chain.
+    pub accepted: u64,
+    /// Connections accepted and closed at once (limit reached or refused by the factory).
+    pub refused: u64,
+    /// Connections that left.
+    pub left: u64,
+}
+
+/// Builds the chain of each accepted connection, or refuses it with `None`.
+pub type ChainFactory<C> = Box<dyn FnMut(&Accepted) -> Option<C> + Send>;
+
+struct Conn<C> {
+    socket: Socket,
+    link: Link,
+    pair: PipeBufPair,
+    chain: C,
+    class: ClassId,
+    /// Position in the class's member list.
+    class_pos: usize,
+    /// In the ready or deferred list.
+    queued: bool,
+    /// The registration includes READABLE.
+    read_interest: bool,
+    last_active: Instant,
+    /// The deadline this connection has in the timer heap.
+    deadline: Option<Instant>,
+}
+
+/// A mio event loop serving many connections, each a socket, a [`Link`], a pair of buffers
+/// and an application [`Chain`].
+///
+/// The application owns the loop: call [`poll`](Driver::poll), then drain
+/// [`next_event`](Driver::next_event), act on the events ([`send`](Driver::send),
+/// [`move_to`](Driver::move_to), ...), and repeat. Each turn processes only connections that
+/// had an event, a due timer, a deferred read or an application action: no work is
+/// proportional to the number of idle connections. Idle connections hold no buffer memory
+/// (buffers are released after every turn).
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::time::Duration;
+/// use pipebuf::PBufRdWr;
+/// use pipebuf_mio::{Chain, Context, Driver, DriverConfig};
+///
+/// /// Echoes every byte, and closes after the peer's close.
+/// struct Echo;
+/// impl Chain for Echo {
+///     type Msg = ();
+///     type Error = pipebuf::Error;
+///     fn process(&mut self, mut net: PBufRdWr<'_>, _: &mut Context<'_, ()>) -> Result<bool, pipebuf::Error> {
+///         net.rd.forward(&mut net.wr)
+///     }
+/// }
+///
+/// let mut driver = Driver::new(DriverConfig::default(), Box::new(|_| Some(Echo))).unwrap();
+/// let listener = driver.listen_tcp("127.0.0.1:0".parse().unwrap(), false).unwrap();
+/// let addr = driver.local_addr(listener).unwrap().to_string();
+///
+/// let client = std::thread::spawn(move || {
+///     let mut s = std::net::TcpStream::connect(addr).unwrap();
+///     s.write_all(b"echo me").unwrap();
+///     s.shutdown(std::net::Shutdown::Write).unwrap();
+///     let mut back = Vec::new();
+///     s.read_to_end(&mut back).unwrap();
+///     back
+/// });
+/// let mut left = 0;
+/// while left == 0 {
+///     driver.poll(Some(Duration::from_secs(5))).unwrap();
+///     while let Some(event) = driver.next_event() {
+///         if let pipebuf_mio::Event::Left { .. } = event {
+///             left += 1;
+///         }
+///     }
+/// }
+/// assert_eq!(client.join().unwrap(), b"echo me");
+/// ```
+pub struct Driver<C: Chain> {
+    poll: Poll,
+    events: Events,
+    listeners: Vec<Option<Listener>>,
+    conns: Slab<Conn<C>>,
+    classes: Vec<Option<Class>>,
+    accept_class: ClassId,
+    ready: Vec<ConnId>,
+    deferred: Vec<ConnId>,
+    timers: BinaryHeap<Reverse<(Instant, ConnId)>>,
+    out: VecDeque<Event<C::Msg>>,
+    factory: ChainFactory<C>,
+    config: DriverConfig,
+    shutdown_deadline: Option<Instant>,
+    stats: DriverStats,
+    waker: Option<Arc<Waker>>,
+}
+
+/// The waker's token: the last reserved one (listeners count up from the first).
+const WAKER_TOKEN: usize = usize::MAX;
+
+impl<C: Chain> fmt::Debug for Driver<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("connections", &self.conns.len())
+            .field("listeners", &self.listeners.iter().flatten().count())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why one connection's turn ended early.
+enum TurnError<E> {
+    Link(LinkError),
+    Chain(E),
+}
+
+impl<C: Chain> Driver<C> {
+    /// A driver with no listeners; `factory` builds the chain of each accepted connection,
+    /// or refuses it with `None`.
+    pub fn new(config: DriverConfig, factory: ChainFactory<C>) -> io::Result<Self> {
+        Ok(Driver {
+            poll: Poll::new()?,
+            events: Events::with_capacity(config.events_capacity.max(1)),
+            listeners: Vec::new(),
+            conns: Slab::new(),
+            classes: vec![Some(Class::new(ClassConfig::default()))],
+            accept_class: ClassId::DEFAULT,
+            ready: Vec::new(),
+            deferred: Vec::new(),
+            timers: BinaryHeap::new(),
+            out: VecDeque::new(),
+            factory,
+            config,
+            shutdown_deadline: None,
+            stats: DriverStats::default(),
+            waker: None,
+        })
+    }
+
+    fn add_listener(&mut self, mut listener: Listener) -> io::Result<ListenerId> {
+        let index = self.listeners.len();
+        if index >= 1024 {
+            return Err(io::Error::other("too many listeners"));
+        }
+        listener.register(self.poll.registry(), Token(FIRST_RESERVED_TOKEN + index))?;
+        self.listeners.push(Some(listener));
+        Ok(ListenerId(index))
+    }
+
+    /// Listens on a TCP address (IPv4 or IPv6; port 0 picks a free port) with
+    /// `SO_REUSEADDR`, and with `SO_REUSEPORT` if `reuse_port` so that several threads can
+    /// each run a driver on the same port.
+    pub fn listen_tcp(&mut self, addr: SocketAddr, reuse_port: bool) -> io::Result<ListenerId> {
+        self.add_listener(Listener::bind_tcp(addr, reuse_port)?)
+    }
+
+    /// Listens on a Unix socket path.
+    #[cfg(unix)]
+    pub fn listen_unix(&mut self, path: &Path) -> io::Result<ListenerId> {
+        self.add_listener(Listener::bind_unix(path)?)
+    }
+
+    /// Where a listener listens.
+    pub fn local_addr(&self, listener: ListenerId) -> io::Result<LocalAddr> {
+        match self.listeners.get(listener.0) {
+            Some(Some(l)) => l.local_addr(),
+            _ => Err(io::Error::new(io::ErrorKind::NotFound, "no such listener")),
+        }
+    }
+
+    /// Starts a non-blocking TCP connect with `chain` on top, in `class`. A failed connect
+    /// shows as [`Event::Left`] with [`LeftReason::Io`].
+    pub fn connect_tcp(
+        &mut self,
+        addr: SocketAddr,
+        chain: C,
+        class: ClassId,
+    ) -> io::Result<ConnId> {
+        let stream = mio::net::TcpStream::connect(addr)?;
+        let _ = stream.set_nodelay(true);
+        self.add_conn(Socket::Tcp(stream), Link::connecting(), chain, class, None)
+    }
+
+    /// Connects to a Unix socket path with `chain` on top, in `class`.
+    #[cfg(unix)]
+    pub fn connect_unix(&mut self, path: &Path, chain: C, class: ClassId) -> io::Result<ConnId> {
+        let stream = mio::net::UnixStream::connect(path)?;
+        self.add_conn(Socket::Unix(stream), Link::connecting(), chain, class, None)
+    }
+
+    fn add_conn(
+        &mut self,
+        mut socket: Socket,
+        mut link: Link,
+        chain: C,
+        class: ClassId,
+        listener: Option<ListenerId>,
+    ) -> io::Result<ConnId> {
+        let class = if self.class(class).is_some() {
+            class
+        } else {
+            ClassId::DEFAULT
+        };
+        let id = self
+            .conns
+            .next_id()
+            .ok_or_else(|| io::Error::other("connection ids exhausted"))?;
+        socket.register(
+            self.poll.registry(),
+            id.token(),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        link.set_read_chunk(self.config.read_chunk);
+        let class_pos = self.link_member(class, id);
+        let conn = Conn {
+            socket,
+            link,
+            pair: PipeBufPair::with_limits(self.config.buffer_min, self.config.buffer_max),
+            chain,
+            class,
+            class_pos,
+            queued: true,
+            read_interest: true,
+            last_active: Instant::now(),
+            deadline: None,
+        };
+        self.conns.insert(conn);
+        self.ready.push(id);
+        self.out.push_back(Event::Joined {
+            id,
+            listener,
+            class,
+        });
+        Ok(id)
+    }
+
+    fn class(&self, class: ClassId) -> Option<&Class> {
+        self.classes.get(class.0 as usize).and_then(Option::as_ref)
+    }
+
+    fn class_mut(&mut self, class: ClassId) -> Option<&mut Class> {
+        self.classes
+            .get_mut(class.0 as usize)
+            .and_then(Option::as_mut)
+    }
+
+    /// Takes a connection out of its class's member list, keeping positions right.
+    fn unlink_member(&mut self, class: ClassId, pos: usize) {
+        let Some(members) = self.class_mut(class).map(|c| &mut c.members) else {
+            return;
+        };
+        if pos < members.len() {
+            members.swap_remove(pos);
+            if let Some(&moved) = members.get(pos) {
+                if let Some(m) = self.conns.get_mut(moved) {
+                    m.class_pos = pos;
+                }
+            }
+        }
+    }
+
+    /// Appends a connection to a class's member list; returns its position.
+    fn link_member(&mut self, class: ClassId, id: ConnId) -> usize {
+        match self.class_mut(class) {
+            Some(c) => {
+                c.members.push(id);
+                c.members.len() - 1
+            }
+            None => usize::MAX,
+        }
+    }
+
+    /// A handle that wakes [`poll`](Driver::poll) from another thread (a signal handler
+    /// thread, an actor's mailbox). The same waker is returned every time.
+    pub fn waker(&mut self) -> io::Result<Arc<Waker>> {
+        if let Some(w) = &self.waker {
+            return Ok(Arc::clone(w));
+        }
+        let w = Arc::new(Waker::new(self.poll.registry(), Token(WAKER_TOKEN))?);
+        self.waker = Some(Arc::clone(&w));
+        Ok(w)
+    }
+
+    /// Number of live connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Counters since the driver started.
+    pub fn stats(&self) -> DriverStats {
+        self.stats
+    }
+
+    /// The next event for the application, if any.
+    pub fn next_event(&mut self) -> Option<Event<C::Msg>> {
+        self.out.pop_front()
+    }
+
+    /// Waits for readiness (at most `timeout`, or less when a timer is due or work is
+    /// pending), then runs every connection that needs it until its chain settles.
+    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let mut timeout = timeout;
+        let now = Instant::now();
+        if !self.ready.is_empty() || !self.deferred.is_empty() || !self.out.is_empty() {
+            timeout = Some(Duration::ZERO);
+        }
+        let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
+        for at in next_timer.into_iter().chain(self.shutdown_deadline) {
+            let wait = at.saturating_duration_since(now);
+            timeout = Some(timeout.map_or(wait, |t| t.min(wait)));
+        }
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => (),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.events.clear(),
+            Err(e) => return Err(e),
+        }
+        let now = Instant::now();
+
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.append(&mut self.deferred);
+        let mut accept_from = Vec::new();
+        for event in self.events.iter() {
+            match ConnId::from_token(event.token()) {
+                Some(id) => {
+                    if let Some(conn) = self.conns.get_mut(id) {
+                        conn.link.on_event(event);
+                        if !conn.queued {
+                            conn.queued = true;
+                            ready.push(id);
+                        }
+                    }
+                }
+                None if event.token().0 == WAKER_TOKEN => (),
+                None => accept_from.push(event.token().0 - FIRST_RESERVED_TOKEN),
+            }
+        }
+        for index in accept_from {
+            self.accept_all(index, &mut ready);
+        }
+        while let Some(Reverse((at, id))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if let Some(conn) = self.conns.get_mut(id) {
+                if conn.deadline == Some(at) {
+                    conn.deadline = None;
+                    if !conn.queued {
+                        conn.queued = true;
+                        ready.push(id);
+                    }
+                }
+            }
+        }
+
+        for class in self.classes.iter_mut().flatten() {
+            class.budget_left = class.config.read_budget;
+        }
+        // Higher-priority classes first; the sort is stable, so arrival order stays within
+        // a class.
+        ready.sort_by_cached_key(|id| {
+            let class = self.conns.get(*id).map(|c| c.class);
+            Reverse(
+                class
+                    .and_then(|c| self.class(c))
+                    .map_or(0, |c| c.config.priority),
+            )
+        });
+        for id in ready {
+            self.run_conn(id, now);
+        }
+
+        if let Some(deadline) = self.shutdown_deadline {
+            if now >= deadline {
+                for id in self.conns.ids() {
+                    self.remove(id, LeftReason::ShutdownDeadline, true);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn accept_all(&mut self, index: usize, ready: &mut Vec<ConnId>) {
+        loop {
+            let Some(Some(listener)) = self.listeners.get_mut(index) else {
+                return;
+            };
+            let socket = match listener.accept() {
+                Ok(socket) => socket,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+                // Out of file descriptors and the like: try again at the next event.
+                Err(_) => return,
+            };
+            if self.conns.len() >= self.config.max_connections {
+                self.stats.refused += 1;
+                drop(socket);
+                continue;
+            }
+            let Some(id) = self.conns.next_id() else {
+                self.stats.refused += 1;
+                continue;
+            };
+            let peer = match &socket {
+                Socket::Tcp(s) => s.peer_addr().ok(),
+                #[cfg(unix)]
+                Socket::Unix(_) => None,
+            };
+            let accepted = Accepted {
+                id,
+                listener: ListenerId(index),
+                peer,
+            };
+            let Some(chain) = (self.factory)(&accepted) else {
+                self.stats.refused += 1;
+                continue;
+            };
+            let class = self.accept_class;
+            match self.add_conn(socket, Link::new(), chain, class, Some(ListenerId(index))) {
+                Ok(id) => {
+                    self.stats.accepted += 1;
+                    // add_conn queued it in self.ready; this turn's list is `ready`.
+                    self.ready.retain(|r| *r != id);
+                    ready.push(id);
+                }
+                Err(_) => self.stats.refused += 1,
+            }
+        }
+    }
+
+    fn run_conn(&mut self, id: ConnId, now: Instant) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        conn.queued = false;
+        if let Some(idle) = self.config.idle_timeout {
+            if now.saturating_duration_since(conn.last_active) >= idle {
+                self.remove(id, LeftReason::IdleTimeout, true);
+                return;
+            }
+        }
+        let class_id = conn.class;
+        let allowance = self.class(class_id).map_or(0, Class::read_allowance);
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        conn.link.set_read_budget(allowance);
+        let before = conn.pair.up.tripwire();
+        let before_down = conn.pair.down.tripwire();
+        let mut cx = Context {
+            id,
+            now,
+            events: &mut self.out,
+        };
+        let Conn {
+            socket,
+            link,
+            pair,
+            chain,
+            ..
+        } = conn;
+        let result = settle(self.config.max_passes, || {
+            let a = link
+                .process(socket, pair.lower())
+                .map_err(TurnError::Link)?;
+            let b = chain
+                .process(pair.upper(), &mut cx)
+                .map_err(TurnError::Chain)?;
+            Ok(a | b)
+        });
+        let read = allowance - conn.link.read_budget_left();
+        if before != conn.pair.up.tripwire() || before_down != conn.pair.down.tripwire() {
+            conn.last_active = now;
+        }
+        if let Some(class) = self
+            .classes
+            .get_mut(class_id.0 as usize)
+            .and_then(Option::as_mut)
+        {
+            class.budget_left = class.budget_left.saturating_sub(read);
+        }
+        match result {
+            Ok(_) => (),
+            Err(SettleError::Component(TurnError::Link(LinkError::Connect(e))))
+            | Err(SettleError::Component(TurnError::Link(LinkError::Io(e)))) => {
+                self.remove(id, LeftReason::Io(e), true);
+                return;
+            }
+            Err(SettleError::Component(TurnError::Chain(e))) => {
+                // The chain left an alert or close in its output: send what can be sent.
+                if let Some(conn) = self.conns.get_mut(id) {
+                    let _ = conn.link.process(&mut conn.socket, conn.pair.lower());
+                }
+                self.remove(id, LeftReason::ChainError(Box::new(e)), false);
+                return;
+            }
+            Err(SettleError::Unsettled { .. }) => {
+                self.remove(id, LeftReason::Unsettled, true);
+                return;
+            }
+        }
+        self.after_turn(id, now);
+    }
+
+    /// Removal, interest, scheduling and timers once a connection has settled.
+    fn after_turn(&mut self, id: ConnId, now: Instant) {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if conn.link.is_aborted() {
+            self.remove(id, LeftReason::Aborted, false);
+            return;
+        }
+        if conn.pair.is_done() {
+            let clean = conn.pair.up.state().eof_kind() == Some(EofKind::Close)
+                && conn.pair.down.state().eof_kind() == Some(EofKind::Close);
+            let reason = if clean {
+                LeftReason::Closed
+            } else {
+                LeftReason::Aborted
+            };
+            self.remove(id, reason, !clean);
+            return;
+        }
+        let class = conn.class;
+        let paused = self.class(class).is_none_or(|c| c.paused);
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        // Reading stopped on the budget with data maybe left in the socket: next turn.
+        if conn.link.wants_read()
+            && conn.link.read_budget_left() == 0
+            && !paused
+            && !conn.pair.up.is_full()
+            && !conn.queued
+        {
+            conn.queued = true;
+            self.deferred.push(id);
+        }
+        // While the link knows the socket is readable, events add nothing: drop them.
+        let want_read_interest = !conn.link.wants_read();
+        if want_read_interest != conn.read_interest {
+            let interest = if want_read_interest {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::WRITABLE
+            };
+            if conn
+                .socket
+                .reregister(self.poll.registry(), id.token(), interest)
+                .is_ok()
+            {
+                conn.read_interest = want_read_interest;
+            }
+        }
+        let idle_at = self.config.idle_timeout.map(|d| conn.last_active + d);
+        let deadline = match (conn.chain.next_deadline(), idle_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if deadline != conn.deadline {
+            conn.deadline = deadline;
+            if let Some(at) = deadline {
+                self.timers.push(Reverse((at.max(now), id)));
+                conn.deadline = Some(at.max(now));
+            }
+        }
+        conn.pair.release();
+        conn.chain.release();
+    }
+
+    fn remove(&mut self, id: ConnId, reason: LeftReason, reset: bool) {
+        let Some(mut conn) = self.conns.remove(id) else {
+            return;
+        };
+        if reset {
+            let _ = conn.socket.prepare_abort();
+        }
+        let _ = conn.socket.deregister(self.poll.registry());
+        self.unlink_member(conn.class, conn.class_pos);
+        self.stats.left += 1;
+        self.out.push_back(Event::Left {
+            id,
+            class: conn.class,
+            reason,
+        });
+    }
+
+    fn queue(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            if !conn.queued {
+                conn.queued = true;
+                self.ready.push(id);
+            }
+        }
+    }
+
+    /// Queues `data` on one connection through its chain's [`Chain::send`].
+    pub fn send(&mut self, id: ConnId, data: &[u8]) -> SendResult {
+        let Some(conn) = self.conns.get_mut(id) else {
+            return SendResult::Gone;
+        };
+        let result = match conn.chain.send(conn.pair.upper(), data) {
+            Ok(()) => SendResult::Sent,
+            Err(pipebuf::Error::NoSpace { .. }) => SendResult::Full,
+            Err(_) => SendResult::Gone,
+        };
+        if result == SendResult::Sent {
+            self.queue(id);
+        }
+        result
+    }
+
+    /// Queues the same bytes on each connection of `ids`; each gets its own result, in order.
+    pub fn send_to(&mut self, ids: &[ConnId], data: &[u8]) -> Vec<(ConnId, SendResult)> {
+        ids.iter().map(|&id| (id, self.send(id, data))).collect()
+    }
+
+    /// Closes the application side of a connection cleanly (see [`Chain::close`]); it leaves
+    /// once both directions are done.
+    pub fn close(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.chain.close(conn.pair.upper());
+            self.queue(id);
+        }
+    }
+
+    /// Drops a connection at once; the peer sees a reset.
+    pub fn abort(&mut self, id: ConnId) {
+        self.remove(id, LeftReason::Aborted, true);
+    }
+
+    /// The class of a connection.
+    pub fn class_of(&self, id: ConnId) -> Option<ClassId> {
+        self.conns.get(id).map(|c| c.class)
+    }
+
+    /// The members of a class, in no particular order.
+    pub fn members(&self, class: ClassId) -> &[ConnId] {
+        self.class(class).map_or(&[], |c| &c.members)
+    }
+
+    /// Adds a class.
+    pub fn add_class(&mut self, config: ClassConfig) -> Option<ClassId> {
+        let index = u16::try_from(self.classes.len()).ok()?;
+        self.classes.push(Some(Class::new(config)));
+        Some(ClassId(index))
+    }
+
+    /// Changes a class's priority and budget.
+    pub fn configure_class(&mut self, class: ClassId, config: ClassConfig) -> bool {
+        match self
+            .classes
+            .get_mut(class.0 as usize)
+            .and_then(Option::as_mut)
+        {
+            Some(c) => {
+                c.config = config;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Where accepted connections start (initially [`ClassId::DEFAULT`]).
+    pub fn set_accept_class(&mut self, class: ClassId) -> bool {
+        if self.class(class).is_some() {
+            self.accept_class = class;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Moves a connection to another class at once. Nothing in its buffers is lost.
+    pub fn move_to(&mut self, id: ConnId, to: ClassId) -> bool {
+        if self.class(to).is_none() {
+            return false;
+        }
+        let Some(conn) = self.conns.get(id) else {
+            return false;
+        };
+        let from = conn.class;
+        if from == to {
+            return true;
+        }
+        let pos = conn.class_pos;
+        self.unlink_member(from, pos);
+        let new_pos = self.link_member(to, id);
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.class = to;
+            conn.class_pos = new_pos;
+        }
+        self.queue(id);
+        self.out.push_back(Event::Moved { id, from, to });
+        true
+    }
+
+    /// Stops reading from the sockets of a class's members (they are backpressured; the
+    /// others are not affected). Writing continues.
+    pub fn pause_class(&mut self, class: ClassId) -> bool {
+        match self
+            .classes
+            .get_mut(class.0 as usize)
+            .and_then(Option::as_mut)
+        {
+            Some(c) => {
+                c.paused = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Resumes reading for a paused class.
+    pub fn resume_class(&mut self, class: ClassId) -> bool {
+        let members = match self
+            .classes
+            .get_mut(class.0 as usize)
+            .and_then(Option::as_mut)
+        {
+            Some(c) => {
+                c.paused = false;
+                c.members.clone()
+            }
+            None => return false,
+        };
+        for id in members {
+            self.queue(id);
+        }
+        true
+    }
+
+    /// Removes a class; its members move or close as `disposition` says. The default class
+    /// cannot be removed, nor can members move into the class being removed.
+    pub fn remove_class(&mut self, class: ClassId, disposition: Disposition) -> bool {
+        if class == ClassId::DEFAULT || self.class(class).is_none() {
+            return false;
+        }
+        if let Disposition::MoveTo(to) = disposition {
+            if to == class || self.class(to).is_none() {
+                return false;
+            }
+        }
+        let members = self
+            .class(class)
+            .map(|c| c.members.clone())
+            .unwrap_or_default();
+        for id in members {
+            match disposition {
+                Disposition::MoveTo(to) => {
+                    self.move_to(id, to);
+                }
+                Disposition::Close => self.remove(id, LeftReason::ClassRemoved, true),
+            }
+        }
+        self.classes[class.0 as usize] = None;
+        if self.accept_class == class {
+            self.accept_class = ClassId::DEFAULT;
+        }
+        true
+    }
+
+    /// Graceful shutdown: stops accepting, closes every chain's application side so that
+    /// close handshakes can finish, and drops whatever is left at `deadline`. Keep calling
+    /// [`poll`](Driver::poll) until [`is_shut_down`](Driver::is_shut_down).
+    pub fn shutdown(&mut self, deadline: Instant) {
+        for listener in self.listeners.iter_mut() {
+            if let Some(mut l) = listener.take() {
+                let _ = l.deregister(self.poll.registry());
+            }
+        }
+        self.shutdown_deadline = Some(deadline);
+        for id in self.conns.ids() {
+            self.close(id);
+        }
+    }
+
+    /// Whether a shutdown has finished: no connections left.
+    pub fn is_shut_down(&self) -> bool {
+        self.shutdown_deadline.is_some() && self.conns.len() == 0
+    }
+}

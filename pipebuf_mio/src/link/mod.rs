@@ -1,0 +1,343 @@
+//! The link between a socket and a [`PipeBufPair`](pipebuf::PipeBufPair): the lowest
+//! component of a chain, and the only one that does I/O.
+
+mod stream;
+
+use std::fmt;
+use std::io;
+
+use mio::event::Event;
+use pipebuf::{EofKind, PBufRdWr, ReadStatus, WriteStatus};
+
+pub use stream::LinkStream;
+
+/// Default for [`Link::set_read_chunk`]: the most one read system call asks for.
+pub const DEFAULT_READ_CHUNK: usize = 16 * 1024;
+
+/// Why a [`Link`] failed. Peer resets and broken pipes are not errors: they reach the chain
+/// as an abort of the incoming buffer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// A non-blocking connect failed (refused, unreachable, timed out). Reported once; the
+    /// incoming buffer is aborted.
+    Connect(io::Error),
+    /// The socket failed in a way that is not a peer reset.
+    Io(io::Error),
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkError::Connect(e) => write!(f, "connect failed: {e}"),
+            LinkError::Io(e) => write!(f, "socket error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LinkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LinkError::Connect(e) | LinkError::Io(e) => Some(e),
+        }
+    }
+}
+
+/// Whether an I/O error means the peer is gone (the stream broke) rather than a local fault.
+fn is_peer_gone(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::NotConnected
+            | io::ErrorKind::TimedOut
+    )
+}
+
+/// Connects a socket to a pair of buffers: outgoing data (the pair's `down` buffer) is written
+/// to the socket, socket data is read straight into the incoming buffer's free space (`up`).
+///
+/// # Stream state
+///
+/// - outgoing close → `shutdown(Write)` once everything before it is written (half-close:
+///   the incoming side stays open);
+/// - outgoing abort → pending outgoing data is dropped, the incoming side is aborted and the
+///   socket is set to send an RST when dropped ([`is_aborted`](Link::is_aborted) tells the
+///   driver to drop it now);
+/// - peer FIN → incoming close; peer RST, `ECONNRESET`, `EPIPE` → incoming abort (and outgoing
+///   data is discarded from then on), not an `Err`;
+/// - outgoing push: a socket write is already a flush, so the push is consumed.
+///
+/// # The driver's obligations
+///
+/// mio readiness is edge-triggered: an event says "became ready" once, and readiness lasts
+/// until an operation hits `WouldBlock`. So the driver passes **every** event for the socket to
+/// [`on_event`](Link::on_event) before calling [`process`](Link::process), and calls `process`
+/// again whenever anything above the link made progress (space freed in the incoming buffer,
+/// data added to the outgoing one), not only after events. The link remembers readiness
+/// itself: when it stops reading because the incoming buffer is full, it keeps the socket
+/// marked readable and resumes on the next `process` once there is space, without waiting for
+/// an event that will never come. [`wants_read`](Link::wants_read) tells the driver whether
+/// the link is paused with data possibly left in the socket, which is when read interest can
+/// be dropped and when a read budget (see [`set_read_budget`](Link::set_read_budget)) that
+/// ran out means the connection must be scheduled again.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::time::Duration;
+/// use mio::{Events, Interest, Poll, Token};
+/// use pipebuf::PipeBufPair;
+/// use pipebuf_mio::Link;
+///
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let mut peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+/// let (ours, _) = listener.accept().unwrap();
+/// ours.set_nonblocking(true).unwrap();
+/// let mut stream = mio::net::TcpStream::from_std(ours);
+///
+/// let mut poll = Poll::new().unwrap();
+/// let mut events = Events::with_capacity(8);
+/// poll.registry()
+///     .register(&mut stream, Token(0), Interest::READABLE | Interest::WRITABLE)
+///     .unwrap();
+/// let (mut link, mut pair) = (Link::new(), PipeBufPair::<u8>::new());
+///
+/// peer.write_all(b"ping").unwrap();
+/// while pair.up.len() < 4 {
+///     poll.poll(&mut events, Some(Duration::from_secs(5))).unwrap();
+///     for event in &events {
+///         link.on_event(event);
+///     }
+///     link.process(&mut stream, pair.lower()).unwrap();
+/// }
+/// assert_eq!(pair.up.data(), b"ping");
+///
+/// pair.upper().wr.append(b"pong").unwrap();
+/// pair.upper().wr.close();
+/// link.process(&mut stream, pair.lower()).unwrap();
+/// let mut reply = Vec::new();
+/// peer.read_to_end(&mut reply).unwrap(); // ends: the close became a FIN
+/// assert_eq!(reply, b"pong");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Link {
+    readable: bool,
+    writable: bool,
+    connecting: bool,
+    /// The socket cannot carry outgoing data any more (peer gone or we aborted).
+    write_dead: bool,
+    aborted: bool,
+    read_chunk: usize,
+    read_budget: usize,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Link {
+    /// A link for a connected socket (e.g. one just accepted).
+    pub fn new() -> Self {
+        Link {
+            readable: true,
+            writable: true,
+            connecting: false,
+            write_dead: false,
+            aborted: false,
+            read_chunk: DEFAULT_READ_CHUNK,
+            read_budget: usize::MAX,
+        }
+    }
+
+    /// A link for a socket whose non-blocking connect is in progress. Outgoing data waits
+    /// until the connect completes; a failed connect is reported once as
+    /// [`LinkError::Connect`].
+    pub fn connecting() -> Self {
+        Link {
+            readable: false,
+            writable: false,
+            connecting: true,
+            ..Self::new()
+        }
+    }
+
+    /// The most one read asks for (default [`DEFAULT_READ_CHUNK`]); the buffer's limit still
+    /// applies.
+    pub fn set_read_chunk(&mut self, bytes: usize) {
+        self.read_chunk = bytes.max(1);
+    }
+
+    /// Bytes the link may read from now on, until set again (default: unlimited). A driver
+    /// sets this per turn to share reading fairly between connections; a link whose budget ran
+    /// out while the socket may hold more data keeps [`wants_read`](Link::wants_read) true.
+    pub fn set_read_budget(&mut self, bytes: usize) {
+        self.read_budget = bytes;
+    }
+
+    /// What is left of the read budget.
+    pub fn read_budget_left(&self) -> usize {
+        self.read_budget
+    }
+
+    /// Records the readiness an event reports. Call for every event of this socket.
+    pub fn on_event(&mut self, event: &Event) {
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.readable = true;
+        }
+        if event.is_writable() || event.is_write_closed() || event.is_error() {
+            self.writable = true;
+        }
+    }
+
+    /// Whether the socket may hold data the link has not read because the incoming buffer is
+    /// full or the read budget ran out.
+    pub fn wants_read(&self) -> bool {
+        self.readable && !self.connecting
+    }
+
+    /// Whether the outgoing side was aborted: the socket is set up to send an RST and should
+    /// be dropped now.
+    pub fn is_aborted(&self) -> bool {
+        self.aborted
+    }
+
+    /// Whether a non-blocking connect is still in progress.
+    pub fn is_connecting(&self) -> bool {
+        self.connecting
+    }
+
+    /// Moves data between the socket and the buffers as far as readiness, buffer space and
+    /// the read budget allow; returns whether anything observable happened.
+    ///
+    /// `io.rd` is the outgoing buffer (data to send), `io.wr` the incoming one: pass
+    /// [`PipeBufPair::lower`](pipebuf::PipeBufPair::lower).
+    pub fn process<S: LinkStream>(
+        &mut self,
+        stream: &mut S,
+        mut io: PBufRdWr<'_>,
+    ) -> Result<bool, LinkError> {
+        let before = (io.rd.tripwire(), io.wr.tripwire());
+        if self.connecting && !self.finish_connect(stream, &mut io)? {
+            return Ok(false);
+        }
+        self.write_side(stream, &mut io)?;
+        self.read_side(stream, &mut io)?;
+        Ok(before != (io.rd.tripwire(), io.wr.tripwire()))
+    }
+
+    /// Returns whether the connection is up.
+    fn finish_connect<S: LinkStream>(
+        &mut self,
+        stream: &mut S,
+        io: &mut PBufRdWr<'_>,
+    ) -> Result<bool, LinkError> {
+        if !(self.readable || self.writable) {
+            return Ok(false);
+        }
+        let failure = match stream.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => match stream.is_connected() {
+                Ok(true) => None,
+                Ok(false) => {
+                    // Spurious wake-up: still connecting.
+                    self.readable = false;
+                    self.writable = false;
+                    return Ok(false);
+                }
+                Err(e) => Some(e),
+            },
+        };
+        self.connecting = false;
+        match failure {
+            None => Ok(true),
+            Some(e) => {
+                self.peer_gone(io);
+                Err(LinkError::Connect(e))
+            }
+        }
+    }
+
+    fn write_side<S: LinkStream>(
+        &mut self,
+        stream: &mut S,
+        io: &mut PBufRdWr<'_>,
+    ) -> Result<(), LinkError> {
+        if io.rd.pending_eof() == Some(EofKind::Abort) || self.write_dead {
+            // An abort drops what was queued before it; a dead socket cannot take it.
+            io.rd.consume_all();
+        }
+        while self.writable && !io.rd.is_empty() {
+            match io.rd.write_to(stream) {
+                Ok(WriteStatus::Wrote(_)) => (),
+                Ok(WriteStatus::WouldBlock) => self.writable = false,
+                Ok(WriteStatus::Empty) => break,
+                Err(e) if is_peer_gone(&e) => self.peer_gone(io),
+                Err(e) => return Err(LinkError::Io(e)),
+            }
+        }
+        if !io.rd.is_empty() {
+            return Ok(());
+        }
+        io.rd.consume_push();
+        match io.rd.consume_eof() {
+            Some(EofKind::Close) if !self.write_dead => match stream.shutdown_write() {
+                Ok(()) => (),
+                Err(e) if is_peer_gone(&e) => self.peer_gone(io),
+                Err(e) => return Err(LinkError::Io(e)),
+            },
+            Some(EofKind::Abort) => {
+                self.write_dead = true;
+                self.aborted = true;
+                if !io.wr.is_eof() {
+                    io.wr.abort();
+                }
+                // Best effort: if this fails the peer sees a FIN instead of an RST.
+                let _ = stream.prepare_abort();
+            }
+            _ => (),
+        }
+        Ok(())
+    }
+
+    fn read_side<S: LinkStream>(
+        &mut self,
+        stream: &mut S,
+        io: &mut PBufRdWr<'_>,
+    ) -> Result<(), LinkError> {
+        while self.readable && !io.wr.is_eof() && self.read_budget > 0 {
+            let max = self.read_chunk.min(self.read_budget);
+            match io.wr.read_from(stream, max) {
+                Ok(ReadStatus::Read(n)) => {
+                    self.read_budget = self.read_budget.saturating_sub(n);
+                }
+                Ok(ReadStatus::WouldBlock) => self.readable = false,
+                Ok(ReadStatus::EndOfStream) => {
+                    self.readable = false;
+                    io.wr.close();
+                }
+                Ok(ReadStatus::Full) => break,
+                Err(e) if is_peer_gone(&e) => self.peer_gone(io),
+                Err(e) => return Err(LinkError::Io(e)),
+            }
+        }
+        if io.wr.is_eof() {
+            // Nothing more will be read; stale readiness must not keep the driver busy.
+            self.readable = false;
+        }
+        Ok(())
+    }
+
+    /// The peer reset the connection or it never came up: the incoming stream is broken, and
+    /// outgoing data has nowhere to go.
+    fn peer_gone(&mut self, io: &mut PBufRdWr<'_>) {
+        self.write_dead = true;
+        self.readable = false;
+        if !io.wr.is_eof() {
+            io.wr.abort();
+        }
+        io.rd.consume_all();
+    }
+}
