@@ -44,12 +44,14 @@ impl<'a, T: Copy + Default> PBufWr<'a, T> {
             return free;
         }
         if self.meta.rd > 0 {
+            // The reserved bytes move with the data, so that a request refused after
+            // compacting leaves the earlier reservation usable.
             let (rd, wr) = (self.meta.rd, self.meta.wr);
-            self.store.slice_mut().copy_within(rd..wr, 0);
+            let end = wr + self.meta.reserved;
+            self.store.slice_mut().copy_within(rd..end, 0);
             self.meta.base = self.meta.base.wrapping_add(rd);
             self.meta.wr = wr - rd;
             self.meta.rd = 0;
-            self.meta.reserved = 0;
             let free = cap - self.meta.wr;
             if free >= n {
                 return free;
@@ -449,6 +451,17 @@ mod tests {
         pb.rd().consume(3).unwrap();
         assert_eq!((pb.meta.rd, pb.meta.wr), (0, 0));
         assert_eq!(pb.wr().space_all().map(|s| s.len()), Ok(16));
+    }
+
+    #[test]
+    fn refused_space_keeps_the_earlier_reservation() {
+        let mut pb = fixed();
+        pb.wr().append(b"abcdefghijkl").unwrap();
+        pb.rd().consume(10).unwrap();
+        pb.wr().space(2).unwrap().copy_from_slice(b"xy");
+        assert!(pb.wr().space(15).is_err()); // compacts, then refuses
+        pb.wr().commit(2).unwrap();
+        assert_eq!(pb.data(), b"klxy");
     }
 
     #[test]
