@@ -2,9 +2,12 @@
 
 #![forbid(unsafe_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// Path of an example program from the `pipebuf_examples` package, built once per test
 /// process with the cargo that runs the tests (same profile and target directory).
@@ -36,4 +39,90 @@ pub fn example_bin(name: &str) -> Result<PathBuf, String> {
     } else {
         Err(format!("example {name} not found at {}", path.display()))
     }
+}
+
+/// A server example running as a child process; killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// The `HOST:PORT` from its `listening on HOST:PORT` line.
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts example `name` with `args` and waits (at most 30 s) for its one
+    /// `listening on HOST:PORT` line on stdout.
+    pub fn start(name: &str, args: &[&str]) -> Result<Server, String> {
+        let mut child = Command::new(example_bin(name)?)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next();
+            let _ = tx.send(first);
+            // Keep draining so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(Ok(line))) => line,
+            other => {
+                let _ = child.kill();
+                return Err(format!("{name} printed no listening line: {other:?}"));
+            }
+        };
+        let Some(addr) = line.strip_prefix("listening on ") else {
+            let _ = child.kill();
+            return Err(format!("{name}: unexpected first line {line:?}"));
+        };
+        Ok(Server {
+            addr: addr.trim().to_string(),
+            child,
+        })
+    }
+
+    /// Sends `signal` (e.g. "TERM", "INT") and waits up to `timeout` for the exit.
+    pub fn stop(&mut self, signal: &str, timeout: Duration) -> Result<ExitStatus, String> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .map_err(|e| format!("kill: {e}"))?;
+        if !sent.success() {
+            return Err(format!("kill -{signal} {pid} failed"));
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("no exit within {timeout:?} of SIG{signal}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `len` bytes of a pattern that differs with `seed`, so mixed-up streams show.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u8)
+                .wrapping_mul(31)
+                .wrapping_add(seed ^ (i >> 8) as u8)
+        })
+        .collect()
 }
