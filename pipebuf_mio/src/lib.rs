@@ -8,7 +8,7 @@ mod driver;
 mod link;
 
 pub use driver::{
-    Accepted, Chain, ChainFactory, ClassConfig, ClassId, ConnId, Context, Disposition, Driver, DriverConfig,
-    DriverStats, Event, LeftReason, ListenerId, LocalAddr, SendResult,
+    Accepted, Chain, ChainFactory, ClassConfig, ClassId, ConnId, Context, Disposition, Driver,
+    DriverConfig, DriverStats, Event, LeftReason, ListenerId, LocalAddr, SendResult,
 };
 pub use link::{DEFAULT_READ_CHUNK, Link, LinkError, LinkStream};

@@ -21,7 +21,11 @@ use pipebuf_examples::{Flags, stop_on_signals};
 use pipebuf_mio::{Chain, Context, Driver, DriverConfig, LocalAddr};
 
 /// The whole protocol: forward what came in (data, push and EOF) back out.
-struct Echo;
+#[derive(Default)]
+struct Echo {
+    /// Shutting down: echo what has arrived, then close; input after that is dropped.
+    closing: bool,
+}
 
 impl Chain for Echo {
     type Msg = ();
@@ -32,7 +36,21 @@ impl Chain for Echo {
         mut net: PBufRdWr<'_>,
         _: &mut Context<'_, ()>,
     ) -> Result<bool, pipebuf::Error> {
-        net.rd.forward(&mut net.wr)
+        if net.wr.is_eof() {
+            // Our side is closed: what the peer still sends has nowhere to go.
+            let dropped = net.rd.consume_all() > 0;
+            return Ok(dropped | net.rd.consume_push() | net.rd.consume_eof().is_some());
+        }
+        let moved = net.rd.forward(&mut net.wr)?;
+        if self.closing && net.rd.is_empty() && !net.wr.is_eof() {
+            net.wr.close();
+            return Ok(true);
+        }
+        Ok(moved)
+    }
+
+    fn close(&mut self, _: PBufRdWr<'_>) {
+        self.closing = true;
     }
 }
 
@@ -62,7 +80,7 @@ fn run() -> Result<(), String> {
     let mut drivers = Vec::new();
     let mut bound = addr;
     for _ in 0..threads {
-        let mut driver = Driver::new(DriverConfig::default(), Box::new(|_| Some(Echo)))
+        let mut driver = Driver::new(DriverConfig::default(), Box::new(|_| Some(Echo::default())))
             .map_err(|e| format!("event loop: {e}"))?;
         let listener = driver
             .listen_tcp(bound, reuse_port)

@@ -35,8 +35,14 @@ pub trait Chain {
         net.wr.append(data)
     }
 
-    /// Ends the application's side cleanly (graceful shutdown): the chain should finish what
-    /// it is sending and close its output through its layers. The default closes `net.wr`.
+    /// Ends the application's side cleanly (graceful shutdown, [`Driver::close`]): the chain
+    /// should finish what it is sending and then close its output through its layers. The
+    /// default closes `net.wr` at once, which suits chains that write only from
+    /// [`send`](Chain::send); a chain that also writes from `process` (an echo, a protocol
+    /// with replies in flight) should instead remember the request and close once its
+    /// pending output is written.
+    ///
+    /// [`Driver::close`]: crate::Driver::close
     fn close(&mut self, net: PBufRdWr<'_>) {
         let mut net = net;
         net.wr.close();

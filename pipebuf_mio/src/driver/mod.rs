@@ -397,7 +397,7 @@ impl<C: Chain> Driver<C> {
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let mut timeout = timeout;
         let now = Instant::now();
-        if !self.ready.is_empty() || !self.deferred.is_empty() || !self.out.is_empty() {
+        if !self.ready.is_empty() || !self.deferred.is_empty() {
             timeout = Some(Duration::ZERO);
         }
         let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
@@ -412,8 +412,6 @@ impl<C: Chain> Driver<C> {
         }
         let now = Instant::now();
 
-        let mut ready = std::mem::take(&mut self.ready);
-        ready.append(&mut self.deferred);
         let mut accept_from = Vec::new();
         for event in self.events.iter() {
             match ConnId::from_token(event.token()) {
@@ -422,7 +420,7 @@ impl<C: Chain> Driver<C> {
                         conn.link.on_event(event);
                         if !conn.queued {
                             conn.queued = true;
-                            ready.push(id);
+                            self.ready.push(id);
                         }
                     }
                 }
@@ -431,7 +429,7 @@ impl<C: Chain> Driver<C> {
             }
         }
         for index in accept_from {
-            self.accept_all(index, &mut ready);
+            self.accept_all(index);
         }
         while let Some(Reverse((at, id))) = self.timers.peek().copied() {
             if at > now {
@@ -443,11 +441,13 @@ impl<C: Chain> Driver<C> {
                     conn.deadline = None;
                     if !conn.queued {
                         conn.queued = true;
-                        ready.push(id);
+                        self.ready.push(id);
                     }
                 }
             }
         }
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.append(&mut self.deferred);
 
         for class in self.classes.iter_mut().flatten() {
             class.budget_left = class.config.read_budget;
@@ -476,7 +476,7 @@ impl<C: Chain> Driver<C> {
         Ok(())
     }
 
-    fn accept_all(&mut self, index: usize, ready: &mut Vec<ConnId>) {
+    fn accept_all(&mut self, index: usize) {
         loop {
             let Some(Some(listener)) = self.listeners.get_mut(index) else {
                 return;
@@ -514,12 +514,7 @@ impl<C: Chain> Driver<C> {
             };
             let class = self.accept_class;
             match self.add_conn(socket, Link::new(), chain, class, Some(ListenerId(index))) {
-                Ok(id) => {
-                    self.stats.accepted += 1;
-                    // add_conn queued it in self.ready; this turn's list is `ready`.
-                    self.ready.retain(|r| *r != id);
-                    ready.push(id);
-                }
+                Ok(_) => self.stats.accepted += 1,
                 Err(_) => self.stats.refused += 1,
             }
         }
@@ -655,11 +650,14 @@ impl<C: Chain> Driver<C> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        if deadline != conn.deadline {
-            conn.deadline = deadline;
-            if let Some(at) = deadline {
-                self.timers.push(Reverse((at.max(now), id)));
-                conn.deadline = Some(at.max(now));
+        // Only an earlier deadline needs a new timer entry: one that fires before the
+        // current deadline just runs the connection, which registers the later one then. So
+        // the heap holds few entries per connection however often activity moves the idle
+        // deadline.
+        if let Some(at) = deadline.map(|at| at.max(now)) {
+            if conn.deadline.is_none_or(|current| at < current) {
+                conn.deadline = Some(at);
+                self.timers.push(Reverse((at, id)));
             }
         }
         conn.pair.release();
