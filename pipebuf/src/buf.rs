@@ -169,7 +169,7 @@ impl<T: Copy + Default> Default for PipeBuf<T, Growable<T>> {
     }
 }
 
-impl<T: Copy + Default, S: Storage<T>> PipeBuf<T, S> {
+impl<T: Copy, S: Storage<T>> PipeBuf<T, S> {
     /// A buffer over the given storage: an array `[T; N]` or slice `&mut [T]` (fixed, never
     /// allocates) or a [`Growable`].
     pub const fn with_storage(store: S) -> Self {
@@ -293,6 +293,21 @@ mod tests {
         assert!(core::mem::size_of::<PipeBuf<u8>>() <= 80);
         let pb = PipeBuf::<u8>::new();
         assert_eq!(pb.capacity(), 0);
+    }
+
+    #[test]
+    fn elements_need_only_be_copy() {
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        struct Sample(i16);
+
+        let mut grow = PipeBuf::with_storage(Growable::with_fill(2, 8, Sample(0)));
+        grow.wr().append(&[Sample(1), Sample(2), Sample(3)]).unwrap();
+        assert_eq!(grow.data(), &[Sample(1), Sample(2), Sample(3)]);
+
+        let mut fixed = PipeBuf::with_storage([Sample(0); 2]);
+        assert_eq!(fixed.wr().append_some(&[Sample(7); 3]), Ok(2));
+        assert!(fixed.rd().forward(&mut grow.wr()).unwrap());
+        assert_eq!(grow.len(), 5);
     }
 
     #[test]

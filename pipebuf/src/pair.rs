@@ -17,7 +17,7 @@ pub struct PBufRdWr<'a, T = u8> {
     pub wr: PBufWr<'a, T>,
 }
 
-impl<T: Copy + Default> PBufRdWr<'_, T> {
+impl<T: Copy> PBufRdWr<'_, T> {
     /// Shorter-lived views of the same buffers, to pass on without giving these away.
     pub fn reborrow(&mut self) -> PBufRdWr<'_, T> {
         PBufRdWr {
@@ -104,7 +104,7 @@ impl<T: Copy + Default> Default for PipeBufPair<T, Growable<T>> {
     }
 }
 
-impl<T: Copy + Default, S: Storage<T>> PipeBufPair<T, S> {
+impl<T: Copy, S: Storage<T>> PipeBufPair<T, S> {
     /// A pair over the given storage for each direction.
     pub const fn with_storage(up: S, down: S) -> Self {
         PipeBufPair {

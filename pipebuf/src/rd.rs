@@ -17,7 +17,7 @@ pub struct PBufRd<'a, T = u8> {
     store: StoreRef<'a, T>,
 }
 
-impl<'a, T: Copy + Default> PBufRd<'a, T> {
+impl<'a, T: Copy> PBufRd<'a, T> {
     pub(crate) fn new(meta: &'a mut Meta, store: StoreRef<'a, T>) -> Self {
         PBufRd { meta, store }
     }

@@ -32,7 +32,7 @@ pub enum StoreRef<'a, T> {
     Growable(&'a mut Growable<T>),
 }
 
-impl<'a, T: Copy + Default> StoreRef<'a, T> {
+impl<'a, T: Copy> StoreRef<'a, T> {
     pub(crate) fn reborrow(&mut self) -> StoreRef<'_, T> {
         match self {
             StoreRef::Fixed(s) => StoreRef::Fixed(s),
@@ -73,7 +73,7 @@ impl<'a, T: Copy + Default> StoreRef<'a, T> {
         match self {
             StoreRef::Fixed(s) => s.len(),
             #[cfg(feature = "alloc")]
-            StoreRef::Growable(g) => g.max,
+            StoreRef::Growable(g) => g.max_capacity(),
         }
     }
 
@@ -89,7 +89,7 @@ impl<'a, T: Copy + Default> StoreRef<'a, T> {
     }
 }
 
-impl<T: Copy + Default, const N: usize> sealed::Sealed<T> for [T; N] {
+impl<T: Copy, const N: usize> sealed::Sealed<T> for [T; N] {
     fn store_ref(&mut self) -> StoreRef<'_, T> {
         StoreRef::Fixed(self)
     }
@@ -103,9 +103,9 @@ impl<T: Copy + Default, const N: usize> sealed::Sealed<T> for [T; N] {
         self.len()
     }
 }
-impl<T: Copy + Default, const N: usize> Storage<T> for [T; N] {}
+impl<T: Copy, const N: usize> Storage<T> for [T; N] {}
 
-impl<T: Copy + Default> sealed::Sealed<T> for &mut [T] {
+impl<T: Copy> sealed::Sealed<T> for &mut [T] {
     fn store_ref(&mut self) -> StoreRef<'_, T> {
         StoreRef::Fixed(self)
     }
@@ -119,7 +119,7 @@ impl<T: Copy + Default> sealed::Sealed<T> for &mut [T] {
         self.len()
     }
 }
-impl<T: Copy + Default> Storage<T> for &mut [T] {}
+impl<T: Copy> Storage<T> for &mut [T] {}
 
 /// Heap storage that grows on demand between a minimum and a maximum size, and that can be
 /// released while the buffer is empty so that idle buffers cost no heap memory.
@@ -129,45 +129,62 @@ impl<T: Copy + Default> Storage<T> for &mut [T] {}
 #[cfg(feature = "alloc")]
 pub struct Growable<T> {
     vec: Vec<T>,
-    min: usize,
-    max: usize,
+    // u32 keeps an idle buffer small; a cap above 4 Gi elements is clamped.
+    min: u32,
+    max: u32,
+    /// What new storage is filled with (`T::default()`), so the buffer needs only `T: Copy`.
+    fill: T,
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Copy + Default> Growable<T> {
+impl<T: Copy> Growable<T> {
     /// Storage that allocates nothing until first written, then at least `min` elements,
-    /// growing by doubling up to `max` elements. A `min` above `max` is lowered to `max`.
-    pub fn new(min: usize, max: usize) -> Self {
+    /// growing by doubling up to `max` elements. A `min` above `max` is lowered to `max`;
+    /// both are clamped to `u32::MAX`.
+    pub fn new(min: usize, max: usize) -> Self
+    where
+        T: Default,
+    {
+        Self::with_fill(min, max, T::default())
+    }
+
+    /// Like [`new`](Growable::new), for element types without `Default`: new storage is
+    /// filled with `fill` (never visible as data: only committed elements are).
+    pub fn with_fill(min: usize, max: usize, fill: T) -> Self {
+        let max = u32::try_from(max).unwrap_or(u32::MAX);
+        let min = u32::try_from(min).unwrap_or(u32::MAX).min(max);
         Growable {
             vec: Vec::new(),
-            min: min.min(max),
+            min,
             max,
+            fill,
         }
     }
 
     /// The size of the first allocation.
     pub fn min_capacity(&self) -> usize {
-        self.min
+        self.min as usize
     }
 
     /// The cap: storage never grows beyond this many elements.
     pub fn max_capacity(&self) -> usize {
-        self.max
+        self.max as usize
     }
 
     fn grow(&mut self, needed: usize) {
         let current = self.vec.len();
-        if needed <= current || current >= self.max {
+        let max = self.max_capacity();
+        if needed <= current || current >= max {
             return;
         }
         let target = needed
             .checked_next_power_of_two()
             .unwrap_or(usize::MAX)
-            .max(self.min)
+            .max(self.min_capacity())
             .max(current.saturating_mul(2))
-            .min(self.max);
+            .min(max);
         self.vec.reserve_exact(target - current);
-        self.vec.resize(target, T::default());
+        self.vec.resize(target, self.fill);
     }
 }
 
@@ -183,7 +200,7 @@ impl<T> core::fmt::Debug for Growable<T> {
 }
 
 #[cfg(feature = "alloc")]
-impl<T: Copy + Default> sealed::Sealed<T> for Growable<T> {
+impl<T: Copy> sealed::Sealed<T> for Growable<T> {
     fn store_ref(&mut self) -> StoreRef<'_, T> {
         StoreRef::Growable(self)
     }
@@ -196,8 +213,8 @@ impl<T: Copy + Default> sealed::Sealed<T> for Growable<T> {
         had
     }
     fn max_len(&self) -> usize {
-        self.max
+        self.max_capacity()
     }
 }
 #[cfg(feature = "alloc")]
-impl<T: Copy + Default> Storage<T> for Growable<T> {}
+impl<T: Copy> Storage<T> for Growable<T> {}

@@ -19,7 +19,7 @@ pub struct PBufWr<'a, T = u8> {
     store: StoreRef<'a, T>,
 }
 
-impl<'a, T: Copy + Default> PBufWr<'a, T> {
+impl<'a, T: Copy> PBufWr<'a, T> {
     pub(crate) fn new(meta: &'a mut Meta, store: StoreRef<'a, T>) -> Self {
         PBufWr { meta, store }
     }
