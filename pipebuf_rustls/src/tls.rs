@@ -1,0 +1,258 @@
+//! The TLS component: stream-state rules between the encrypted and the plaintext pair.
+
+use std::sync::Arc;
+
+use pipebuf::{EofKind, PBufRdWr};
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ServerConfig};
+
+use crate::TlsError;
+use crate::engine::{Drained, Engine};
+
+/// Worst-case bytes a TLS record adds to its payload (header, AEAD tag, content type, padding
+/// allowance), so plaintext is only taken when its records will fit the encrypted buffer.
+const RECORD_OVERHEAD: usize = 64;
+/// Largest plaintext per TLS record.
+const MAX_FRAGMENT: usize = 16 * 1024;
+
+/// A TLS server or client between an encrypted pair (towards the socket) and a plaintext pair
+/// (towards the application).
+///
+/// Each [`process`](Tls::process) call consumes encrypted input and produces plaintext, and
+/// consumes plaintext and produces records, as far as buffer space allows. Stream state
+/// crosses faithfully:
+///
+/// | from | to |
+/// |---|---|
+/// | plaintext push | encrypted push, once the records are written |
+/// | plaintext close | close_notify, then encrypted close once it is written |
+/// | plaintext abort | encrypted abort (no close_notify) |
+/// | close_notify received | plaintext close, after the data before it |
+/// | encrypted close without close_notify (truncation) | plaintext **abort** |
+/// | encrypted abort | plaintext abort |
+///
+/// Plaintext written before the handshake completes waits in its buffer and is sent after.
+/// On a TLS error the alert is written to the encrypted side in the same call, the plaintext
+/// side is aborted, the encrypted side is closed once the alert is out, and the typed error
+/// is returned; later calls only drain and discard.
+#[derive(Debug)]
+pub struct Tls {
+    engine: Engine,
+    /// Our close_notify is queued: close the encrypted side once rustls has written it.
+    closing: bool,
+    /// A TLS error happened: only flush the alert and discard input from now on.
+    failed: bool,
+}
+
+impl Tls {
+    /// A server session.
+    pub fn server(config: Arc<ServerConfig>) -> Result<Self, TlsError> {
+        Ok(Self::new(Engine::server(config)?))
+    }
+
+    /// A client session for the server `name` (checked against its certificate; also sent
+    /// as SNI when it is a DNS name).
+    pub fn client(config: Arc<ClientConfig>, name: ServerName<'static>) -> Result<Self, TlsError> {
+        Ok(Self::new(Engine::client(config, name)?))
+    }
+
+    fn new(engine: Engine) -> Self {
+        Tls {
+            engine,
+            closing: false,
+            failed: false,
+        }
+    }
+
+    /// Runs the session as far as the buffers allow; returns whether anything observable
+    /// happened.
+    ///
+    /// `crypt` is the encrypted pair seen from above (`rd`: records from the peer, `wr`:
+    /// records to the peer: [`PipeBufPair::upper`](pipebuf::PipeBufPair::upper));
+    /// `plain` is the plaintext pair seen from below (`rd`: application data to send, `wr`:
+    /// data for the application: [`PipeBufPair::lower`](pipebuf::PipeBufPair::lower)).
+    pub fn process(
+        &mut self,
+        mut crypt: PBufRdWr<'_>,
+        mut plain: PBufRdWr<'_>,
+    ) -> Result<bool, TlsError> {
+        let before = [
+            crypt.rd.tripwire(),
+            crypt.wr.tripwire(),
+            plain.rd.tripwire(),
+            plain.wr.tripwire(),
+        ];
+        if self.failed {
+            self.discard(&mut crypt, &mut plain);
+        } else if let Err(e) = self.run(&mut crypt, &mut plain) {
+            self.failed = true;
+            // The alert rustls queued goes out now, in this call.
+            self.engine.flush(&mut crypt.wr);
+            self.discard(&mut crypt, &mut plain);
+            if !plain.wr.is_eof() {
+                plain.wr.abort();
+            }
+            return Err(TlsError::classify(e));
+        }
+        let after = [
+            crypt.rd.tripwire(),
+            crypt.wr.tripwire(),
+            plain.rd.tripwire(),
+            plain.wr.tripwire(),
+        ];
+        Ok(before != after)
+    }
+
+    fn run(
+        &mut self,
+        crypt: &mut PBufRdWr<'_>,
+        plain: &mut PBufRdWr<'_>,
+    ) -> Result<(), rustls::Error> {
+        self.receive(crypt, plain)?;
+        self.send(crypt, plain);
+        Ok(())
+    }
+
+    fn receive(
+        &mut self,
+        crypt: &mut PBufRdWr<'_>,
+        plain: &mut PBufRdWr<'_>,
+    ) -> Result<(), rustls::Error> {
+        loop {
+            let drained = self.engine.drain_plaintext(&mut plain.wr);
+            if let Drained::PeerClosed = drained {
+                if !plain.wr.is_eof() {
+                    plain.wr.close();
+                }
+            }
+            if !self.engine.receive(&mut crypt.rd)? {
+                break;
+            }
+        }
+        // Handshake flights and alerts answer what was just received.
+        self.engine.flush(&mut crypt.wr);
+        if crypt.rd.has_pending_eof() {
+            let kind = crypt.rd.consume_eof();
+            let clean = kind == Some(EofKind::Close) && self.engine.peer_closed();
+            if !clean && !plain.wr.is_eof() {
+                // A FIN without close_notify is a truncation attack or a crashed peer.
+                plain.wr.abort();
+            }
+        } else if crypt.rd.pending_eof() == Some(EofKind::Abort) && !plain.wr.is_eof() {
+            plain.wr.abort();
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, crypt: &mut PBufRdWr<'_>, plain: &mut PBufRdWr<'_>) {
+        if crypt.wr.is_eof() {
+            // The encrypted side ended (abort, or close after close_notify): nothing more can
+            // be sent; drop what the application still offers.
+            plain.rd.consume_all();
+            plain.rd.consume_push();
+            plain.rd.consume_eof();
+            return;
+        }
+        if plain.rd.pending_eof() == Some(EofKind::Abort) {
+            plain.rd.consume_all();
+            plain.rd.consume_push();
+            plain.rd.consume_eof();
+            crypt.wr.abort();
+            return;
+        }
+        if !self.engine.is_handshaking() && !self.closing {
+            while !plain.rd.is_empty() {
+                let room = crypt.wr.room();
+                let records = room / (MAX_FRAGMENT + RECORD_OVERHEAD) + 1;
+                let fits = room.saturating_sub(records * RECORD_OVERHEAD);
+                if fits == 0 || self.engine.wants_write() {
+                    self.engine.flush(&mut crypt.wr);
+                    if self.engine.wants_write() || fits == 0 {
+                        break;
+                    }
+                }
+                let take = fits.min(plain.rd.len());
+                let n = self.engine.send_plaintext(&plain.rd.data()[..take]);
+                if n == 0 {
+                    break;
+                }
+                let _ = plain.rd.consume(n);
+                self.engine.flush(&mut crypt.wr);
+            }
+            if plain.rd.is_empty() {
+                if plain.rd.has_pending_eof() {
+                    plain.rd.consume_push();
+                    plain.rd.consume_eof();
+                    self.engine.send_close_notify();
+                    self.closing = true;
+                } else if !self.engine.wants_write() && plain.rd.consume_push() {
+                    crypt.wr.push();
+                }
+            }
+        }
+        self.engine.flush(&mut crypt.wr);
+        if self.closing && !self.engine.wants_write() {
+            crypt.wr.push();
+            crypt.wr.close();
+        }
+    }
+
+    /// After an error: keep flushing the alert, then close; swallow everything else so the
+    /// chain can finish.
+    fn discard(&mut self, crypt: &mut PBufRdWr<'_>, plain: &mut PBufRdWr<'_>) {
+        crypt.rd.consume_all();
+        crypt.rd.consume_push();
+        crypt.rd.consume_eof();
+        plain.rd.consume_all();
+        plain.rd.consume_push();
+        plain.rd.consume_eof();
+        if !crypt.wr.is_eof() {
+            self.engine.flush(&mut crypt.wr);
+            if !self.engine.wants_write() {
+                crypt.wr.push();
+                crypt.wr.close();
+            }
+        }
+    }
+
+    /// Whether the handshake is still in progress.
+    pub fn is_handshaking(&self) -> bool {
+        self.engine.is_handshaking()
+    }
+
+    /// The negotiated ALPN protocol.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.engine.alpn_protocol()
+    }
+
+    /// The SNI name the client sent (server side only).
+    pub fn server_name(&self) -> Option<&str> {
+        self.engine.server_name()
+    }
+
+    /// The negotiated protocol version.
+    pub fn protocol_version(&self) -> Option<rustls::ProtocolVersion> {
+        self.engine.protocol_version()
+    }
+
+    /// The negotiated cipher suite.
+    pub fn cipher_suite(&self) -> Option<rustls::SupportedCipherSuite> {
+        self.engine.cipher_suite()
+    }
+
+    /// The peer's certificate chain, once received.
+    pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.engine.peer_certificates()
+    }
+
+    /// The rustls connection, for inspection.
+    pub fn connection(&self) -> &rustls::Connection {
+        self.engine.connection()
+    }
+
+    /// The rustls connection, for things like a key update. Call
+    /// [`process`](Tls::process) afterwards so that what it queued is written.
+    pub fn connection_mut(&mut self) -> &mut rustls::Connection {
+        self.engine.connection_mut()
+    }
+}
