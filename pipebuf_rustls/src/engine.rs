@@ -56,6 +56,11 @@ impl Engine {
         self.conn.is_handshaking()
     }
 
+    /// Decrypted bytes not yet handed to the application.
+    pub(crate) fn plaintext_pending(&self) -> usize {
+        self.plaintext_pending
+    }
+
     /// Whether the peer's close_notify has arrived.
     pub(crate) fn peer_closed(&self) -> bool {
         self.peer_closed

@@ -129,6 +129,14 @@ impl Tls {
                 break;
             }
         }
+        // A push crosses once everything before it has been decrypted and handed on.
+        if crypt.rd.is_empty()
+            && self.engine.plaintext_pending() == 0
+            && crypt.rd.consume_push()
+            && !plain.wr.is_eof()
+        {
+            plain.wr.push();
+        }
         // Handshake flights and alerts answer what was just received.
         self.engine.flush(&mut crypt.wr);
         if crypt.rd.has_pending_eof() {

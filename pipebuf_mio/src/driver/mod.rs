@@ -122,7 +122,14 @@ struct Conn<C> {
     last_active: Instant,
     /// The deadline this connection has in the timer heap.
     deadline: Option<Instant>,
+    /// The chain failed: it is no longer called; the connection drains (what the chain
+    /// queued is written, input is discarded until the peer's end of stream) until this
+    /// time, then leaves with the stored reason.
+    draining: Option<(Instant, LeftReason)>,
 }
+
+/// How long a connection whose chain failed may take to deliver what was queued before it.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A mio event loop serving many connections, each a socket, a [`Link`], a pair of buffers
 /// and an application [`Chain`].
@@ -182,6 +189,9 @@ pub struct Driver<C: Chain> {
     accept_class: ClassId,
     ready: Vec<ConnId>,
     deferred: Vec<ConnId>,
+    /// Connections that wanted to read but got no budget last turn: they go first next turn,
+    /// so a class's budget rotates among its members.
+    starved: Vec<ConnId>,
     timers: BinaryHeap<Reverse<(Instant, ConnId)>>,
     out: VecDeque<Event<C::Msg>>,
     factory: ChainFactory<C>,
@@ -223,6 +233,7 @@ impl<C: Chain> Driver<C> {
             accept_class: ClassId::DEFAULT,
             ready: Vec::new(),
             deferred: Vec::new(),
+            starved: Vec::new(),
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
             factory,
@@ -319,6 +330,7 @@ impl<C: Chain> Driver<C> {
             read_interest: true,
             last_active: Instant::now(),
             deadline: None,
+            draining: None,
         };
         self.conns.insert(conn);
         self.ready.push(id);
@@ -397,11 +409,12 @@ impl<C: Chain> Driver<C> {
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let mut timeout = timeout;
         let now = Instant::now();
-        if !self.ready.is_empty() || !self.deferred.is_empty() {
+        if !self.ready.is_empty() || !self.deferred.is_empty() || !self.starved.is_empty() {
             timeout = Some(Duration::ZERO);
         }
         let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
-        for at in next_timer.into_iter().chain(self.shutdown_deadline) {
+        let shutdown_pending = self.shutdown_deadline.filter(|_| self.conns.len() > 0);
+        for at in next_timer.into_iter().chain(shutdown_pending) {
             let wait = at.saturating_duration_since(now);
             timeout = Some(timeout.map_or(wait, |t| t.min(wait)));
         }
@@ -446,7 +459,8 @@ impl<C: Chain> Driver<C> {
                 }
             }
         }
-        let mut ready = std::mem::take(&mut self.ready);
+        let mut ready = std::mem::take(&mut self.starved);
+        ready.append(&mut self.ready);
         ready.append(&mut self.deferred);
 
         for class in self.classes.iter_mut().flatten() {
@@ -525,11 +539,31 @@ impl<C: Chain> Driver<C> {
             return;
         };
         conn.queued = false;
+        let class = conn.class;
+        let paused = self.class(class).is_none_or(|c| c.paused);
+        let Some(conn) = self.conns.get_mut(id) else {
+            return;
+        };
+        if paused && conn.link.wants_read() {
+            // The peer is sending and the application chose not to read: not idleness.
+            // (A connection stuck on backpressure makes no progress and does time out.)
+            conn.last_active = now;
+        }
         if let Some(idle) = self.config.idle_timeout {
             if now.saturating_duration_since(conn.last_active) >= idle {
                 self.remove(id, LeftReason::IdleTimeout, true);
                 return;
             }
+        }
+        if conn
+            .draining
+            .as_ref()
+            .is_some_and(|(until, _)| now >= *until)
+        {
+            if let Some((_, reason)) = conn.draining.take() {
+                self.remove(id, reason, true);
+            }
+            return;
         }
         let class_id = conn.class;
         let allowance = self.class(class_id).map_or(0, Class::read_allowance);
@@ -549,15 +583,21 @@ impl<C: Chain> Driver<C> {
             link,
             pair,
             chain,
+            draining,
             ..
         } = conn;
+        let failed = draining.is_some();
         let result = settle(self.config.max_passes, || {
             let a = link
                 .process(socket, pair.lower())
                 .map_err(TurnError::Link)?;
-            let b = chain
-                .process(pair.upper(), &mut cx)
-                .map_err(TurnError::Chain)?;
+            let b = if failed {
+                drain(pair)
+            } else {
+                chain
+                    .process(pair.upper(), &mut cx)
+                    .map_err(TurnError::Chain)?
+            };
             Ok(a | b)
         });
         let read = allowance - conn.link.read_budget_left();
@@ -579,11 +619,14 @@ impl<C: Chain> Driver<C> {
                 return;
             }
             Err(SettleError::Component(TurnError::Chain(e))) => {
-                // The chain left an alert or close in its output: send what can be sent.
+                // What the chain queued before failing (an alert, a close frame, echoed
+                // data) must still reach the peer: drain instead of dropping.
                 if let Some(conn) = self.conns.get_mut(id) {
-                    let _ = conn.link.process(&mut conn.socket, conn.pair.lower());
+                    conn.draining =
+                        Some((now + DRAIN_TIMEOUT, LeftReason::ChainError(Box::new(e))));
+                    conn.queued = true;
+                    self.ready.push(id);
                 }
-                self.remove(id, LeftReason::ChainError(Box::new(e)), false);
                 return;
             }
             Err(SettleError::Unsettled { .. }) => {
@@ -591,27 +634,24 @@ impl<C: Chain> Driver<C> {
                 return;
             }
         }
-        self.after_turn(id, now);
+        self.after_turn(id, now, allowance, read);
     }
 
     /// Removal, interest, scheduling and timers once a connection has settled.
-    fn after_turn(&mut self, id: ConnId, now: Instant) {
+    fn after_turn(&mut self, id: ConnId, now: Instant, allowance: usize, read: usize) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        if conn.link.is_aborted() {
-            self.remove(id, LeftReason::Aborted, false);
-            return;
-        }
-        if conn.pair.is_done() {
+        if conn.link.is_aborted() || conn.pair.is_done() {
             let clean = conn.pair.up.state().eof_kind() == Some(EofKind::Close)
                 && conn.pair.down.state().eof_kind() == Some(EofKind::Close);
-            let reason = if clean {
-                LeftReason::Closed
-            } else {
-                LeftReason::Aborted
+            let reason = match conn.draining.take() {
+                Some((_, reason)) => reason,
+                None if clean => LeftReason::Closed,
+                None => LeftReason::Aborted,
             };
-            self.remove(id, reason, !clean);
+            let reset = !clean && !conn.link.is_aborted();
+            self.remove(id, reason, reset);
             return;
         }
         let class = conn.class;
@@ -619,7 +659,8 @@ impl<C: Chain> Driver<C> {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        // Reading stopped on the budget with data maybe left in the socket: next turn.
+        // Reading stopped on the budget with data maybe left in the socket: next turn, and
+        // first in line if it got nothing this time.
         if conn.link.wants_read()
             && conn.link.read_budget_left() == 0
             && !paused
@@ -627,7 +668,11 @@ impl<C: Chain> Driver<C> {
             && !conn.queued
         {
             conn.queued = true;
-            self.deferred.push(id);
+            if read == 0 || allowance == 0 {
+                self.starved.push(id);
+            } else {
+                self.deferred.push(id);
+            }
         }
         // While the link knows the socket is readable, events add nothing: drop them.
         let want_read_interest = !conn.link.wants_read();
@@ -646,7 +691,11 @@ impl<C: Chain> Driver<C> {
             }
         }
         let idle_at = self.config.idle_timeout.map(|d| conn.last_active + d);
-        let deadline = match (conn.chain.next_deadline(), idle_at) {
+        let chain_at = match &conn.draining {
+            Some((until, _)) => Some(*until),
+            None => conn.chain.next_deadline(),
+        };
+        let deadline = match (chain_at, idle_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -875,4 +924,17 @@ impl<C: Chain> Driver<C> {
     pub fn is_shut_down(&self) -> bool {
         self.shutdown_deadline.is_some() && self.conns.len() == 0
     }
+}
+
+/// One pass for a connection whose chain failed: discard input, make sure the output ends.
+fn drain(pair: &mut PipeBufPair) -> bool {
+    let mut upper = pair.upper();
+    let before = (upper.rd.tripwire(), upper.wr.tripwire());
+    upper.rd.consume_all();
+    upper.rd.consume_push();
+    upper.rd.consume_eof();
+    if !upper.wr.is_eof() {
+        upper.wr.close();
+    }
+    before != (upper.rd.tripwire(), upper.wr.tripwire())
 }

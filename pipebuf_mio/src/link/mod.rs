@@ -67,7 +67,8 @@ fn is_peer_gone(e: &io::Error) -> bool {
 ///   driver to drop it now);
 /// - peer FIN → incoming close; peer RST, `ECONNRESET`, `EPIPE` → incoming abort (and outgoing
 ///   data is discarded from then on), not an `Err`;
-/// - outgoing push: a socket write is already a flush, so the push is consumed.
+/// - outgoing push: a socket write is already a flush, so the push is consumed; incoming
+///   data is pushed each time the link has drained the socket.
 ///
 /// # The driver's obligations
 ///
@@ -307,13 +308,22 @@ impl Link {
         stream: &mut S,
         io: &mut PBufRdWr<'_>,
     ) -> Result<(), LinkError> {
+        let mut got_data = false;
         while self.readable && !io.wr.is_eof() && self.read_budget > 0 {
             let max = self.read_chunk.min(self.read_budget);
             match io.wr.read_from(stream, max) {
                 Ok(ReadStatus::Read(n)) => {
                     self.read_budget = self.read_budget.saturating_sub(n);
+                    got_data = true;
                 }
-                Ok(ReadStatus::WouldBlock) => self.readable = false,
+                Ok(ReadStatus::WouldBlock) => {
+                    self.readable = false;
+                    // The socket is drained: what arrived is all there is for now, which
+                    // is what a push tells the layers above.
+                    if got_data {
+                        io.wr.push();
+                    }
+                }
                 Ok(ReadStatus::EndOfStream) => {
                     self.readable = false;
                     io.wr.close();
