@@ -301,7 +301,9 @@ mod tests {
         struct Sample(i16);
 
         let mut grow = PipeBuf::with_storage(Growable::with_fill(2, 8, Sample(0)));
-        grow.wr().append(&[Sample(1), Sample(2), Sample(3)]).unwrap();
+        grow.wr()
+            .append(&[Sample(1), Sample(2), Sample(3)])
+            .unwrap();
         assert_eq!(grow.data(), &[Sample(1), Sample(2), Sample(3)]);
 
         let mut fixed = PipeBuf::with_storage([Sample(0); 2]);
