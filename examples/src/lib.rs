@@ -1,6 +1,12 @@
-//! What the example programs share: command-line flags and clean exit on SIGINT/SIGTERM.
+//! What the example programs share: command-line flags, the server runner (listen on one
+//! port with N event loops, print the listening line, exit cleanly on SIGINT/SIGTERM), the
+//! echo step, and TLS configuration with a self-signed certificate made at start.
 
 #![forbid(unsafe_code)]
+
+pub mod echo;
+pub mod server;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::sync::Arc;
