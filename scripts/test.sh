@@ -10,6 +10,21 @@ for tool in cargo rustfmt cargo-clippy; do
   command -v "$tool" >/dev/null || { echo "missing $tool: install the Rust toolchain with rustfmt and clippy" >&2; exit 1; }
 done
 
+# Peers the interop tests talk to: Debian's openssl and python3 (standard library only).
+need_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    command -v "${pkg%%:*}" >/dev/null || missing+=("${pkg#*:}")
+  done
+  if ((${#missing[@]})); then
+    step "installing ${missing[*]}"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  fi
+}
+need_apt openssl:openssl python3:python3
+
 step "format"
 cargo fmt --all -- --check
 
