@@ -642,7 +642,9 @@ impl<C: Chain> Driver<C> {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
-        if conn.link.is_aborted() || conn.pair.is_done() {
+        // Output that can never be delivered and no input to come: nothing more can happen.
+        let dead = conn.link.is_write_dead() && conn.pair.up.state().eof_kind().is_some();
+        if conn.link.is_aborted() || conn.pair.is_done() || dead {
             let clean = conn.pair.up.state().eof_kind() == Some(EofKind::Close)
                 && conn.pair.down.state().eof_kind() == Some(EofKind::Close);
             let reason = match conn.draining.take() {

@@ -205,6 +205,14 @@ impl Link {
         self.aborted
     }
 
+    /// Whether the socket can no longer carry outgoing data (the peer reset the connection,
+    /// a write failed with `EPIPE`, or we aborted). From then on outgoing data is discarded.
+    /// When the incoming side had already ended, this is the only sign of it: a driver
+    /// should then drop the connection.
+    pub fn is_write_dead(&self) -> bool {
+        self.write_dead
+    }
+
     /// Whether a non-blocking connect is still in progress.
     pub fn is_connecting(&self) -> bool {
         self.connecting
