@@ -87,7 +87,14 @@ impl Tls {
         } else if let Err(e) = self.run(&mut crypt, &mut plain) {
             self.failed = true;
             // The alert rustls queued goes out now, in this call.
+            let out_before = crypt.wr.tripwire();
             self.engine.flush(&mut crypt.wr);
+            let alert_written = crypt.wr.tripwire() != out_before || self.engine.wants_write();
+            if !alert_written && !matches!(e, rustls::Error::AlertReceived(_)) {
+                // Some errors leave rustls with no alert to send: then an abort, not a clean
+                // close, is what tells the peer the session broke.
+                crypt.wr.abort();
+            }
             self.discard(&mut crypt, &mut plain);
             if !plain.wr.is_eof() {
                 plain.wr.abort();
@@ -139,6 +146,12 @@ impl Tls {
         }
         // Handshake flights and alerts answer what was just received.
         self.engine.flush(&mut crypt.wr);
+        // Nothing after close_notify counts (RFC 8446 §6.1), and nothing after an abort can
+        // complete: drop it so that the end of stream behind it is reached.
+        if self.engine.peer_closed() || crypt.rd.pending_eof() == Some(EofKind::Abort) {
+            crypt.rd.consume_all();
+            crypt.rd.consume_push();
+        }
         if crypt.rd.has_pending_eof() {
             let kind = crypt.rd.consume_eof();
             let clean = kind == Some(EofKind::Close) && self.engine.peer_closed();
@@ -170,14 +183,16 @@ impl Tls {
         }
         if !self.engine.is_handshaking() && !self.closing {
             while !plain.rd.is_empty() {
+                // Records rustls still holds go first; only then is the room known.
+                self.engine.flush(&mut crypt.wr);
+                if self.engine.wants_write() {
+                    break;
+                }
                 let room = crypt.wr.room();
                 let records = room / (MAX_FRAGMENT + RECORD_OVERHEAD) + 1;
                 let fits = room.saturating_sub(records * RECORD_OVERHEAD);
-                if fits == 0 || self.engine.wants_write() {
-                    self.engine.flush(&mut crypt.wr);
-                    if self.engine.wants_write() || fits == 0 {
-                        break;
-                    }
+                if fits == 0 {
+                    break;
                 }
                 let take = fits.min(plain.rd.len());
                 let n = self.engine.send_plaintext(&plain.rd.data()[..take]);
