@@ -50,7 +50,9 @@ pub enum WriteStatus {
 impl PBufWr<'_, u8> {
     /// One read from `src` straight into this buffer's free space (at most `max` bytes),
     /// retrying on `Interrupted`. Other errors are returned unchanged and leave the buffer
-    /// as it was.
+    /// as it was. Uses the free space already held when there is some (the buffer grows
+    /// only when it is full or empty) and leaves no reservation behind, so an idle buffer
+    /// can be [released](crate::PipeBuf::release).
     ///
     /// ```
     /// use pipebuf::{PipeBuf, ReadStatus};
@@ -66,7 +68,18 @@ impl PBufWr<'_, u8> {
         src: &mut R,
         max: usize,
     ) -> io::Result<ReadStatus> {
-        let space = self.space_upto(max)?;
+        let result = self.read_into_space(src, max);
+        // Whatever happened, no reservation is left behind to keep an idle buffer alive.
+        self.unreserve();
+        result
+    }
+
+    fn read_into_space<R: Read + ?Sized>(
+        &mut self,
+        src: &mut R,
+        max: usize,
+    ) -> io::Result<ReadStatus> {
+        let space = self.space_for_transfer(max)?;
         if space.is_empty() {
             return Ok(ReadStatus::Full);
         }
@@ -237,6 +250,36 @@ mod tests {
             ReadStatus::WouldBlock
         );
         assert_eq!(pb.data(), b"rrr");
+    }
+
+    #[test]
+    fn read_from_leaves_nothing_reserved_so_an_idle_buffer_can_be_released() {
+        let mut pb = PipeBuf::<u8>::with_limits(1024, 1 << 20);
+        let mut src = Script(vec![Ok(10)]);
+        assert_eq!(
+            pb.wr().read_from(&mut src, 16384).unwrap(),
+            ReadStatus::Read(10)
+        );
+        assert_eq!(
+            pb.wr().read_from(&mut src, 16384).unwrap(),
+            ReadStatus::WouldBlock
+        );
+        pb.rd().consume_all();
+        assert!(pb.release());
+        assert_eq!(pb.capacity(), 0);
+    }
+
+    #[test]
+    fn read_from_uses_free_space_before_growing() {
+        let mut pb = PipeBuf::<u8>::with_limits(1024, 1 << 20);
+        pb.wr().append(&[1; 16]).unwrap();
+        let held = pb.capacity();
+        let mut src = Script(vec![Ok(100)]);
+        assert_eq!(
+            pb.wr().read_from(&mut src, 16384).unwrap(),
+            ReadStatus::Read(100)
+        );
+        assert_eq!(pb.capacity(), held);
     }
 
     #[test]

@@ -122,6 +122,30 @@ impl<'a, T: Copy> PBufWr<'a, T> {
         Ok(self.reserve(available))
     }
 
+    /// Free space for a transfer of at most `max` elements: what is free at the end already
+    /// (compacting if there is none), growing only when nothing is free or the buffer is
+    /// empty, so that a small amount of waiting data does not make the buffer grow.
+    #[cfg(feature = "std")]
+    pub(crate) fn space_for_transfer(&mut self, max: usize) -> Result<&mut [T], Error> {
+        self.check_open()?;
+        let free = self.store.slice().len() - self.meta.wr;
+        let want = if free == 0 || self.meta.len() == 0 {
+            max
+        } else {
+            free.min(max)
+        };
+        let available = self.make_room(want).min(want);
+        Ok(self.reserve(available))
+    }
+
+    /// Drops what is left of the last reservation, so that it does not keep
+    /// [`PipeBuf::release`](crate::PipeBuf::release) from freeing an idle buffer.
+    #[cfg(feature = "std")]
+    pub(crate) fn unreserve(&mut self) {
+        self.meta.reserved = 0;
+        self.meta.reset_if_empty();
+    }
+
     /// Makes the first `n` elements of the last reserved space part of the data.
     ///
     /// Fails with [`Error::CommitBeyondReserved`] if `n` is more than was reserved and not
