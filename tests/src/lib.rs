@@ -16,7 +16,27 @@ pub fn example_bin(name: &str) -> Result<PathBuf, String> {
     BUILT
         .get_or_init(|| {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let status = Command::new(cargo)
+            let mut build = Command::new(cargo);
+            // The variables cargo sets for this test process would make build scripts that
+            // watch them (ring's) rebuild here and again in the next shell build.
+            for (key, _) in std::env::vars_os() {
+                let k = key.to_string_lossy();
+                if k.starts_with("CARGO_PKG_")
+                    || [
+                        "CARGO_MANIFEST_DIR",
+                        "CARGO_MANIFEST_PATH",
+                        "CARGO_MANIFEST_LINKS",
+                        "CARGO_CRATE_NAME",
+                        "CARGO_PRIMARY_PACKAGE",
+                        "CARGO_TARGET_TMPDIR",
+                        "OUT_DIR",
+                    ]
+                    .contains(&&*k)
+                {
+                    build.env_remove(&key);
+                }
+            }
+            let status = build
                 .args(["build", "--quiet", "-p", "pipebuf_examples", "--bins"])
                 .status()
                 .map_err(|e| format!("cannot run cargo: {e}"))?;
