@@ -65,8 +65,9 @@ impl Flags {
     }
 }
 
-/// Sets the returned flag and wakes every waker when SIGINT or SIGTERM arrives.
-pub fn stop_on_signals(wakers: Vec<Arc<mio::Waker>>) -> std::io::Result<Arc<AtomicBool>> {
+/// Sets the returned flag and then calls `wake` (to interrupt the waiting event loop or
+/// `accept`) when SIGINT or SIGTERM arrives.
+pub fn stop_on_signals(wake: impl FnOnce() + Send + 'static) -> std::io::Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let stop = Arc::new(AtomicBool::new(false));
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
@@ -74,9 +75,7 @@ pub fn stop_on_signals(wakers: Vec<Arc<mio::Waker>>) -> std::io::Result<Arc<Atom
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
             flag.store(true, Ordering::SeqCst);
-            for waker in &wakers {
-                let _ = waker.wake();
-            }
+            wake();
         }
     });
     Ok(stop)

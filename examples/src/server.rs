@@ -46,7 +46,12 @@ where
         .map(|d| d.waker())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("waker: {e}"))?;
-    let stop = stop_on_signals(wakers).map_err(|e| format!("signals: {e}"))?;
+    let stop = stop_on_signals(move || {
+        for waker in &wakers {
+            let _ = waker.wake();
+        }
+    })
+    .map_err(|e| format!("signals: {e}"))?;
     println!("listening on {bound}");
 
     let handles: Vec<_> = drivers

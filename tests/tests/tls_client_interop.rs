@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{Shutdown, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -17,9 +16,7 @@ use std::time::{Duration, Instant};
 
 use pipebuf::{EofKind, PipeBufPair, ReadStatus, WriteStatus};
 use pipebuf_rustls::{Tls, TlsError, config};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
+use pipebuf_tests::TempDir;
 use rustls::ProtocolVersion;
 
 /// The longest any phase (start-up, a reply, a close, an exit) may take.
@@ -28,36 +25,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 // ---------------------------------------------------------------------------------------------
 // Certificates in a temporary directory
 
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "pipebuf-tls-client-{}-{tag}-{n}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn file(&self, name: &str, contents: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).expect("write temp file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A CA and a leaf for localhost/127.0.0.1 it signed, written as PEM files.
+/// A CA (PEM) and a leaf for localhost/127.0.0.1 it signed, the leaf written as files.
 struct Pki {
     _dir: TempDir,
     ca_pem: String,
@@ -66,29 +34,12 @@ struct Pki {
 }
 
 fn make_pki(tag: &str) -> Pki {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, format!("pipebuf test CA {tag}"));
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("CA key"))
-        .expect("CA certificate");
-    let mut leaf =
-        CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).expect("leaf");
-    leaf.distinguished_name
-        .push(DnType::CommonName, "localhost");
-    let key = KeyPair::generate().expect("leaf key");
-    let cert = leaf.signed_by(&key, &*ca).expect("leaf certificate");
+    let pem = pipebuf_tests::make_pki(&format!("pipebuf test CA {tag}"));
     let dir = TempDir::new(tag);
     Pki {
-        ca_pem: ca.pem(),
-        cert: dir.file("cert.pem", &cert.pem()),
-        key: dir.file("key.pem", &key.serialize_pem()),
+        cert: dir.file("cert.pem", &pem.cert_pem),
+        key: dir.file("key.pem", &pem.key_pem),
+        ca_pem: pem.ca_pem,
         _dir: dir,
     }
 }

@@ -7,17 +7,13 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use pipebuf_tests::{Server, example_bin, pattern};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
+use pipebuf_tests::{Server, TempDir, example_bin, make_pki, pattern};
 
 /// The longest any child process (client or server start-up) may take.
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -277,65 +273,6 @@ fn assert_serves(addr: &str, seed: u8) {
 // ---------------------------------------------------------------------------------------------
 // Certificates in a temporary directory
 
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("pipebuf-tls-echo-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    /// Writes `contents` to `name` in the directory; returns the path.
-    fn file(&self, name: &str, contents: &str) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).expect("write temp file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A CA (PEM) and a leaf for localhost/127.0.0.1 it signed (certificate and key, PEM).
-struct Pki {
-    ca_pem: String,
-    cert_pem: String,
-    key_pem: String,
-}
-
-fn make_pki(ca_name: &str) -> Pki {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    params.distinguished_name.push(DnType::CommonName, ca_name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("CA key"))
-        .expect("CA certificate");
-    let mut leaf =
-        CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).expect("leaf");
-    leaf.distinguished_name
-        .push(DnType::CommonName, "localhost");
-    let key = KeyPair::generate().expect("leaf key");
-    let cert = leaf.signed_by(&key, &*ca).expect("leaf certificate");
-    Pki {
-        ca_pem: ca.pem(),
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. Python ssl: byte-exact echo and close_notify both ways
 
@@ -542,7 +479,7 @@ fn bad_cert_or_key_files_stop_the_server_with_a_message() {
     let cert = dir.file("cert.pem", &pki.cert_pem);
     let key = dir.file("key.pem", &pki.key_pem);
     let other_key = dir.file("other-key.pem", &make_pki("another CA").key_pem);
-    let missing = dir.0.join("no-such-cert.pem");
+    let missing = dir.path("no-such-cert.pem");
     let (cert, key, other_key, missing) = (
         cert.to_str().unwrap(),
         key.to_str().unwrap(),

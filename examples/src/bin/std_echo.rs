@@ -13,10 +13,9 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
-use pipebuf_examples::Flags;
+use pipebuf_examples::{Flags, stop_on_signals};
 
 /// Bytes read per system call.
 const CHUNK: usize = 16 * 1024;
@@ -37,22 +36,6 @@ fn echo(mut stream: TcpStream) -> io::Result<()> {
     stream.shutdown(Shutdown::Write)
 }
 
-/// Sets the returned flag on SIGINT/SIGTERM and wakes the blocking `accept` with a
-/// connection to `addr`.
-fn stop_on_signals(addr: SocketAddr) -> io::Result<Arc<AtomicBool>> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-    let flag = Arc::clone(&stop);
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            flag.store(true, Ordering::SeqCst);
-            let _ = TcpStream::connect(addr);
-        }
-    });
-    Ok(stop)
-}
-
 fn run() -> Result<(), String> {
     let flags = Flags::from_env(&["addr"])?;
     let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7007)))?;
@@ -60,7 +43,10 @@ fn run() -> Result<(), String> {
     let bound = listener
         .local_addr()
         .map_err(|e| format!("local address: {e}"))?;
-    let stop = stop_on_signals(bound).map_err(|e| format!("signals: {e}"))?;
+    let stop = stop_on_signals(move || {
+        let _ = TcpStream::connect(bound);
+    })
+    .map_err(|e| format!("signals: {e}"))?;
     println!("listening on {bound}");
     loop {
         let accepted = listener.accept();

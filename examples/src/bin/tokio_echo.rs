@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pipebuf_examples::Flags;
+use pipebuf_examples::{Flags, stop_on_signals};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -27,22 +27,6 @@ async fn echo(mut stream: TcpStream) -> io::Result<()> {
     let (mut rd, mut wr) = stream.split();
     tokio::io::copy(&mut rd, &mut wr).await?;
     wr.shutdown().await
-}
-
-/// Sets the returned flag on SIGINT/SIGTERM and wakes the accept loop with a connection to
-/// `addr`.
-fn stop_on_signals(addr: SocketAddr) -> io::Result<Arc<AtomicBool>> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
-    let flag = Arc::clone(&stop);
-    std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            flag.store(true, Ordering::SeqCst);
-            let _ = std::net::TcpStream::connect(addr);
-        }
-    });
-    Ok(stop)
 }
 
 async fn serve(listener: TcpListener, stop: Arc<AtomicBool>) {
@@ -80,7 +64,10 @@ fn run() -> Result<(), String> {
         let bound = listener
             .local_addr()
             .map_err(|e| format!("local address: {e}"))?;
-        let stop = stop_on_signals(bound).map_err(|e| format!("signals: {e}"))?;
+        let stop = stop_on_signals(move || {
+            let _ = std::net::TcpStream::connect(bound);
+        })
+        .map_err(|e| format!("signals: {e}"))?;
         println!("listening on {bound}");
         serve(listener, stop).await;
         Ok(())

@@ -468,7 +468,7 @@ impl<C: Chain> Driver<C> {
         }
         // Higher-priority classes first; the sort is stable, so arrival order stays within
         // a class.
-        ready.sort_by_cached_key(|id| {
+        ready.sort_by_key(|id| {
             let class = self.conns.get(*id).map(|c| c.class);
             Reverse(
                 class
