@@ -25,8 +25,14 @@ impl From<Error> for io::Error {
 /// What [`PBufWr::read_from`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadStatus {
-    /// This many elements were read into the buffer (never 0).
+    /// This many elements were read into the buffer (never 0), filling all the space the
+    /// read was offered: the reader may have more.
     Read(usize),
+    /// This many elements were read (never 0), fewer than the space offered: the reader had
+    /// no more at that moment. For a stream socket that means its receive queue is empty,
+    /// so an edge-triggered driver may wait for the next readiness event instead of reading
+    /// again only to get `WouldBlock`.
+    Partial(usize),
     /// The reader has nothing now (`WouldBlock`); wait for readiness.
     WouldBlock,
     /// The reader reached end of stream (read returned 0). The buffer is left open: the
@@ -59,7 +65,7 @@ impl PBufWr<'_, u8> {
     ///
     /// let mut pb = PipeBuf::<u8>::new();
     /// let mut src: &[u8] = b"socket bytes";
-    /// assert_eq!(pb.wr().read_from(&mut src, 4096).unwrap(), ReadStatus::Read(12));
+    /// assert_eq!(pb.wr().read_from(&mut src, 4096).unwrap(), ReadStatus::Partial(12));
     /// assert_eq!(pb.wr().read_from(&mut src, 4096).unwrap(), ReadStatus::EndOfStream);
     /// assert_eq!(pb.data(), b"socket bytes");
     /// ```
@@ -87,9 +93,14 @@ impl PBufWr<'_, u8> {
             match src.read(space) {
                 Ok(0) => return Ok(ReadStatus::EndOfStream),
                 Ok(n) => {
-                    let n = n.min(space.len());
+                    let offered = space.len();
+                    let n = n.min(offered);
                     self.commit(n)?;
-                    return Ok(ReadStatus::Read(n));
+                    return Ok(if n < offered {
+                        ReadStatus::Partial(n)
+                    } else {
+                        ReadStatus::Read(n)
+                    });
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -243,7 +254,7 @@ mod tests {
         let mut src = Script(vec![interrupted(), Ok(3)]);
         assert_eq!(
             pb.wr().read_from(&mut src, 64).unwrap(),
-            ReadStatus::Read(3)
+            ReadStatus::Partial(3)
         );
         assert_eq!(
             pb.wr().read_from(&mut src, 64).unwrap(),
@@ -258,7 +269,7 @@ mod tests {
         let mut src = Script(vec![Ok(10)]);
         assert_eq!(
             pb.wr().read_from(&mut src, 16384).unwrap(),
-            ReadStatus::Read(10)
+            ReadStatus::Partial(10)
         );
         assert_eq!(
             pb.wr().read_from(&mut src, 16384).unwrap(),
@@ -277,9 +288,21 @@ mod tests {
         let mut src = Script(vec![Ok(100)]);
         assert_eq!(
             pb.wr().read_from(&mut src, 16384).unwrap(),
-            ReadStatus::Read(100)
+            ReadStatus::Partial(100)
         );
         assert_eq!(pb.capacity(), held);
+    }
+
+    #[test]
+    fn read_from_that_fills_the_space_offered_is_not_partial() {
+        let mut pb = PipeBuf::with_storage([0u8; 8]);
+        let mut src = Script(vec![Ok(5), Ok(3)]);
+        assert_eq!(pb.wr().read_from(&mut src, 5).unwrap(), ReadStatus::Read(5));
+        assert_eq!(
+            pb.wr().read_from(&mut src, 64).unwrap(),
+            ReadStatus::Read(3)
+        );
+        assert_eq!(pb.len(), 8);
     }
 
     #[test]

@@ -204,7 +204,14 @@ impl Chain for TestChain {
             Mode::Echo | Mode::Sink => net.wr.close(),
         }
     }
+
+    fn release(&mut self) {
+        RELEASES.fetch_add(1, Ordering::SeqCst);
+    }
 }
+
+/// Calls of [`Chain::release`] by every test chain (read it only in exclusive tests).
+static RELEASES: AtomicUsize = AtomicUsize::new(0);
 
 // ---------------------------------------------------------------------------------------
 // The driver on its own thread.
@@ -1416,6 +1423,48 @@ fn a_silent_peer_is_dropped_after_the_idle_timeout_and_others_are_not() {
         );
         assert!(trips.load(Ordering::SeqCst) >= 10);
         eprintln!("idle timeout {IDLE:?}: a silent peer left after {probe_after:?}");
+        server.stop();
+    });
+}
+
+#[test]
+fn a_busy_connection_keeps_its_buffers_and_frees_them_once_idle() {
+    exclusive(Duration::from_secs(30), || {
+        const RELEASE_AFTER: Duration = Duration::from_millis(400);
+        let config = DriverConfig {
+            release_after: RELEASE_AFTER,
+            ..DriverConfig::default()
+        };
+        let server = Server::start(config, &[Mode::Echo]);
+        let (mut stream, id) = server.connect(0);
+        let start = Instant::now();
+        RELEASES.store(0, Ordering::SeqCst);
+        let mut trips = 0;
+        while start.elapsed() < RELEASE_AFTER / 4 {
+            round_trip(&mut stream, b"busy");
+            trips += 1;
+        }
+        assert!(trips > 1);
+        assert_eq!(
+            RELEASES.load(Ordering::SeqCst),
+            0,
+            "buffers freed while the connection was busy ({trips} round trips)"
+        );
+        let idle_from = Instant::now();
+        wait_until(Duration::from_secs(5), "the idle release", || {
+            RELEASES.load(Ordering::SeqCst) > 0
+        });
+        let after = idle_from.elapsed();
+        assert!(
+            after >= RELEASE_AFTER - RELEASE_AFTER / 4,
+            "released after {after:?}, before {RELEASE_AFTER:?} of idleness"
+        );
+        round_trip(&mut stream, b"works after release");
+        finish(stream);
+        assert_eq!(
+            server.wait_left(id, Duration::from_secs(5)).1,
+            Reason::Closed
+        );
         server.stop();
     });
 }

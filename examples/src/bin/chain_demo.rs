@@ -90,7 +90,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         if input.state().eof_kind().is_none() {
             match input.wr().read_from(&mut stdin, 16 * 1024)? {
                 ReadStatus::EndOfStream => input.wr().close(),
-                ReadStatus::Read(_) | ReadStatus::WouldBlock | ReadStatus::Full => (),
+                ReadStatus::Read(_)
+                | ReadStatus::Partial(_)
+                | ReadStatus::WouldBlock
+                | ReadStatus::Full => (),
             }
         }
         settle(64, || numberer.process(input.rd(), output.wr()))?;

@@ -55,7 +55,8 @@ pub trait Chain {
     }
 
     /// Frees the memory of idle buffers inside the chain (see
-    /// [`PipeBuf::release`](pipebuf::PipeBuf::release)); called after every settled turn.
+    /// [`PipeBuf::release`](pipebuf::PipeBuf::release)); called once the connection has had
+    /// no turn for [`DriverConfig::release_after`](crate::DriverConfig::release_after).
     fn release(&mut self) {}
 }
 

@@ -55,6 +55,15 @@ pub struct DriverConfig {
     pub max_passes: usize,
     /// Readiness events fetched per poll.
     pub events_capacity: usize,
+    /// Empty buffers of a connection that had no turn for this long are freed (the
+    /// connection's and its chain's, see [`Chain::release`]). Freeing them after every turn
+    /// (`Duration::ZERO`) would make a busy connection allocate and zero them again for each
+    /// message; waiting a little keeps them while it is busy and still frees them once idle.
+    pub release_after: Duration,
+    /// At most this many connections keep empty buffers waiting for `release_after`; beyond,
+    /// the longest-waiting one is freed at once. This bounds the memory a burst of short
+    /// exchanges on many connections can hold (and leave fragmented in the allocator).
+    pub max_lingering: usize,
 }
 
 impl Default for DriverConfig {
@@ -67,6 +76,8 @@ impl Default for DriverConfig {
             idle_timeout: None,
             max_passes: 10_000,
             events_capacity: 1024,
+            release_after: Duration::from_millis(100),
+            max_lingering: 256,
         }
     }
 }
@@ -120,6 +131,10 @@ struct Conn<C> {
     /// The registration includes READABLE.
     read_interest: bool,
     last_active: Instant,
+    /// When the connection last had a turn.
+    last_turn: Instant,
+    /// An entry for it is in the release queue.
+    release_queued: bool,
     /// The deadline this connection has in the timer heap.
     deadline: Option<Instant>,
     /// The chain failed: it is no longer called; the connection drains (what the chain
@@ -139,7 +154,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`move_to`](Driver::move_to), ...), and repeat. Each turn processes only connections that
 /// had an event, a due timer, a deferred read or an application action: no work is
 /// proportional to the number of idle connections. Idle connections hold no buffer memory
-/// (buffers are released after every turn).
+/// (empty buffers are freed once a connection had no turn for
+/// [`release_after`](DriverConfig::release_after)).
 ///
 /// ```
 /// use std::io::{Read, Write};
@@ -193,6 +209,9 @@ pub struct Driver<C: Chain> {
     /// so a class's budget rotates among its members.
     starved: Vec<ConnId>,
     timers: BinaryHeap<Reverse<(Instant, ConnId)>>,
+    /// Connections whose buffers may be freed once idle, by time of their turn (nearly in
+    /// order: a re-queued entry may be older than the one before it, which only delays it).
+    to_release: VecDeque<(Instant, ConnId)>,
     out: VecDeque<Event<C::Msg>>,
     factory: ChainFactory<C>,
     config: DriverConfig,
@@ -235,6 +254,7 @@ impl<C: Chain> Driver<C> {
             deferred: Vec::new(),
             starved: Vec::new(),
             timers: BinaryHeap::new(),
+            to_release: VecDeque::new(),
             out: VecDeque::new(),
             factory,
             config,
@@ -329,6 +349,8 @@ impl<C: Chain> Driver<C> {
             queued: true,
             read_interest: true,
             last_active: Instant::now(),
+            last_turn: Instant::now(),
+            release_queued: false,
             deadline: None,
             draining: None,
         };
@@ -414,7 +436,15 @@ impl<C: Chain> Driver<C> {
         }
         let next_timer = self.timers.peek().map(|Reverse((at, _))| *at);
         let shutdown_pending = self.shutdown_deadline.filter(|_| self.conns.len() > 0);
-        for at in next_timer.into_iter().chain(shutdown_pending) {
+        let next_release = self
+            .to_release
+            .front()
+            .map(|(at, _)| *at + self.config.release_after);
+        for at in next_timer
+            .into_iter()
+            .chain(shutdown_pending)
+            .chain(next_release)
+        {
             let wait = at.saturating_duration_since(now);
             timeout = Some(timeout.map_or(wait, |t| t.min(wait)));
         }
@@ -459,6 +489,7 @@ impl<C: Chain> Driver<C> {
                 }
             }
         }
+        self.release_idle(now);
         let mut ready = std::mem::take(&mut self.starved);
         ready.append(&mut self.ready);
         ready.append(&mut self.deferred);
@@ -711,8 +742,47 @@ impl<C: Chain> Driver<C> {
                 self.timers.push(Reverse((at, id)));
             }
         }
-        conn.pair.release();
-        conn.chain.release();
+        conn.last_turn = now;
+        if self.config.release_after.is_zero() {
+            conn.pair.release();
+            conn.chain.release();
+        } else if !conn.release_queued {
+            conn.release_queued = true;
+            self.to_release.push_back((now, id));
+            while self.to_release.len() > self.config.max_lingering {
+                let Some((_, oldest)) = self.to_release.pop_front() else {
+                    break;
+                };
+                self.release_now(oldest);
+            }
+        }
+    }
+
+    fn release_now(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.get_mut(id) {
+            conn.release_queued = false;
+            conn.pair.release();
+            conn.chain.release();
+        }
+    }
+
+    /// Frees the empty buffers of connections that had no turn for `release_after`.
+    fn release_idle(&mut self, now: Instant) {
+        while let Some(&(at, id)) = self.to_release.front() {
+            if at + self.config.release_after > now {
+                break;
+            }
+            self.to_release.pop_front();
+            let Some(conn) = self.conns.get_mut(id) else {
+                continue;
+            };
+            if conn.last_turn > at {
+                // It had turns since: look again once it has been idle long enough.
+                self.to_release.push_back((conn.last_turn, id));
+            } else {
+                self.release_now(id);
+            }
+        }
     }
 
     fn remove(&mut self, id: ConnId, reason: LeftReason, reset: bool) {

@@ -124,6 +124,9 @@ fn is_peer_gone(e: &io::Error) -> bool {
 #[derive(Debug, Clone)]
 pub struct Link {
     readable: bool,
+    /// An event reported the peer's FIN or an error: read until the end, even after a
+    /// partial read.
+    read_closed: bool,
     writable: bool,
     connecting: bool,
     /// The socket cannot carry outgoing data any more (peer gone or we aborted).
@@ -144,6 +147,7 @@ impl Link {
     pub fn new() -> Self {
         Link {
             readable: true,
+            read_closed: false,
             writable: true,
             connecting: false,
             write_dead: false,
@@ -187,6 +191,9 @@ impl Link {
     pub fn on_event(&mut self, event: &Event) {
         if event.is_readable() || event.is_read_closed() || event.is_error() {
             self.readable = true;
+        }
+        if event.is_read_closed() || event.is_error() {
+            self.read_closed = true;
         }
         if event.is_writable() || event.is_write_closed() || event.is_error() {
             self.writable = true;
@@ -323,6 +330,18 @@ impl Link {
                 Ok(ReadStatus::Read(n)) => {
                     self.read_budget = self.read_budget.saturating_sub(n);
                     got_data = true;
+                }
+                Ok(ReadStatus::Partial(n)) => {
+                    self.read_budget = self.read_budget.saturating_sub(n);
+                    got_data = true;
+                    if !self.read_closed {
+                        // A stream socket that gave less than asked has an empty receive
+                        // queue; edge-triggered readiness reports the next arrival, so the
+                        // read that would only say `WouldBlock` is saved (as tokio does).
+                        // Once a FIN or error was reported, reading goes on to see it.
+                        self.readable = false;
+                        io.wr.push();
+                    }
                 }
                 Ok(ReadStatus::WouldBlock) => {
                     self.readable = false;
