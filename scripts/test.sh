@@ -40,6 +40,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 step "tests (default features)"
 cargo test --workspace
 
+step "tests (pipebuf_rustls suites on the other rustls API)"
+# The workspace run covers the default API (buffered); the same suites once more on the
+# unbuffered one.
+PIPEBUF_RUSTLS_API=unbuffered cargo test -p pipebuf_rustls --tests
+
 step "tests (pipebuf without std or alloc)"
 cargo test -p pipebuf --no-default-features --lib --tests
 step "tests (pipebuf with alloc only)"

@@ -57,5 +57,6 @@ mod engine;
 mod error;
 mod tls;
 
+pub use engine::RustlsApi;
 pub use error::{ConfigError, TlsError};
 pub use tls::Tls;

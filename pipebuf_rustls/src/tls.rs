@@ -7,7 +7,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ServerConfig};
 
 use crate::TlsError;
-use crate::engine::{Drained, Engine};
+use crate::engine::{Engine, RustlsApi};
 
 /// Worst-case bytes a TLS record adds to its payload (header, AEAD tag, content type, padding
 /// allowance), so plaintext is only taken when its records will fit the encrypted buffer.
@@ -45,15 +45,33 @@ pub struct Tls {
 }
 
 impl Tls {
-    /// A server session.
+    /// A server session on the default [`RustlsApi`].
     pub fn server(config: Arc<ServerConfig>) -> Result<Self, TlsError> {
-        Ok(Self::new(Engine::server(config)?))
+        Self::server_using(config, RustlsApi::default())
     }
 
     /// A client session for the server `name` (checked against its certificate; also sent
-    /// as SNI when it is a DNS name).
+    /// as SNI when it is a DNS name), on the default [`RustlsApi`].
     pub fn client(config: Arc<ClientConfig>, name: ServerName<'static>) -> Result<Self, TlsError> {
-        Ok(Self::new(Engine::client(config, name)?))
+        Self::client_using(config, name, RustlsApi::default())
+    }
+
+    /// A server session on the given rustls API.
+    pub fn server_using(config: Arc<ServerConfig>, api: RustlsApi) -> Result<Self, TlsError> {
+        Ok(Self::new(
+            Engine::server(config, api).map_err(TlsError::classify)?,
+        ))
+    }
+
+    /// A client session on the given rustls API.
+    pub fn client_using(
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+        api: RustlsApi,
+    ) -> Result<Self, TlsError> {
+        Ok(Self::new(
+            Engine::client(config, name, api).map_err(TlsError::classify)?,
+        ))
     }
 
     fn new(engine: Engine) -> Self {
@@ -88,7 +106,7 @@ impl Tls {
             self.failed = true;
             // The alert rustls queued goes out now, in this call.
             let out_before = crypt.wr.tripwire();
-            self.engine.flush(&mut crypt.wr);
+            self.engine.flush(&mut crypt.rd, &mut crypt.wr);
             let alert_written = crypt.wr.tripwire() != out_before || self.engine.wants_write();
             if !alert_written && !matches!(e, rustls::Error::AlertReceived(_)) {
                 // Some errors leave rustls with no alert to send: then an abort, not a clean
@@ -125,16 +143,17 @@ impl Tls {
         crypt: &mut PBufRdWr<'_>,
         plain: &mut PBufRdWr<'_>,
     ) -> Result<(), rustls::Error> {
-        loop {
-            let drained = self.engine.drain_plaintext(&mut plain.wr);
-            if let Drained::PeerClosed = drained {
-                if !plain.wr.is_eof() {
-                    plain.wr.close();
-                }
-            }
-            if !self.engine.receive(&mut crypt.rd)? {
-                break;
-            }
+        self.engine.receive(&mut crypt.rd, &mut plain.wr)?;
+        if self.engine.peer_closed() && self.engine.plaintext_pending() == 0 && !plain.wr.is_eof() {
+            plain.wr.close();
+        }
+        // At the end of the stream, input the engine left (an incomplete record: it keeps
+        // those in place) can never complete.
+        if crypt.rd.pending_eof().is_some()
+            && self.engine.plaintext_pending() == 0
+            && !crypt.rd.is_empty()
+        {
+            crypt.rd.consume_all();
         }
         // A push crosses once everything before it has been decrypted and handed on.
         if crypt.rd.is_empty()
@@ -145,7 +164,7 @@ impl Tls {
             plain.wr.push();
         }
         // Handshake flights and alerts answer what was just received.
-        self.engine.flush(&mut crypt.wr);
+        self.engine.flush(&mut crypt.rd, &mut crypt.wr);
         // Nothing after close_notify counts (RFC 8446 §6.1), and nothing after an abort can
         // complete: drop it so that the end of stream behind it is reached.
         if self.engine.peer_closed() || crypt.rd.pending_eof() == Some(EofKind::Abort) {
@@ -184,7 +203,7 @@ impl Tls {
         if !self.engine.is_handshaking() && !self.closing {
             while !plain.rd.is_empty() {
                 // Records rustls still holds go first; only then is the room known.
-                self.engine.flush(&mut crypt.wr);
+                self.engine.flush(&mut crypt.rd, &mut crypt.wr);
                 if self.engine.wants_write() {
                     break;
                 }
@@ -195,25 +214,28 @@ impl Tls {
                     break;
                 }
                 let take = fits.min(plain.rd.len());
-                let n = self.engine.send_plaintext(&plain.rd.data()[..take]);
+                let n = self.engine.send_plaintext(
+                    &plain.rd.data()[..take],
+                    &mut crypt.rd,
+                    &mut crypt.wr,
+                );
                 if n == 0 {
                     break;
                 }
                 let _ = plain.rd.consume(n);
-                self.engine.flush(&mut crypt.wr);
             }
             if plain.rd.is_empty() {
                 if plain.rd.has_pending_eof() {
                     plain.rd.consume_push();
                     plain.rd.consume_eof();
-                    self.engine.send_close_notify();
+                    self.engine.send_close_notify(&mut crypt.rd);
                     self.closing = true;
                 } else if !self.engine.wants_write() && plain.rd.consume_push() {
                     crypt.wr.push();
                 }
             }
         }
-        self.engine.flush(&mut crypt.wr);
+        self.engine.flush(&mut crypt.rd, &mut crypt.wr);
         if self.closing && !self.engine.wants_write() {
             crypt.wr.push();
             crypt.wr.close();
@@ -230,7 +252,7 @@ impl Tls {
         plain.rd.consume_push();
         plain.rd.consume_eof();
         if !crypt.wr.is_eof() {
-            self.engine.flush(&mut crypt.wr);
+            self.engine.flush(&mut crypt.rd, &mut crypt.wr);
             if !self.engine.wants_write() {
                 crypt.wr.push();
                 crypt.wr.close();
@@ -268,14 +290,17 @@ impl Tls {
         self.engine.peer_certificates()
     }
 
-    /// The rustls connection, for inspection.
-    pub fn connection(&self) -> &rustls::Connection {
-        self.engine.connection()
+    /// The rustls API this session drives.
+    pub fn api(&self) -> RustlsApi {
+        self.engine.api()
     }
 
-    /// The rustls connection, for things like a key update. Call
-    /// [`process`](Tls::process) afterwards so that what it queued is written.
-    pub fn connection_mut(&mut self) -> &mut rustls::Connection {
-        self.engine.connection_mut()
+    /// Sends a TLS 1.3 key update (new traffic keys in both directions). Call
+    /// [`process`](Tls::process) afterwards so that it is written. Fails before the
+    /// handshake completes and on TLS 1.2.
+    pub fn refresh_traffic_keys(&mut self) -> Result<(), TlsError> {
+        self.engine
+            .refresh_traffic_keys()
+            .map_err(TlsError::classify)
     }
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use common::{Ca, Op, Pair, Schedule, name};
 use pipebuf::EofKind;
+use pipebuf_rustls::ConfigError;
 use pipebuf_rustls::config::{self, ClientOptions, ServerOptions};
-use pipebuf_rustls::{ConfigError, Tls};
 use rustls::{Error as RError, InconsistentKeys};
 
 /// A fresh directory for this test's files.
@@ -68,8 +68,8 @@ fn configs_from_files_carry_a_connection() {
     let server = config::server_config_from_files(&cert, &key, &ServerOptions::default()).unwrap();
     let client = config::client_config_from_file(&ca_file, &ClientOptions::default()).unwrap();
     let mut pair = Pair::new(
-        Tls::client(client, name("localhost")).unwrap(),
-        Tls::server(server).unwrap(),
+        common::tls_client(client, name("localhost")).unwrap(),
+        common::tls_server(server).unwrap(),
         Schedule::Whole,
     );
     pair.client_app

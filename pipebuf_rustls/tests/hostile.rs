@@ -11,18 +11,18 @@ use std::sync::{Arc, LazyLock};
 
 use common::{Basic, Endpoint, Op, Pair, Schedule, is_alert_record, name, records};
 use pipebuf::EofKind;
-use pipebuf_rustls::{Tls, TlsError};
+use pipebuf_rustls::TlsError;
 use proptest::prelude::*;
 use rustls::{AlertDescription, CertificateError, Error as RError, InvalidMessage};
 
 static BASIC: LazyLock<Basic> = LazyLock::new(Basic::new);
 
 fn server() -> Endpoint {
-    Endpoint::new(Tls::server(Arc::clone(&BASIC.server)).unwrap())
+    Endpoint::new(common::tls_server(Arc::clone(&BASIC.server)).unwrap())
 }
 
 fn client() -> Endpoint {
-    Endpoint::new(Tls::client(Arc::clone(&BASIC.client), name("localhost")).unwrap())
+    Endpoint::new(common::tls_client(Arc::clone(&BASIC.client), name("localhost")).unwrap())
 }
 
 /// A real ClientHello for `localhost`.
@@ -328,12 +328,12 @@ fn check_rejected_by_client(
 ) {
     for schedule in [Schedule::Whole, Schedule::Random { seed: 1, max: 200 }] {
         let mut pair = Pair::new(
-            Tls::client(
+            common::tls_client(
                 common::client_config(ca_pem, &Default::default()),
                 name(host),
             )
             .unwrap(),
-            Tls::server(common::server_config(server_leaf, &Default::default())).unwrap(),
+            common::tls_server(common::server_config(server_leaf, &Default::default())).unwrap(),
             schedule,
         );
         // The client wants to send something: it must not leave.

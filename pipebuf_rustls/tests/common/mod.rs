@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use pipebuf::{EofKind, PBufRdWr, PipeBuf, PipeBufPair};
-use pipebuf_rustls::{Tls, TlsError, config};
+use pipebuf_rustls::{RustlsApi, Tls, TlsError, config};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
 };
@@ -125,8 +125,8 @@ impl Basic {
     /// A fresh client ⇄ server pair on these configs, connecting to `localhost`.
     pub fn pair(&self, schedule: Schedule) -> Pair {
         Pair::new(
-            Tls::client(Arc::clone(&self.client), name("localhost")).unwrap(),
-            Tls::server(Arc::clone(&self.server)).unwrap(),
+            tls_client(Arc::clone(&self.client), name("localhost")).unwrap(),
+            tls_server(Arc::clone(&self.server)).unwrap(),
             schedule,
         )
     }
@@ -598,4 +598,28 @@ impl Pair {
             && self.server.wire.is_done()
             && self.server.plain.is_done()
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which rustls API the suites run on
+
+/// The API under test: `PIPEBUF_RUSTLS_API=buffered` or `=unbuffered` (the test script runs
+/// the suites once per API); the crate's default otherwise.
+pub fn api() -> RustlsApi {
+    match std::env::var("PIPEBUF_RUSTLS_API").as_deref() {
+        Ok("buffered") => RustlsApi::Buffered,
+        Ok("unbuffered") => RustlsApi::Unbuffered,
+        Ok(other) => panic!("PIPEBUF_RUSTLS_API={other}: expected buffered or unbuffered"),
+        Err(_) => RustlsApi::default(),
+    }
+}
+
+/// A server session on the API under test.
+pub fn tls_server(config: Arc<ServerConfig>) -> Result<Tls, TlsError> {
+    Tls::server_using(config, api())
+}
+
+/// A client session on the API under test.
+pub fn tls_client(config: Arc<ClientConfig>, name: ServerName<'static>) -> Result<Tls, TlsError> {
+    Tls::client_using(config, name, api())
 }

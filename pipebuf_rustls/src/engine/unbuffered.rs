@@ -1,0 +1,397 @@
+//! The engine on rustls' unbuffered API (`process_tls_records` and its connection states).
+//!
+//! Per byte received: decrypted in place inside the encrypted PipeBuf, copied into rustls'
+//! plaintext queue (rustls 0.23 still does this), copied into the plaintext buffer. Per byte
+//! sent: encrypted straight into the encrypted buffer's free space. Handshake records,
+//! alerts and close_notify are small and rare: rustls hands each over once and would lose it
+//! if it did not fit, so they go through a small queue of our own first.
+
+use std::sync::Arc;
+
+use pipebuf::{PBufRd, PBufWr};
+use rustls::client::{ClientConnectionData, UnbufferedClientConnection};
+use rustls::pki_types::ServerName;
+use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
+use rustls::unbuffered::{
+    ConnectionState, EncodeError, EncryptError, UnbufferedStatus, WriteTraffic,
+};
+use rustls::{ClientConfig, CommonState, ServerConfig};
+
+use super::client_hello::{Sni, sni};
+
+/// The two unbuffered connection types, which share no trait in rustls.
+pub(crate) trait Records: std::ops::Deref<Target = CommonStateHolder<Self::Data>> {
+    type Data;
+    /// Servers read the SNI name from the ClientHello themselves.
+    const SERVER: bool;
+    fn records<'c, 'i>(&'c mut self, input: &'i mut [u8]) -> UnbufferedStatus<'c, 'i, Self::Data>;
+}
+
+type CommonStateHolder<D> = rustls::unbuffered::UnbufferedConnectionCommon<D>;
+
+impl Records for UnbufferedServerConnection {
+    type Data = ServerConnectionData;
+    const SERVER: bool = true;
+    fn records<'c, 'i>(
+        &'c mut self,
+        input: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, ServerConnectionData> {
+        self.process_tls_records(input)
+    }
+}
+
+impl Records for UnbufferedClientConnection {
+    type Data = ClientConnectionData;
+    const SERVER: bool = false;
+    fn records<'c, 'i>(
+        &'c mut self,
+        input: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, ClientConnectionData> {
+        self.process_tls_records(input)
+    }
+}
+
+/// What one `process_tls_records` round led to.
+enum Step {
+    /// Something changed: call again.
+    Again,
+    /// Nothing more to do until there is more input, output space or plaintext space.
+    Idle,
+}
+
+/// Room for a close_notify record (24 bytes in TLS 1.3, 31 in TLS 1.2).
+const ALERT_ROOM: usize = 64;
+/// Most decrypted data held back while sending (rustls' buffered API has the same default
+/// limit for received plaintext). Beyond it, sending waits until the application reads.
+const HELD_LIMIT: usize = 64 * 1024;
+/// Largest plaintext per TLS record.
+const MAX_FRAGMENT: usize = 16 * 1024;
+/// Most a TLS record adds to its payload (header, AEAD tag, content type, explicit nonce).
+const RECORD_OVERHEAD: usize = 64;
+
+/// A rustls connection driven through its unbuffered API.
+pub(crate) struct Unbuffered<C> {
+    conn: C,
+    /// Encoded handshake, alert and close_notify records waiting for encrypted-buffer space.
+    out: Vec<u8>,
+    /// Decrypted data taken from rustls to reach its write state while the plaintext buffer
+    /// was full (at most one record); delivered before anything else.
+    held: Vec<u8>,
+    /// rustls holds decrypted records the plaintext buffer had no room for.
+    pending: bool,
+    peer_closed: bool,
+    /// A key update was asked for and not yet handed to rustls.
+    key_update: bool,
+    /// rustls failed: its alert is in `out`; it is not called again.
+    failed: bool,
+    /// Servers: the SNI name, `None` until the first record was looked at.
+    sni: Option<Sni>,
+}
+
+impl<C> std::fmt::Debug for Unbuffered<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unbuffered")
+            .field("out", &self.out.len())
+            .field("held", &self.held.len())
+            .field("pending", &self.pending)
+            .field("peer_closed", &self.peer_closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Unbuffered<UnbufferedServerConnection> {
+    pub(crate) fn server(config: Arc<ServerConfig>) -> Result<Self, rustls::Error> {
+        Ok(Self::new(UnbufferedServerConnection::new(config)?))
+    }
+}
+
+impl Unbuffered<UnbufferedClientConnection> {
+    pub(crate) fn client(
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+    ) -> Result<Self, rustls::Error> {
+        Ok(Self::new(UnbufferedClientConnection::new(config, name)?))
+    }
+}
+
+impl<C: Records> Unbuffered<C> {
+    fn new(conn: C) -> Self {
+        Unbuffered {
+            conn,
+            out: Vec::new(),
+            held: Vec::new(),
+            pending: false,
+            peer_closed: false,
+            key_update: false,
+            failed: false,
+            sni: None,
+        }
+    }
+
+    pub(crate) fn common(&self) -> &CommonState {
+        &self.conn
+    }
+
+    /// The SNI name the client sent, once the handshake succeeded (servers only).
+    pub(crate) fn server_name(&self) -> Option<&str> {
+        match &self.sni {
+            Some(Sni::Name(name)) if !self.conn.is_handshaking() => Some(name),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn plaintext_pending(&self) -> usize {
+        self.held.len() + usize::from(self.pending)
+    }
+
+    pub(crate) fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    pub(crate) fn wants_write(&self) -> bool {
+        !self.out.is_empty() || self.conn.wants_write()
+    }
+
+    /// One `process_tls_records` round over `input`. Decrypted records go to `plain` as far
+    /// as they fit (into `held` when there is no `plain`); in the write state, `write` runs.
+    /// Returns how much of `input` to discard with the outcome.
+    fn step(
+        &mut self,
+        input: &mut [u8],
+        plain: Option<&mut PBufWr<'_>>,
+        write: &mut dyn FnMut(WriteTraffic<'_, C::Data>),
+    ) -> (usize, Result<Step, rustls::Error>) {
+        let UnbufferedStatus { mut discard, state } = self.conn.records(input);
+        let step = match state {
+            Err(e) => Err(e),
+            Ok(ConnectionState::ReadTraffic(mut traffic)) => {
+                let mut step = Step::Again;
+                match plain {
+                    Some(wr) => {
+                        self.pending = false;
+                        while let Some(len) = traffic.peek_len() {
+                            let Ok(space) = wr.space(len.get()) else {
+                                // No room: rustls keeps the record until there is.
+                                self.pending = true;
+                                step = Step::Idle;
+                                break;
+                            };
+                            match traffic.next_record() {
+                                Some(Ok(record)) => {
+                                    let n = record.payload.len().min(space.len());
+                                    space[..n].copy_from_slice(&record.payload[..n]);
+                                    let _ = wr.commit(n);
+                                    discard += record.discard;
+                                }
+                                Some(Err(e)) => return (discard, Err(e)),
+                                None => break,
+                            }
+                        }
+                    }
+                    None if self.held.len() >= HELD_LIMIT => {
+                        self.pending = true;
+                        step = Step::Idle;
+                    }
+                    None => {
+                        while let Some(record) = traffic.next_record() {
+                            match record {
+                                Ok(record) => {
+                                    self.held.extend_from_slice(record.payload);
+                                    discard += record.discard;
+                                }
+                                Err(e) => return (discard, Err(e)),
+                            }
+                        }
+                        self.pending = false;
+                    }
+                }
+                Ok(step)
+            }
+            Ok(ConnectionState::ReadEarlyData(_)) => {
+                // Only a server config with `max_early_data_size` set gets here.
+                Err(rustls::Error::General(
+                    "0-RTT early data is not supported by this component".into(),
+                ))
+            }
+            Ok(ConnectionState::PeerClosed) => {
+                self.peer_closed = true;
+                Ok(Step::Again)
+            }
+            Ok(ConnectionState::EncodeTlsData(mut encode)) => {
+                let start = self.out.len();
+                let needed = match encode.encode(&mut []) {
+                    Err(EncodeError::InsufficientSize(e)) => e.required_size,
+                    _ => 0,
+                };
+                self.out.resize(start + needed, 0);
+                let written = encode.encode(&mut self.out[start..]).unwrap_or(0);
+                self.out.truncate(start + written);
+                Ok(Step::Again)
+            }
+            Ok(ConnectionState::TransmitTlsData(transmit)) => {
+                // The records are in `out`, which is written before any application data.
+                transmit.done();
+                Ok(Step::Again)
+            }
+            Ok(ConnectionState::WriteTraffic(traffic)) => {
+                write(traffic);
+                Ok(Step::Idle)
+            }
+            Ok(_) => Ok(Step::Idle),
+        };
+        (discard, step)
+    }
+
+    /// Runs rustls until it is idle, collecting what it wants to send and running `write` in
+    /// its write state. rustls must always see the input from where it left off (it joins
+    /// handshake fragments in place), so `rd` is passed even when no input is wanted; records
+    /// it decrypts on the way are held (see `held`).
+    fn pump(
+        &mut self,
+        rd: &mut PBufRd<'_>,
+        write: &mut dyn FnMut(WriteTraffic<'_, C::Data>),
+    ) -> Result<(), rustls::Error> {
+        if self.failed {
+            return Ok(());
+        }
+        loop {
+            let (discard, step) = self.step(rd.data_mut(), None, &mut *write);
+            let _ = rd.consume(discard);
+            match step {
+                Ok(Step::Again) => (),
+                Ok(Step::Idle) => return Ok(()),
+                Err(e) => {
+                    self.fail(rd);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// After an error: collect the alert rustls queued, then never call rustls again.
+    fn fail(&mut self, rd: &mut PBufRd<'_>) {
+        self.failed = true;
+        // Each round hands over one queued record; once none is queued, another round would
+        // process the bad input again.
+        for _ in 0..8 {
+            if !self.conn.wants_write() {
+                break;
+            }
+            let (discard, step) = self.step(rd.data_mut(), None, &mut |_| ());
+            let _ = rd.consume(discard);
+            if !matches!(step, Ok(Step::Again)) {
+                break;
+            }
+        }
+    }
+
+    pub(crate) fn receive(
+        &mut self,
+        rd: &mut PBufRd<'_>,
+        wr: &mut PBufWr<'_>,
+    ) -> Result<(), rustls::Error> {
+        if self.failed {
+            return Ok(());
+        }
+        if C::SERVER && matches!(self.sni, None | Some(Sni::NeedMore)) {
+            self.sni = Some(sni(rd.data()));
+        }
+        if !self.held.is_empty() {
+            let n = wr.append_some(&self.held).unwrap_or(0);
+            self.held.drain(..n);
+            if !self.held.is_empty() {
+                return Ok(());
+            }
+        }
+        loop {
+            let (discard, step) = self.step(rd.data_mut(), Some(wr), &mut |_| ());
+            let _ = rd.consume(discard);
+            match step {
+                Ok(Step::Again) => (),
+                Ok(Step::Idle) => return Ok(()),
+                Err(e) => {
+                    self.fail(rd);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn send_plaintext(
+        &mut self,
+        data: &[u8],
+        rd: &mut PBufRd<'_>,
+        wr: &mut PBufWr<'_>,
+    ) -> usize {
+        self.flush(rd, wr);
+        if self.wants_write() {
+            return 0;
+        }
+        let mut sent = 0;
+        let mut write = |mut traffic: WriteTraffic<'_, C::Data>| {
+            let records = data.len() / MAX_FRAGMENT + 1;
+            let mut want = data.len() + records * RECORD_OVERHEAD;
+            for _ in 0..2 {
+                if want > wr.room() {
+                    return;
+                }
+                let Ok(space) = wr.space(want) else {
+                    return;
+                };
+                match traffic.encrypt(data, space) {
+                    Ok(n) => {
+                        let _ = wr.commit(n);
+                        sent = data.len();
+                        return;
+                    }
+                    // Our estimate was short: once more with what rustls asks for.
+                    Err(EncryptError::InsufficientSize(e)) => want = e.required_size,
+                    Err(_) => return,
+                }
+            }
+        };
+        let _ = self.pump(rd, &mut write);
+        sent
+    }
+
+    pub(crate) fn flush(&mut self, rd: &mut PBufRd<'_>, wr: &mut PBufWr<'_>) {
+        if self.key_update {
+            let mut done = false;
+            let mut write = |traffic: WriteTraffic<'_, C::Data>| {
+                done = true;
+                let _ = traffic.refresh_traffic_keys();
+            };
+            let _ = self.pump(rd, &mut write);
+            self.key_update = !done;
+        }
+        let _ = self.pump(rd, &mut |_| ());
+        if !self.out.is_empty() {
+            let n = wr.append_some(&self.out).unwrap_or(0);
+            self.out.drain(..n);
+        }
+    }
+
+    pub(crate) fn send_close_notify(&mut self, rd: &mut PBufRd<'_>) {
+        let mut record = [0u8; ALERT_ROOM];
+        let mut written = 0;
+        let mut write = |mut traffic: WriteTraffic<'_, C::Data>| {
+            // If it did not fit, rustls keeps it queued and hands it over as an encode state.
+            written = traffic.queue_close_notify(&mut record).unwrap_or(0);
+        };
+        let _ = self.pump(rd, &mut write);
+        self.out.extend_from_slice(&record[..written]);
+        let _ = self.pump(rd, &mut |_| ());
+    }
+
+    /// Queues a key update; rustls gets it at the next pump (it needs the input buffer).
+    pub(crate) fn refresh_traffic_keys(&mut self) -> Result<(), rustls::Error> {
+        if self.conn.is_handshaking() {
+            return Err(rustls::Error::HandshakeNotComplete);
+        }
+        if self.conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+            return Err(rustls::Error::General("key update needs TLS 1.3".into()));
+        }
+        self.key_update = true;
+        Ok(())
+    }
+}
