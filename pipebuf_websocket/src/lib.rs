@@ -1,7 +1,80 @@
-//! WebSocket server and client components for [`pipebuf`] chains.
+//! WebSocket (RFC 6455) server and client components for [`pipebuf`] chains.
 //!
-//! Not built yet: the components are specified in the project's issue "pipebuf_websocket: a
-//! conformant, hostile-input-safe WebSocket server and client". This crate exists so the
-//! workspace has its final layout; it exports nothing until that work lands.
+//! ```text
+//!  socket ⇄ [link] ⇄ crypt pair ⇄ [Tls] ⇄ byte pair ⇄ [WebSocket] ⇄ message pair ⇄ [app]
+//! ```
+//!
+//! [`WebSocket`] is a sans-IO component: each `process()` call takes the byte pair (towards
+//! TLS or TCP) and the message pair (towards the application) by reference, plus the time.
+//! Received frames are unmasked straight from the byte buffer into the message buffer, as
+//! [`message`] chunk records; the application's records are framed straight into the byte
+//! buffer. A large message streams through in chunks and is never held whole.
+//!
+//! The layers, one module each: [`handshake`] (the HTTP upgrade, validated before
+//! embedded-websocket computes the accept key), [`frame`] (headers, masking, UTF-8, close
+//! payloads), [`message`] (the application's records), and the component gluing them, with
+//! its [`WsConfig`] and [`WsError`]. Every receive-side rule of RFC 6455 fails the
+//! connection with the right close code; a peer that ends the byte stream without a close
+//! frame reaches the application as an abort.
+//!
+//! `no_std` + `alloc` without the default `std` feature (then the client needs a random
+//! source: [`WebSocket::client_with_random`]).
+//!
+//! ```
+//! # #[cfg(feature = "std")] {
+//! use core::time::Duration;
+//! use pipebuf::{EofKind, PipeBufPair};
+//! use pipebuf_websocket::handshake::ClientRequest;
+//! use pipebuf_websocket::message::{MessageAssembler, MessageKind, write_message};
+//! use pipebuf_websocket::{WebSocket, WsConfig, accept_all};
+//!
+//! let mut server = WebSocket::server(WsConfig::default(), accept_all());
+//! let mut client = WebSocket::client(WsConfig::default(), ClientRequest::new("/chat", "localhost"));
+//! // wire: the bytes between the two; each side has its own message pair.
+//! let (mut wire, mut client_msgs, mut server_msgs) =
+//!     (PipeBufPair::<u8>::new(), PipeBufPair::<u8>::new(), PipeBufPair::<u8>::new());
+//!
+//! write_message(&mut client_msgs.upper().wr, MessageKind::Text, b"hello").unwrap();
+//! client_msgs.upper().wr.close();
+//! let now = Duration::ZERO;
+//! pipebuf::settle(100, || -> Result<bool, pipebuf_websocket::WsError> {
+//!     let c = client.process(now, wire.upper(), client_msgs.lower())?;
+//!     let s = server.process(now, wire.lower(), server_msgs.lower())?;
+//!     Ok(c | s)
+//! })
+//! .unwrap();
+//! let mut app = server_msgs.upper();
+//! let mut assembler = MessageAssembler::new();
+//! assert_eq!(
+//!     assembler.next_message(&mut app.rd).unwrap(),
+//!     Some((MessageKind::Text, &b"hello"[..]))
+//! );
+//! // The client's close frame arrived: a clean end of the message stream.
+//! assert_eq!(app.rd.consume_eof(), Some(EofKind::Close));
+//! # }
+//! ```
 
+#![no_std]
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod config;
+#[cfg(feature = "std")]
+mod entropy;
+mod error;
+pub mod frame;
+pub mod handshake;
+pub mod message;
+mod receive;
+mod send;
+mod websocket;
+
+pub use config::WsConfig;
+pub use error::WsError;
+pub use handshake::{HandshakeError, RejectReason};
+pub use send::RandomSource;
+pub use websocket::{AcceptFn, WebSocket, accept_all};

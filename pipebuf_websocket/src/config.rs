@@ -1,0 +1,34 @@
+//! Limits and timers of a [`WebSocket`](crate::WebSocket).
+
+use core::time::Duration;
+
+use crate::handshake::HandshakeLimits;
+
+/// Limits and timers of a [`WebSocket`](crate::WebSocket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WsConfig {
+    /// Largest message accepted, in bytes (all its frames together); a larger one fails the
+    /// connection with 1009 as soon as a frame header announces it. Messages stream to the
+    /// application in chunks, so this bounds the peer, not the component's memory.
+    pub max_message: usize,
+    /// Limits on the opening handshake's HTTP head.
+    pub handshake: HandshakeLimits,
+    /// Send a ping after this long without hearing from the peer.
+    pub keepalive: Option<Duration>,
+    /// Fail the connection (1001) after this long without hearing from the peer.
+    pub idle_timeout: Option<Duration>,
+    /// How long a close handshake may take before the byte side is aborted.
+    pub close_timeout: Duration,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        WsConfig {
+            max_message: 16 * 1024 * 1024,
+            handshake: HandshakeLimits::default(),
+            keepalive: None,
+            idle_timeout: None,
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}

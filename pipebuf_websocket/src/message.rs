@@ -1,0 +1,277 @@
+//! The application side of a [`WebSocket`](crate::WebSocket): messages as a stream of chunk
+//! records in an ordinary byte PipeBuf.
+//!
+//! Each record is a 5-byte header — one flags byte, then the chunk length as a big-endian
+//! `u32` — followed by that many bytes of message data. The flags say whether the message
+//! is text or binary and whether this chunk is the message's last ([`Chunk::fin`]). A small
+//! message is usually one record; a large one arrives as many records as its frames arrive,
+//! so it is never buffered whole. The buffer's own end of stream keeps its meaning for the
+//! whole connection: close is the clean close handshake, abort a broken connection.
+//!
+//! Sending uses the same records: [`write_message`] for a whole message, or
+//! [`write_chunk`] repeatedly with `fin` on the last chunk to stream one.
+
+use pipebuf::{PBufRd, PBufWr};
+
+/// Length of a chunk record's header.
+pub const CHUNK_HEADER_LEN: usize = 5;
+
+/// Flag bit: the message is binary (clear: text).
+const FLAG_BINARY: u8 = 0x01;
+/// Flag bit: the last chunk of its message.
+const FLAG_FIN: u8 = 0x02;
+
+/// Text or binary: the type a message was sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text (checked on receipt).
+    Text,
+    /// Arbitrary bytes.
+    Binary,
+}
+
+/// One chunk record, borrowed from the buffer it was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk<'a> {
+    /// The message's type (the same on every chunk of a message).
+    pub kind: MessageKind,
+    /// This chunk ends its message.
+    pub fin: bool,
+    /// The chunk's data.
+    pub data: &'a [u8],
+    /// Bytes the record takes in the buffer (header included): what to consume.
+    pub record_len: usize,
+}
+
+/// Why a record could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChunkError {
+    /// Not enough room below the buffer's limit now (nothing was written); try again after
+    /// the WebSocket took some, or stream the message in smaller chunks.
+    Full,
+    /// The buffer's stream already ended (nothing was written).
+    Ended,
+    /// A chunk of 4 GiB or more cannot be one record.
+    TooLong,
+    /// A record header has a flag bit this version does not know.
+    BadRecord,
+}
+
+impl core::fmt::Display for ChunkError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ChunkError::Full => "no room for the chunk record now",
+            ChunkError::Ended => "the message stream has ended",
+            ChunkError::TooLong => "chunk of 4 GiB or more",
+            ChunkError::BadRecord => "chunk record with unknown flags",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ChunkError {}
+
+/// Encodes a chunk record header.
+pub(crate) fn chunk_header(kind: MessageKind, fin: bool, len: u32) -> [u8; CHUNK_HEADER_LEN] {
+    let mut flags = 0;
+    if kind == MessageKind::Binary {
+        flags |= FLAG_BINARY;
+    }
+    if fin {
+        flags |= FLAG_FIN;
+    }
+    let [a, b, c, d] = len.to_be_bytes();
+    [flags, a, b, c, d]
+}
+
+/// Decodes the record header at the start of `data`: kind, fin, chunk length; `Ok(None)`
+/// if the header is not complete.
+pub(crate) fn parse_chunk_header(
+    data: &[u8],
+) -> Result<Option<(MessageKind, bool, usize)>, ChunkError> {
+    let Some(&[flags, a, b, c, d]) = data.first_chunk::<CHUNK_HEADER_LEN>() else {
+        return Ok(None);
+    };
+    if flags & !(FLAG_BINARY | FLAG_FIN) != 0 {
+        return Err(ChunkError::BadRecord);
+    }
+    let kind = if flags & FLAG_BINARY != 0 {
+        MessageKind::Binary
+    } else {
+        MessageKind::Text
+    };
+    let len = u32::from_be_bytes([a, b, c, d]) as usize;
+    Ok(Some((kind, flags & FLAG_FIN != 0, len)))
+}
+
+/// Writes one chunk of a message; `fin` on the last. All or nothing.
+pub fn write_chunk(
+    wr: &mut PBufWr<'_>,
+    kind: MessageKind,
+    fin: bool,
+    data: &[u8],
+) -> Result<(), ChunkError> {
+    if wr.is_eof() {
+        return Err(ChunkError::Ended);
+    }
+    let len = u32::try_from(data.len()).map_err(|_| ChunkError::TooLong)?;
+    let total = CHUNK_HEADER_LEN + data.len();
+    if total > wr.room() {
+        return Err(ChunkError::Full);
+    }
+    let space = wr.space(total).map_err(|_| ChunkError::Full)?;
+    let (head, body) = space.split_at_mut(CHUNK_HEADER_LEN);
+    head.copy_from_slice(&chunk_header(kind, fin, len));
+    body.copy_from_slice(data);
+    wr.commit(total).map_err(|_| ChunkError::Full)
+}
+
+/// Writes a whole message as one record. All or nothing.
+///
+/// ```
+/// use pipebuf::PipeBuf;
+/// use pipebuf_websocket::message::{MessageKind, read_chunk, write_message};
+///
+/// let mut buf = PipeBuf::<u8>::new();
+/// write_message(&mut buf.wr(), MessageKind::Text, b"hello").unwrap();
+/// let mut rd = buf.rd();
+/// let chunk = read_chunk(&rd).unwrap().unwrap();
+/// assert_eq!((chunk.kind, chunk.fin, chunk.data), (MessageKind::Text, true, &b"hello"[..]));
+/// let n = chunk.record_len;
+/// rd.consume(n).unwrap();
+/// assert!(rd.is_empty());
+/// ```
+pub fn write_message(
+    wr: &mut PBufWr<'_>,
+    kind: MessageKind,
+    data: &[u8],
+) -> Result<(), ChunkError> {
+    write_chunk(wr, kind, true, data)
+}
+
+/// The complete record at the start of `rd`, if there is one. Consume
+/// [`record_len`](Chunk::record_len) bytes once done with it.
+pub fn read_chunk<'a>(rd: &'a PBufRd<'_>) -> Result<Option<Chunk<'a>>, ChunkError> {
+    chunk_at(rd.data())
+}
+
+fn chunk_at(data: &[u8]) -> Result<Option<Chunk<'_>>, ChunkError> {
+    let Some((kind, fin, len)) = parse_chunk_header(data)? else {
+        return Ok(None);
+    };
+    let Some(body) = data.get(CHUNK_HEADER_LEN..CHUNK_HEADER_LEN + len) else {
+        return Ok(None);
+    };
+    Ok(Some(Chunk {
+        kind,
+        fin,
+        data: body,
+        record_len: CHUNK_HEADER_LEN + len,
+    }))
+}
+
+/// Collects chunk records into whole messages, for applications whose messages are small
+/// enough to hold (a chat server, a request/response API).
+#[derive(Debug, Default)]
+pub struct MessageAssembler {
+    data: alloc::vec::Vec<u8>,
+    /// The last call returned a complete message: the next one starts afresh.
+    returned: bool,
+}
+
+impl MessageAssembler {
+    /// An empty assembler.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Consumes records from `rd` until a message is complete, and returns its kind and
+    /// data (valid until the next call); `Ok(None)` when the records so far do not end a
+    /// message yet. The WebSocket's maximum message size bounds what this holds.
+    pub fn next_message(
+        &mut self,
+        rd: &mut PBufRd<'_>,
+    ) -> Result<Option<(MessageKind, &[u8])>, ChunkError> {
+        if self.returned {
+            self.data.clear();
+            self.returned = false;
+        }
+        loop {
+            let Some(chunk) = chunk_at(rd.data())? else {
+                return Ok(None);
+            };
+            let (kind, fin, len) = (chunk.kind, chunk.fin, chunk.record_len);
+            self.data.extend_from_slice(chunk.data);
+            let _ = rd.consume(len);
+            if fin {
+                self.returned = true;
+                return Ok(Some((kind, &self.data)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipebuf::PipeBuf;
+
+    #[test]
+    fn chunks_of_a_streamed_message_are_assembled_in_order() {
+        let mut buf = PipeBuf::<u8>::new();
+        write_chunk(&mut buf.wr(), MessageKind::Binary, false, b"ab").unwrap();
+        write_chunk(&mut buf.wr(), MessageKind::Binary, false, b"").unwrap();
+        let mut assembler = MessageAssembler::new();
+        assert_eq!(assembler.next_message(&mut buf.rd()), Ok(None));
+        write_chunk(&mut buf.wr(), MessageKind::Binary, true, b"cd").unwrap();
+        write_message(&mut buf.wr(), MessageKind::Text, b"next").unwrap();
+        assert_eq!(
+            assembler.next_message(&mut buf.rd()),
+            Ok(Some((MessageKind::Binary, &b"abcd"[..])))
+        );
+        assert_eq!(
+            assembler.next_message(&mut buf.rd()),
+            Ok(Some((MessageKind::Text, &b"next"[..])))
+        );
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_record_split_anywhere_is_incomplete_until_whole() {
+        let mut whole = PipeBuf::<u8>::new();
+        write_message(&mut whole.wr(), MessageKind::Text, b"hello").unwrap();
+        let bytes = whole.data().to_vec();
+        for cut in 0..bytes.len() {
+            assert_eq!(chunk_at(&bytes[..cut]), Ok(None), "cut at {cut}");
+        }
+        assert!(chunk_at(&bytes).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_full_buffer_refuses_the_whole_record() {
+        let mut buf = PipeBuf::with_storage([0u8; 8]);
+        assert_eq!(
+            write_message(&mut buf.wr(), MessageKind::Text, b"four"),
+            Err(ChunkError::Full)
+        );
+        assert!(buf.is_empty());
+        write_message(&mut buf.wr(), MessageKind::Text, b"123").unwrap();
+        assert_eq!(buf.len(), 8);
+    }
+
+    #[test]
+    fn unknown_flags_are_refused() {
+        assert_eq!(chunk_at(&[0x80, 0, 0, 0, 0]), Err(ChunkError::BadRecord));
+    }
+
+    #[test]
+    fn writing_after_the_end_of_stream_is_refused() {
+        let mut buf = PipeBuf::<u8>::new();
+        buf.wr().close();
+        assert_eq!(
+            write_message(&mut buf.wr(), MessageKind::Text, b"x"),
+            Err(ChunkError::Ended)
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! Sending: the application's chunk records become frames, written straight into the byte
+//! side's free space; control frames go between them.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use pipebuf::{PBufRd, PBufWr};
+
+use crate::WsError;
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, unmask_into};
+use crate::message::{CHUNK_HEADER_LEN, MessageKind, parse_chunk_header};
+
+/// Fills a buffer with random bytes (masking keys).
+pub type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
+
+/// The sending half of a WebSocket connection.
+pub(crate) struct Sender {
+    /// Clients mask every frame with a fresh key from here.
+    random: Option<RandomSource>,
+    /// Bytes of the first record in the application's buffer already framed.
+    record_sent: usize,
+    /// The current message's first frame is out: the next frames are continuations.
+    in_message: bool,
+    /// Only the latest ping needs an answer.
+    pong: Option<Vec<u8>>,
+    pings: Vec<Vec<u8>>,
+    /// The close frame's payload, once one is to be sent.
+    close: Option<Vec<u8>>,
+    close_written: bool,
+}
+
+impl core::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sender")
+            .field("masking", &self.random.is_some())
+            .field("record_sent", &self.record_sent)
+            .field("in_message", &self.in_message)
+            .field("close_written", &self.close_written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    pub(crate) fn new(random: Option<RandomSource>) -> Self {
+        Sender {
+            random,
+            record_sent: 0,
+            in_message: false,
+            pong: None,
+            pings: Vec::new(),
+            close: None,
+            close_written: false,
+        }
+    }
+
+    pub(crate) fn queue_pong(&mut self, payload: Vec<u8>) {
+        self.pong = Some(payload);
+    }
+
+    pub(crate) fn queue_ping(&mut self, payload: Vec<u8>) {
+        // Pings the peer has not seen yet need not pile up.
+        if self.pings.len() < 4 {
+            self.pings.push(payload);
+        }
+    }
+
+    /// Queues the close frame (once; later calls are ignored).
+    pub(crate) fn queue_close(&mut self, payload: Vec<u8>) {
+        if self.close.is_none() {
+            self.close = Some(payload);
+        }
+    }
+
+    pub(crate) fn close_queued(&self) -> bool {
+        self.close.is_some()
+    }
+
+    pub(crate) fn close_written(&self) -> bool {
+        self.close_written
+    }
+
+    /// Writes one frame into `wr`, all or nothing. Returns whether it was written.
+    fn write_frame(
+        &mut self,
+        wr: &mut PBufWr<'_>,
+        opcode: OpCode,
+        fin: bool,
+        payload: &[u8],
+    ) -> bool {
+        write_frame_into(&mut self.random, wr, opcode, fin, payload)
+    }
+
+    /// Writes queued control frames. Returns whether any was written.
+    fn send_controls(&mut self, wr: &mut PBufWr<'_>) -> bool {
+        let mut wrote = false;
+        if self.close_written {
+            return false;
+        }
+        if let Some(pong) = self.pong.take() {
+            if self.write_frame(wr, OpCode::Pong, true, &pong) {
+                wrote = true;
+            } else {
+                self.pong = Some(pong);
+                return wrote;
+            }
+        }
+        while !self.pings.is_empty() {
+            let ping = self.pings.remove(0);
+            if self.write_frame(wr, OpCode::Ping, true, &ping) {
+                wrote = true;
+            } else {
+                self.pings.insert(0, ping);
+                return wrote;
+            }
+        }
+        wrote
+    }
+
+    /// Writes control frames and then data frames from the application's records, as far as
+    /// `wr` has room; the close frame goes last, once nothing else is to be written before
+    /// it. Returns whether anything was written.
+    pub(crate) fn send(
+        &mut self,
+        app: &mut PBufRd<'_>,
+        wr: &mut PBufWr<'_>,
+        data_allowed: bool,
+    ) -> Result<bool, WsError> {
+        let mut wrote = self.send_controls(wr);
+        if data_allowed && !self.close_written {
+            wrote |= self.send_data(app, wr)?;
+        }
+        if let Some(close) = &self.close {
+            let data_done = !data_allowed || app.is_empty();
+            if !self.close_written && data_done && self.pong.is_none() && self.pings.is_empty() {
+                let close = close.clone();
+                if self.write_frame(wr, OpCode::Close, true, &close) {
+                    self.close_written = true;
+                    wrote = true;
+                }
+            }
+        }
+        Ok(wrote)
+    }
+
+    fn send_data(&mut self, app: &mut PBufRd<'_>, wr: &mut PBufWr<'_>) -> Result<bool, WsError> {
+        let mut wrote = false;
+        loop {
+            let Some((kind, fin, len)) =
+                parse_chunk_header(app.data()).map_err(WsError::BadChunk)?
+            else {
+                return Ok(wrote);
+            };
+            let record_len = CHUNK_HEADER_LEN + len;
+            if app.len() < record_len {
+                return Ok(wrote);
+            }
+            let data = &app.data()[CHUNK_HEADER_LEN + self.record_sent..record_len];
+            let remaining = data.len();
+            if remaining == 0 && !fin {
+                // An empty chunk that does not end its message carries nothing.
+                let _ = app.consume(record_len);
+                self.record_sent = 0;
+                continue;
+            }
+            let room = wr.room();
+            let whole = remaining + MAX_HEADER_LEN <= room;
+            let n = if whole {
+                remaining
+            } else {
+                room.saturating_sub(MAX_HEADER_LEN)
+            };
+            if n == 0 && !whole {
+                return Ok(wrote);
+            }
+            let frame_fin = fin && n == remaining;
+            let opcode = match (self.in_message, kind) {
+                (true, _) => OpCode::Continuation,
+                (false, MessageKind::Text) => OpCode::Text,
+                (false, MessageKind::Binary) => OpCode::Binary,
+            };
+            if !write_frame_into(&mut self.random, wr, opcode, frame_fin, &data[..n]) {
+                return Ok(wrote);
+            }
+            wrote = true;
+            self.in_message = !frame_fin;
+            self.record_sent += n;
+            if self.record_sent == len {
+                let _ = app.consume(record_len);
+                self.record_sent = 0;
+            }
+        }
+    }
+}
+
+/// Writes one frame into `wr`, all or nothing, masking while copying when there is a key
+/// source. (A free function so that callers can hold borrows of the sender's other fields.)
+fn write_frame_into(
+    random: &mut Option<RandomSource>,
+    wr: &mut PBufWr<'_>,
+    opcode: OpCode,
+    fin: bool,
+    payload: &[u8],
+) -> bool {
+    let mask = random.as_mut().map(|random| {
+        let mut key = [0u8; 4];
+        random(&mut key);
+        key
+    });
+    let header = FrameHeader {
+        fin,
+        rsv: 0,
+        opcode,
+        mask,
+        payload_len: payload.len() as u64,
+    };
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let head_len = header.encode(&mut head);
+    let total = head_len + payload.len();
+    if total > wr.room() {
+        return false;
+    }
+    let Ok(space) = wr.space(total) else {
+        return false;
+    };
+    let (h, body) = space.split_at_mut(head_len);
+    h.copy_from_slice(&head[..head_len]);
+    match mask {
+        // Masking is an XOR with the key: the same operation as unmasking.
+        Some(key) => {
+            unmask_into(payload, body, key, 0);
+        }
+        None => body.copy_from_slice(payload),
+    }
+    wr.commit(total).is_ok()
+}

@@ -1,0 +1,557 @@
+//! The WebSocket component: opening handshake, then frames both ways, then the close
+//! handshake; stream state mapped between the byte side and the message side.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use pipebuf::{EofKind, PBufRdWr, PBufWr};
+
+use crate::config::WsConfig;
+use crate::frame::{CLOSE_NORMAL, MAX_CLOSE_PAYLOAD, encode_close_payload};
+use crate::handshake::{
+    ClientRequest, Decision, RequestStatus, ResponseStatus, UpgradeRequest, parse_request,
+    write_accept, write_reject,
+};
+use crate::receive::{Control, Receiver};
+use crate::send::{RandomSource, Sender};
+use crate::{HandshakeError, WsError};
+
+/// The server's decision on an upgrade request.
+pub type AcceptFn = Box<dyn FnMut(&UpgradeRequest) -> Decision + Send>;
+
+/// Largest handshake response we write (a 101 with a subprotocol, or an error).
+const RESPONSE_ROOM: usize = 1024;
+
+enum Role {
+    Server {
+        accept: AcceptFn,
+        request: Option<UpgradeRequest>,
+    },
+    Client {
+        request: ClientRequest,
+        nonce: [u8; 16],
+        sent: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Opening handshake in progress.
+    Handshake,
+    /// The request was plain HTTP: the component does nothing; the application serves it.
+    PlainHttp,
+    /// Frames flow.
+    Open,
+    /// An error was reported: finish writing what tells the peer, then close.
+    Failed,
+}
+
+/// A WebSocket server or client between a byte pair (towards TLS/TCP) and a message pair
+/// (towards the application).
+///
+/// Each [`process`](WebSocket::process) call takes `net`, the byte pair seen from above
+/// ([`PipeBufPair::upper`](pipebuf::PipeBufPair::upper): `rd` bytes from the peer, `wr`
+/// bytes to it) and `app`, the message pair seen from below
+/// ([`PipeBufPair::lower`](pipebuf::PipeBufPair::lower): `rd` the application's outgoing
+/// chunk records, `wr` incoming ones; see [`message`](crate::message)), plus the current
+/// time (any monotonic origin) for keepalive, idle and close timeouts.
+///
+/// | from | to |
+/// |---|---|
+/// | peer's close frame | its reply is sent, then the incoming message stream closes |
+/// | application closes its outgoing stream | close frame ([`close`](WebSocket::close) sets code and reason), then the byte side closes once the peer's close frame came |
+/// | application aborts | byte side aborted |
+/// | byte side ends without a close frame | incoming message stream **aborted** |
+/// | byte side pushed | incoming stream pushed once what came before is delivered |
+/// | frames written in a call | byte side pushed |
+///
+/// Pings are answered automatically (only the latest one if several wait).
+pub struct WebSocket {
+    role: Role,
+    phase: Phase,
+    config: WsConfig,
+    receiver: Receiver,
+    sender: Sender,
+    subprotocol: Option<String>,
+    /// The peer's close frame arrived (with its code and reason, if any).
+    peer_close: Option<Option<(u16, String)>>,
+    /// Code and reason for our close frame, set by [`close`](WebSocket::close).
+    close_with: Option<(u16, String)>,
+    /// When our close frame was queued.
+    close_started: Option<Duration>,
+    /// When anything last arrived from the peer.
+    last_heard: Option<Duration>,
+    /// A keepalive ping is out and nothing arrived since.
+    ping_out: bool,
+}
+
+impl core::fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("server", &matches!(self.role, Role::Server { .. }))
+            .field("phase", &self.phase)
+            .field("subprotocol", &self.subprotocol)
+            .field("peer_close", &self.peer_close)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebSocket {
+    /// A server. `accept` sees each upgrade request (path, headers, origin, offered
+    /// subprotocols) and decides; [`accept_all`] accepts everything with no subprotocol.
+    pub fn server(config: WsConfig, accept: AcceptFn) -> Self {
+        Self::new(
+            Role::Server {
+                accept,
+                request: None,
+            },
+            config,
+            None,
+        )
+    }
+
+    /// A client sending `request`, with masking keys and the handshake nonce from `random`
+    /// (it must be a strong source: RFC 6455 §10.3). With the `std` feature,
+    /// [`client`](WebSocket::client) brings one.
+    pub fn client_with_random(
+        config: WsConfig,
+        request: ClientRequest,
+        mut random: RandomSource,
+    ) -> Self {
+        let mut nonce = [0u8; 16];
+        random(&mut nonce);
+        Self::new(
+            Role::Client {
+                request,
+                nonce,
+                sent: false,
+            },
+            config,
+            Some(random),
+        )
+    }
+
+    /// A client sending `request`, with randomness from the operating system.
+    #[cfg(feature = "std")]
+    pub fn client(config: WsConfig, request: ClientRequest) -> Self {
+        Self::client_with_random(config, request, crate::entropy::os_random())
+    }
+
+    fn new(role: Role, config: WsConfig, random: Option<RandomSource>) -> Self {
+        let server = matches!(role, Role::Server { .. });
+        WebSocket {
+            role,
+            phase: Phase::Handshake,
+            receiver: Receiver::new(server, config.max_message),
+            sender: Sender::new(random),
+            config,
+            subprotocol: None,
+            peer_close: None,
+            close_with: None,
+            close_started: None,
+            last_heard: None,
+            ping_out: false,
+        }
+    }
+
+    /// Whether the opening handshake is complete and messages flow.
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// Server: the request was a complete HTTP request that is not a WebSocket upgrade. It
+    /// is left unconsumed in the byte side for the application to serve; the component does
+    /// nothing more.
+    pub fn is_plain_http(&self) -> bool {
+        self.phase == Phase::PlainHttp
+    }
+
+    /// The subprotocol agreed in the handshake.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// Server: the upgrade request that opened this connection.
+    pub fn request(&self) -> Option<&UpgradeRequest> {
+        match &self.role {
+            Role::Server { request, .. } => request.as_ref(),
+            Role::Client { .. } => None,
+        }
+    }
+
+    /// The peer's close frame: `Some(None)` for a close frame without a status code.
+    pub fn peer_close(&self) -> Option<Option<(u16, &str)>> {
+        self.peer_close
+            .as_ref()
+            .map(|c| c.as_ref().map(|(code, reason)| (*code, reason.as_str())))
+    }
+
+    /// Sets the code and reason of the close frame sent when the application closes its
+    /// outgoing stream (default 1000 with no reason). The reason is cut to fit 123 bytes.
+    pub fn close(&mut self, code: u16, reason: &str) {
+        self.close_with = Some((code, reason.into()));
+    }
+
+    /// Queues a ping with `payload` (cut to 125 bytes).
+    pub fn ping(&mut self, payload: &[u8]) {
+        let n = payload.len().min(MAX_CLOSE_PAYLOAD);
+        self.sender.queue_ping(payload[..n].to_vec());
+    }
+
+    /// When [`process`](WebSocket::process) must be called next even without I/O (keepalive,
+    /// idle or close timeout), on the same clock as its `now`.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        let heard = self.last_heard?;
+        let mut next: Option<Duration> = None;
+        let mut consider = |at: Duration| next = Some(next.map_or(at, |n: Duration| n.min(at)));
+        if self.phase == Phase::Open && self.peer_close.is_none() {
+            if let Some(k) = self.config.keepalive {
+                if !self.ping_out {
+                    consider(heard + k);
+                }
+            }
+            if let Some(idle) = self.config.idle_timeout {
+                consider(heard + idle);
+            }
+        }
+        if let Some(started) = self.close_started {
+            consider(started + self.config.close_timeout);
+        }
+        next
+    }
+
+    /// Runs the connection as far as the buffers allow; returns whether anything observable
+    /// happened. See the type's docs for the buffers and the stream-state rules.
+    pub fn process(
+        &mut self,
+        now: Duration,
+        mut net: PBufRdWr<'_>,
+        mut app: PBufRdWr<'_>,
+    ) -> Result<bool, WsError> {
+        let before = [
+            net.rd.tripwire(),
+            net.wr.tripwire(),
+            app.rd.tripwire(),
+            app.wr.tripwire(),
+        ];
+        self.last_heard.get_or_insert(now);
+        let result = match self.phase {
+            Phase::Handshake => self.handshake(&mut net, &mut app),
+            Phase::Open => self.open(now, &mut net, &mut app),
+            Phase::PlainHttp => Ok(()),
+            Phase::Failed => {
+                self.finish_failed(&mut net, &mut app);
+                Ok(())
+            }
+        };
+        if let Err(e) = &result {
+            self.fail(e, now, &mut net, &mut app);
+        }
+        let after = [
+            net.rd.tripwire(),
+            net.wr.tripwire(),
+            app.rd.tripwire(),
+            app.wr.tripwire(),
+        ];
+        result.map(|()| before != after)
+    }
+
+    /// After an error: tell the peer, abort the application's incoming stream, stop reading.
+    fn fail(&mut self, e: &WsError, now: Duration, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
+        if let (Some(code), Phase::Open) = (e.close_code(), self.phase) {
+            let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
+            let n = encode_close_payload(code, "", &mut payload);
+            self.sender.queue_close(payload[..n].to_vec());
+            self.close_started.get_or_insert(now);
+        }
+        self.phase = Phase::Failed;
+        if !app.wr.is_eof() {
+            app.wr.abort();
+        }
+        self.finish_failed(net, app);
+    }
+
+    fn finish_failed(&mut self, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
+        net.rd.consume_all();
+        net.rd.consume_push();
+        net.rd.consume_eof();
+        app.rd.consume_all();
+        app.rd.consume_push();
+        app.rd.consume_eof();
+        if net.wr.is_eof() {
+            return;
+        }
+        let _ = self.sender.send(&mut app.rd, &mut net.wr, false);
+        if !self.sender.close_queued() || self.sender.close_written() {
+            net.wr.push();
+            net.wr.close();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Opening handshake
+
+    fn handshake(&mut self, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) -> Result<(), WsError> {
+        let limits = self.config.handshake;
+        let opened = match &mut self.role {
+            Role::Server { accept, request } => {
+                match parse_request(net.rd.data(), &limits) {
+                    Ok(RequestStatus::Partial) => None,
+                    Ok(RequestStatus::NotWebSocket { .. }) => {
+                        self.phase = Phase::PlainHttp;
+                        return Ok(());
+                    }
+                    Err(reason) => {
+                        write_response(&mut net.wr, |out| write_reject(reason.status(), out));
+                        return Err(WsError::Rejected(reason));
+                    }
+                    Ok(RequestStatus::Complete(req, len)) => {
+                        let _ = net.rd.consume(len);
+                        match accept(&req) {
+                            Decision::Accept { subprotocol } => {
+                                let ok = write_response(&mut net.wr, |out| {
+                                    write_accept(&req, subprotocol.as_deref(), &[], out)
+                                });
+                                if !ok {
+                                    // The application picked a subprotocol the client did not
+                                    // offer (or similar): its mistake, answered as one.
+                                    write_response(&mut net.wr, |out| write_reject(500, out));
+                                    return Err(WsError::Refused(500));
+                                }
+                                *request = Some(req);
+                                Some(subprotocol)
+                            }
+                            Decision::Reject(status) => {
+                                write_response(&mut net.wr, |out| write_reject(status, out));
+                                return Err(WsError::Refused(status));
+                            }
+                        }
+                    }
+                }
+            }
+            Role::Client {
+                request,
+                nonce,
+                sent,
+            } => {
+                if !*sent {
+                    let (req, key) = (&*request, *nonce);
+                    if !write_response(&mut net.wr, |out| req.write_request(key, out)) {
+                        return Err(WsError::Handshake(HandshakeError::Malformed));
+                    }
+                    *sent = true;
+                }
+                match request.parse_response(net.rd.data(), *nonce, &limits) {
+                    Ok(ResponseStatus::Partial) => None,
+                    Ok(ResponseStatus::Complete(response, len)) => {
+                        let _ = net.rd.consume(len);
+                        Some(response.subprotocol().map(String::from))
+                    }
+                    Err(e) => return Err(WsError::Handshake(e)),
+                }
+            }
+        };
+        match opened {
+            Some(subprotocol) => {
+                self.subprotocol = subprotocol;
+                self.phase = Phase::Open;
+                net.wr.push();
+                Ok(())
+            }
+            None if net.rd.pending_eof().is_some() => {
+                // The peer left during the handshake.
+                net.rd.consume_all();
+                net.rd.consume_eof();
+                self.phase = Phase::Failed;
+                if !app.wr.is_eof() {
+                    app.wr.abort();
+                }
+                net.wr.close();
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Open connection
+
+    fn open(
+        &mut self,
+        now: Duration,
+        net: &mut PBufRdWr<'_>,
+        app: &mut PBufRdWr<'_>,
+    ) -> Result<(), WsError> {
+        self.receive(now, net, app)?;
+        self.timers(now)?;
+        self.send(now, net, app)
+    }
+
+    fn receive(
+        &mut self,
+        now: Duration,
+        net: &mut PBufRdWr<'_>,
+        app: &mut PBufRdWr<'_>,
+    ) -> Result<(), WsError> {
+        let before = net.rd.tripwire();
+        while self.peer_close.is_none() && !app.wr.is_eof() {
+            match self.receiver.receive(&mut net.rd, &mut app.wr)? {
+                None => break,
+                Some(Control::Ping(payload)) => self.sender.queue_pong(payload),
+                Some(Control::Pong) => (),
+                Some(Control::Close(close)) => {
+                    // The reply echoes the peer's code (RFC 6455 §5.5.1).
+                    let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
+                    let n = match &close {
+                        Some((code, _)) => encode_close_payload(*code, "", &mut payload),
+                        None => 0,
+                    };
+                    self.sender.queue_close(payload[..n].to_vec());
+                    self.close_started.get_or_insert(now);
+                    self.peer_close = Some(close);
+                    app.wr.push();
+                    app.wr.close();
+                }
+            }
+        }
+        if net.rd.tripwire() != before {
+            self.last_heard = Some(now);
+            self.ping_out = false;
+        }
+        if self.peer_close.is_some() || app.wr.is_eof() {
+            // Nothing after the close frame counts; after an abort nothing can be delivered.
+            net.rd.consume_all();
+        }
+        if net.rd.is_empty() && net.rd.consume_push() && !app.wr.is_eof() {
+            app.wr.push();
+        }
+        if net.rd.is_empty() && net.rd.has_pending_eof() {
+            net.rd.consume_eof();
+            if self.peer_close.is_none() && !app.wr.is_eof() {
+                // The byte stream ended without a close frame: the connection broke.
+                app.wr.abort();
+            }
+            if !self.sender.close_queued() {
+                // Nobody can answer a close frame now; just end our side.
+                self.sender.queue_close(Vec::new());
+                self.close_started.get_or_insert(now);
+            }
+        }
+        Ok(())
+    }
+
+    fn timers(&mut self, now: Duration) -> Result<(), WsError> {
+        let Some(heard) = self.last_heard else {
+            return Ok(());
+        };
+        if self.peer_close.is_some() || self.sender.close_queued() {
+            return Ok(());
+        }
+        if let Some(idle) = self.config.idle_timeout {
+            if now >= heard + idle {
+                return Err(WsError::IdleTimeout);
+            }
+        }
+        if let Some(k) = self.config.keepalive {
+            if !self.ping_out && now >= heard + k {
+                self.sender.queue_ping(Vec::new());
+                self.ping_out = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn send(
+        &mut self,
+        now: Duration,
+        net: &mut PBufRdWr<'_>,
+        app: &mut PBufRdWr<'_>,
+    ) -> Result<(), WsError> {
+        if net.wr.is_eof() {
+            app.rd.consume_all();
+            app.rd.consume_push();
+            app.rd.consume_eof();
+            return Ok(());
+        }
+        if app.rd.pending_eof() == Some(EofKind::Abort) {
+            app.rd.consume_all();
+            app.rd.consume_push();
+            app.rd.consume_eof();
+            net.wr.abort();
+            if !app.wr.is_eof() {
+                app.wr.abort();
+            }
+            return Ok(());
+        }
+        if app.rd.is_empty() && app.rd.has_pending_eof() {
+            app.rd.consume_push();
+            app.rd.consume_eof();
+            let (code, reason) = self
+                .close_with
+                .take()
+                .unwrap_or((CLOSE_NORMAL, String::new()));
+            let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
+            let n = encode_close_payload(code, &reason, &mut payload);
+            self.sender.queue_close(payload[..n].to_vec());
+            self.close_started.get_or_insert(now);
+        }
+        let data_allowed = !self.sender.close_written();
+        let wrote = self.sender.send(&mut app.rd, &mut net.wr, data_allowed)?;
+        if self.sender.close_written() {
+            // No data after our close frame.
+            app.rd.consume_all();
+            app.rd.consume_push();
+            if app.rd.has_pending_eof() {
+                app.rd.consume_eof();
+            }
+        }
+        if wrote {
+            net.wr.push();
+        }
+        let both_closed = self.sender.close_written() && self.peer_close.is_some();
+        let timed_out = self
+            .close_started
+            .is_some_and(|started| now >= started + self.config.close_timeout);
+        let peer_gone = net.rd.is_done();
+        if both_closed || (self.sender.close_written() && peer_gone) {
+            net.wr.close();
+        } else if timed_out {
+            // The peer neither reads nor answers: give up on the close handshake.
+            net.wr.abort();
+            if !app.wr.is_eof() {
+                app.wr.abort();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a handshake response (or request) produced by `write` into `wr`, growing the
+/// space when asked. Returns whether it was written.
+fn write_response(
+    wr: &mut PBufWr<'_>,
+    mut write: impl FnMut(&mut [u8]) -> Result<usize, HandshakeError>,
+) -> bool {
+    let mut room = RESPONSE_ROOM;
+    for _ in 0..2 {
+        let Ok(space) = wr.space(room) else {
+            return false;
+        };
+        match write(space) {
+            Ok(n) => {
+                let _ = wr.commit(n);
+                return true;
+            }
+            Err(HandshakeError::BufferTooSmall { needed }) => room = needed,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// An accept callback that accepts every upgrade request, with no subprotocol.
+pub fn accept_all() -> AcceptFn {
+    Box::new(|_| Decision::Accept { subprotocol: None })
+}
