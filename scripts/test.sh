@@ -25,6 +25,18 @@ need_apt() {
 }
 need_apt openssl:openssl python3:python3
 
+# The WebSocket interop tests' peer: Python's `websockets` (>= 13), in a venv under target/
+# made once; the tests find it through PIPEBUF_TEST_PYTHON and fail without it.
+PY_VENV="${CARGO_TARGET_DIR:-target}/py-venv"
+if ! "$PY_VENV/bin/python" -c 'import sys, websockets; sys.exit(int(websockets.__version__.split(".")[0]) < 13)' 2>/dev/null; then
+  step "python venv with websockets in $PY_VENV"
+  python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt python3-venv:python3-venv
+  python3 -m venv "$PY_VENV"
+  "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check 'websockets>=13'
+fi
+PIPEBUF_TEST_PYTHON="$(cd "$PY_VENV/bin" && pwd)/python"
+export PIPEBUF_TEST_PYTHON
+
 step "format"
 cargo fmt --all -- --check
 

@@ -1,18 +1,20 @@
 //! What the example programs share: command-line flags, the server runner (listen on one
 //! port with N event loops, print the listening line, exit cleanly on SIGINT/SIGTERM), the
-//! echo step, and TLS configuration with a self-signed certificate made at start.
+//! echo step, and TLS configuration (a self-signed certificate made at start for servers, a
+//! client config for the load tools).
 
 #![forbid(unsafe_code)]
 
 pub mod echo;
 pub mod server;
 pub mod tls;
+pub mod ws;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// `--name value` flags, each given at most once.
+/// `--name value` flags and value-less `--switch` flags, each given at most once.
 #[derive(Debug, Default)]
 pub struct Flags {
     values: HashMap<String, String>,
@@ -24,28 +26,52 @@ impl Flags {
         Self::parse(std::env::args().skip(1), known)
     }
 
+    /// Parses the process's arguments like [`parse_with_switches`](Flags::parse_with_switches).
+    pub fn from_env_with_switches(known: &[&str], switches: &[&str]) -> Result<Self, String> {
+        Self::parse_with_switches(std::env::args().skip(1), known, switches)
+    }
+
     /// Parses `args` (without the program name), accepting only the flag names in `known`.
     pub fn parse(args: impl IntoIterator<Item = String>, known: &[&str]) -> Result<Self, String> {
+        Self::parse_with_switches(args, known, &[])
+    }
+
+    /// Parses `args` (without the program name), accepting the flag names in `known`, each
+    /// followed by a value, and the names in `switches`, which take no value (see
+    /// [`is_set`](Flags::is_set)).
+    pub fn parse_with_switches(
+        args: impl IntoIterator<Item = String>,
+        known: &[&str],
+        switches: &[&str],
+    ) -> Result<Self, String> {
         let mut values = HashMap::new();
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let Some(name) = arg.strip_prefix("--") else {
                 return Err(format!("unexpected argument {arg:?}"));
             };
-            if !known.contains(&name) {
+            let value = if switches.contains(&name) {
+                String::new()
+            } else if known.contains(&name) {
+                args.next()
+                    .ok_or_else(|| format!("--{name} needs a value"))?
+            } else {
+                let all: Vec<&str> = known.iter().chain(switches).copied().collect();
                 return Err(format!(
                     "unknown flag --{name} (known: --{})",
-                    known.join(", --")
+                    all.join(", --")
                 ));
-            }
-            let value = args
-                .next()
-                .ok_or_else(|| format!("--{name} needs a value"))?;
+            };
             if values.insert(name.to_string(), value).is_some() {
                 return Err(format!("--{name} given twice"));
             }
         }
         Ok(Flags { values })
+    }
+
+    /// Whether `--name` was given (for switches, which take no value, and value flags alike).
+    pub fn is_set(&self, name: &str) -> bool {
+        self.values.contains_key(name)
     }
 
     /// The value of `--name`, if given.
@@ -99,6 +125,21 @@ mod tests {
         assert_eq!(flags.get("addr"), Some("127.0.0.1:0"));
         assert_eq!(flags.parse_or("threads", 1usize), Ok(2));
         assert_eq!(flags.parse_or("missing", 7usize), Ok(7));
+    }
+
+    #[test]
+    fn switches_take_no_value() {
+        let flags = Flags::parse_with_switches(
+            args(&["--tls", "--addr", "a", "--handshakes"]),
+            &["addr"],
+            &["tls", "handshakes", "other"],
+        )
+        .unwrap();
+        assert!(flags.is_set("tls") && flags.is_set("handshakes") && flags.is_set("addr"));
+        assert!(!flags.is_set("other"));
+        assert_eq!(flags.get("addr"), Some("a"));
+        assert!(Flags::parse_with_switches(args(&["--tls", "--tls"]), &[], &["tls"]).is_err());
+        assert!(Flags::parse(args(&["--tls"]), &["addr"]).is_err());
     }
 
     #[test]

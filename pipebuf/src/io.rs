@@ -170,7 +170,7 @@ impl Read for PBufRd<'_, u8> {
             return Ok(0);
         }
         let n = buf.len().min(self.len());
-        buf[..n].copy_from_slice(&self.data()[..n]);
+        crate::copy::copy_elements(&mut buf[..n], &self.data()[..n]);
         self.consume(n)?;
         Ok(n)
     }

@@ -123,6 +123,7 @@ extern crate alloc;
 extern crate std;
 
 mod buf;
+mod copy;
 mod error;
 pub mod framing;
 #[cfg(feature = "std")]

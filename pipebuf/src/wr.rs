@@ -171,7 +171,7 @@ impl<'a, T: Copy> PBufWr<'a, T> {
     #[inline]
     pub fn append(&mut self, data: &[T]) -> Result<(), Error> {
         let n = data.len();
-        self.space(n)?.copy_from_slice(data);
+        crate::copy::copy_elements(self.space(n)?, data);
         self.commit(n)
     }
 
@@ -181,7 +181,7 @@ impl<'a, T: Copy> PBufWr<'a, T> {
     pub fn append_some(&mut self, data: &[T]) -> Result<usize, Error> {
         let space = self.space_upto(data.len())?;
         let n = space.len();
-        space.copy_from_slice(&data[..n]);
+        crate::copy::copy_elements(space, &data[..n]);
         self.commit(n)?;
         Ok(n)
     }

@@ -147,13 +147,24 @@ impl Tls {
         if self.engine.peer_closed() && self.engine.plaintext_pending() == 0 && !plain.wr.is_eof() {
             plain.wr.close();
         }
-        // At the end of the stream, input the engine left (an incomplete record: it keeps
-        // those in place) can never complete.
-        if crypt.rd.pending_eof().is_some()
-            && self.engine.plaintext_pending() == 0
-            && !crypt.rd.is_empty()
-        {
+        // Nothing after close_notify counts (RFC 8446 §6.1); at the end of the stream (or after
+        // an abort) input the engine left, an incomplete record, can never complete. Drop it so
+        // that the end of stream behind it is reached.
+        let input_over = match crypt.rd.pending_eof() {
+            Some(EofKind::Abort) => true,
+            Some(EofKind::Close) => self.engine.plaintext_pending() == 0,
+            None => false,
+        };
+        if self.engine.peer_closed() {
             crypt.rd.consume_all();
+            crypt.rd.consume_push();
+        } else if input_over && !crypt.rd.is_empty() {
+            if self.engine.abandon_input() && !crypt.wr.is_eof() {
+                // This engine cannot go on without the input it had started on.
+                crypt.wr.abort();
+            }
+            crypt.rd.consume_all();
+            crypt.rd.consume_push();
         }
         // A push crosses once everything before it has been decrypted and handed on.
         if crypt.rd.is_empty()
@@ -165,12 +176,6 @@ impl Tls {
         }
         // Handshake flights and alerts answer what was just received.
         self.engine.flush(&mut crypt.rd, &mut crypt.wr);
-        // Nothing after close_notify counts (RFC 8446 §6.1), and nothing after an abort can
-        // complete: drop it so that the end of stream behind it is reached.
-        if self.engine.peer_closed() || crypt.rd.pending_eof() == Some(EofKind::Abort) {
-            crypt.rd.consume_all();
-            crypt.rd.consume_push();
-        }
         if crypt.rd.has_pending_eof() {
             let kind = crypt.rd.consume_eof();
             let clean = kind == Some(EofKind::Close) && self.engine.peer_closed();

@@ -18,8 +18,8 @@
 //!   - `fastwebsockets`: `WebSocket::read_frame` (server role, auto-unmask), polled once
 //!     with a no-op waker: copy into its read buffer, then unmask in place.
 //!
-//!   Both libraries read from an in-memory stream that repeats the frame forever, so each
-//!   iteration decodes one frame in steady state.
+//!   Both libraries read from an in-memory stream that repeats the frame forever, many
+//!   small frames per read, so each iteration decodes one frame in steady state.
 //! - `encode_unmasked/*`: header + payload into an output buffer (the server's send path).
 //!   - `pipebuf`: `FrameHeader::encode` + `copy_from_slice`;
 //!   - `tungstenite`: `Frame::message(..).format(&mut Vec)`;
@@ -127,14 +127,23 @@ fn skew(src: *const u8, dst: *const u8) -> usize {
 // In-memory streams for the libraries that read from a stream.
 
 /// Endless input that repeats one frame; writes are discarded.
+///
+/// The frame is stored back to back as often as fits in 64 KiB (at least once), and a read
+/// gets as much as it asks for up to the end of that block, so small frames arrive many
+/// per read, as from a busy socket. (Reading one small frame per call would mostly measure
+/// tungstenite zeroing its 128 KiB read buffer before every read.)
 struct Repeat {
     data: Vec<u8>,
     pos: usize,
 }
 
 impl Repeat {
-    fn new(data: Vec<u8>) -> Self {
-        Repeat { data, pos: 0 }
+    fn new(frame: Vec<u8>) -> Self {
+        let copies = (64 * 1024 / frame.len()).max(1);
+        Repeat {
+            data: frame.repeat(copies),
+            pos: 0,
+        }
     }
 
     fn fill(&mut self, out: &mut [u8]) -> usize {

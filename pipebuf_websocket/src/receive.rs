@@ -60,6 +60,18 @@ impl Receiver {
         }
     }
 
+    /// Whether `input` is too short for the next step (an incomplete header or control
+    /// payload, or no payload at all), as opposed to waiting for room in the message buffer.
+    pub(crate) fn is_starved(&self, input: &[u8]) -> bool {
+        match &self.frame {
+            None => matches!(FrameHeader::parse(input), Ok(None)),
+            Some(frame) if frame.header.opcode.is_control() => {
+                (input.len() as u64) < frame.remaining
+            }
+            Some(_) => input.is_empty(),
+        }
+    }
+
     /// Reads frames from `rd` into chunk records in `wr` as far as both allow. Stops after
     /// a control frame (returned) so the component can answer it in order.
     pub(crate) fn receive(

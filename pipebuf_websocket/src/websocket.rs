@@ -424,6 +424,13 @@ impl WebSocket {
             // Nothing after the close frame counts; after an abort nothing can be delivered.
             net.rd.consume_all();
         }
+        if net.rd.pending_eof().is_some()
+            && !net.rd.is_empty()
+            && self.receiver.is_starved(net.rd.data())
+        {
+            // The stream ended inside a frame: what is left can never complete.
+            net.rd.consume_all();
+        }
         if net.rd.is_empty() && net.rd.consume_push() && !app.wr.is_eof() {
             app.wr.push();
         }

@@ -222,3 +222,132 @@ pub fn make_pki(ca_name: &str) -> Pki {
         key_pem: key.serialize_pem(),
     }
 }
+
+/// Runs `cmd` to its end with stdin closed, collecting stdout and stderr; kills it and
+/// returns an error naming `timeout` if it runs longer.
+pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<std::process::Output, String> {
+    use std::io::Read;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut all = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut all);
+            }
+            all
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    match status {
+        Some(status) => Ok(std::process::Output {
+            status,
+            stdout,
+            stderr,
+        }),
+        None => Err(format!(
+            "{program} did not finish within {timeout:?}; stdout: {}; stderr: {}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        )),
+    }
+}
+
+/// Oldest `websockets` release the interop tests run against (its `websockets.asyncio` API).
+const MIN_WEBSOCKETS_MAJOR: u32 = 13;
+
+/// The Python interpreter that has the `websockets` package, for the WebSocket interop
+/// tests: `$PIPEBUF_TEST_PYTHON` (which `scripts/test.sh` sets to the venv it makes under
+/// `target/`), else `py-venv/bin/python` in the target directory if it exists. Panics with
+/// what to do when neither has `websockets` ≥ 13: these tests never skip.
+pub fn test_python() -> PathBuf {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match FOUND.get_or_init(find_test_python) {
+        Ok(python) => python.clone(),
+        Err(e) => panic!(
+            "{e}\nThe WebSocket interop tests need Python with the `websockets` package \
+             (>= {MIN_WEBSOCKETS_MAJOR}). Run ./scripts/test.sh (it makes target/py-venv), or \
+             by hand: python3 -m venv target/py-venv && \
+             target/py-venv/bin/pip install 'websockets>={MIN_WEBSOCKETS_MAJOR}'; or set \
+             PIPEBUF_TEST_PYTHON to an interpreter that has it."
+        ),
+    }
+}
+
+fn find_test_python() -> Result<PathBuf, String> {
+    let python = match std::env::var_os("PIPEBUF_TEST_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            // The test binary lives in target/<profile>/deps/.
+            let target = exe
+                .ancestors()
+                .nth(3)
+                .ok_or("test binary has no target directory")?;
+            let venv = target.join("py-venv/bin/python");
+            if !venv.exists() {
+                return Err(format!(
+                    "PIPEBUF_TEST_PYTHON is not set and {} does not exist.",
+                    venv.display()
+                ));
+            }
+            venv
+        }
+    };
+    let out = run_bounded(
+        Command::new(&python)
+            .arg("-c")
+            .arg("import websockets; print(websockets.__version__)"),
+        Duration::from_secs(30),
+    )
+    .map_err(|e| format!("{}: {e}", python.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} cannot import websockets: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < MIN_WEBSOCKETS_MAJOR {
+        return Err(format!(
+            "{} has websockets {version}, older than {MIN_WEBSOCKETS_MAJOR}.",
+            python.display()
+        ));
+    }
+    Ok(python)
+}
+
+/// Path of a helper script in `tests/py/`.
+pub fn py_script(name: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("py")
+        .join(name)
+}

@@ -1,44 +1,83 @@
-//! `echo_load`: a load generator for TCP echo servers. Each connection sends a message, reads
-//! back the echo of exactly that many bytes (checking every byte), records the round-trip
-//! time and sends the next, until the time is up; with `--inflight K` each connection keeps
-//! K messages on the way.
+//! `echo_load`: a load generator for TCP and TLS echo servers. Each connection sends a
+//! message, reads back the echo of exactly that many bytes (checking every byte), records the
+//! round-trip time and sends the next, until the time is up; with `--inflight K` each
+//! connection keeps K messages on the way.
 //!
 //! ```text
 //! cargo run --release -p pipebuf_examples --bin echo_load -- --addr 127.0.0.1:7007 --size 16
+//! cargo run --release -p pipebuf_examples --bin echo_load -- --addr 127.0.0.1:7443 --tls
+//! cargo run --release -p pipebuf_examples --bin echo_load -- --addr 127.0.0.1:7443 --tls --handshakes
 //! ```
 //!
 //! Flags: `--addr HOST:PORT` (required), `--conns N` (default 64), `--size BYTES` (default
 //! 16), `--secs S` (default 5, fractions allowed), `--inflight K` (default 1), `--threads T`
 //! (default 1: each thread runs a mio loop over its share of the connections).
 //!
-//! Connections are all made before the clock starts. Messages that complete after the time
-//! is up are drained but not counted. Then each connection half-closes and must see the
-//! server's end of stream with no extra byte. Prints one JSON line:
+//! TLS flags: `--tls` (no value: speak TLS through a rustls client, full handshakes, no
+//! session resumption), `--ca PEM` (trust this CA or self-signed certificate; without it
+//! **any** server certificate is accepted, see
+//! `pipebuf_examples::tls::BenchmarkOnlyAcceptAnyServerCert`: for benchmarks on our own
+//! servers only), `--server-name NAME` (the name to check the certificate against; default
+//! the IP address of `--addr`), `--handshakes` (no value, needs `--tls`: handshake mode,
+//! below).
+//!
+//! Connections are all made (and with `--tls` their handshakes completed) before the clock
+//! starts. Messages that complete after the time is up are drained but not counted. Then each
+//! connection closes its sending side (TCP: half-close; TLS: close_notify, no TCP FIN) and must
+//! see the server's end of stream (TLS: the server's close_notify, then the TCP end of stream)
+//! with no extra byte. Prints one JSON line:
 //!
 //! ```text
 //! {"conns":64,"size":16,"secs":5.000,"msgs":..,"msgs_per_sec":..,"mib_per_sec":..,"p50_us":..,"p99_us":..,"errors":..}
 //! ```
 //!
 //! `mib_per_sec` counts echoed payload in one direction (msgs × size / s / MiB). `errors`
-//! counts connections that failed: connect errors, resets, wrong bytes, early or missing end
-//! of stream, echoes still missing 5 s after the time was up. The first few are described
-//! on stderr. Exit status is 0 even with errors (the JSON tells); 1 on bad flags.
+//! counts connections that failed: connect or handshake errors, resets, wrong bytes, early or
+//! missing end of stream, echoes still missing 5 s after the time was up. The first few are
+//! described on stderr. Exit status is 0 even with errors (the JSON tells); 1 on bad flags.
+//!
+//! Handshake mode (`--tls --handshakes`): each of the `--conns` connections runs cycles until
+//! the time is up: connect, full TLS handshake, one `--size` message echoed, close_notify,
+//! wait for the server's close_notify and TCP end of stream, close. The server closes first,
+//! so the TIME_WAIT state stays on the server's side and the client's ports are not used up.
+//! Cycles that finish after the time is up are not counted. Prints one JSON line; the
+//! latencies are those of whole cycles, and `errors` counts failed cycles:
+//!
+//! ```text
+//! {"conns":64,"size":16,"secs":5.000,"handshakes":..,"handshakes_per_sec":..,"p50_us":..,"p99_us":..,"errors":..}
+//! ```
 
+use std::collections::VecDeque;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 use pipebuf_examples::Flags;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
-/// How long outstanding echoes may take after the time is up, and how long the closing
-/// handshake may take.
+/// How long outstanding echoes may take after the time is up, how long the closing
+/// handshake may take, and how long a handshake before the clock may take.
 const GRACE: Duration = Duration::from_secs(5);
 
 /// Bytes asked for per read.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// The TLS side of a job.
+#[derive(Debug, Clone)]
+struct TlsSetup {
+    config: Arc<ClientConfig>,
+    name: ServerName<'static>,
+}
+
+impl TlsSetup {
+    fn connection(&self) -> io::Result<ClientConnection> {
+        ClientConnection::new(Arc::clone(&self.config), self.name.clone()).map_err(io::Error::other)
+    }
+}
 
 /// What each thread is asked to do.
 #[derive(Debug, Clone)]
@@ -48,13 +87,17 @@ struct Job {
     size: usize,
     inflight: usize,
     first_conn: usize,
+    tls: Option<TlsSetup>,
+    /// Handshake mode: connections cycle through connect, handshake, one echo, close.
+    handshakes: bool,
 }
 
 /// What each thread reports.
 #[derive(Debug, Default)]
 struct Outcome {
+    /// Messages (handshake mode: cycles) completed in time.
     msgs: u64,
-    /// Round-trip times of the counted messages, in nanoseconds.
+    /// Round-trip times of the counted messages (or cycles), in nanoseconds.
     latencies: Vec<u64>,
     errors: u64,
     /// The first few errors, described.
@@ -67,6 +110,12 @@ impl Outcome {
         if self.notes.len() < 5 {
             self.notes.push(format!("connection {conn}: {what}"));
         }
+    }
+
+    fn record(&mut self, took: Duration) {
+        self.msgs += 1;
+        self.latencies
+            .push(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
     }
 }
 
@@ -100,6 +149,175 @@ impl Pattern {
     }
 }
 
+/// One connection's byte stream as the load sees it: plain TCP, or TLS over TCP.
+enum Wire {
+    Tcp(mio::net::TcpStream),
+    Tls(Box<TlsWire>),
+}
+
+/// A rustls client over a non-blocking socket.
+struct TlsWire {
+    tls: ClientConnection,
+    stream: mio::net::TcpStream,
+    /// The server's close_notify has arrived: only the TCP end of stream may follow.
+    peer_closed: bool,
+    /// The last socket read returned less than it asked for: the socket was drained.
+    drained: bool,
+}
+
+/// A socket reader that notes whether a read came back short.
+struct NoteShort<'a> {
+    stream: &'a mut mio::net::TcpStream,
+    short: bool,
+}
+
+impl Read for NoteShort<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.stream.read(buf)?;
+        self.short = n < buf.len();
+        Ok(n)
+    }
+}
+
+impl TlsWire {
+    fn new(tls: ClientConnection, stream: mio::net::TcpStream) -> Self {
+        TlsWire {
+            tls,
+            stream,
+            peer_closed: false,
+            drained: false,
+        }
+    }
+
+    /// Sends queued TLS records until none is left (`Ok`) or the socket is full
+    /// (`WouldBlock`).
+    fn flush(&mut self) -> io::Result<()> {
+        while self.tls.wants_write() {
+            match self.tls.write_tls(&mut self.stream) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(_) => (),
+                Err(e) if e.kind() == ErrorKind::Interrupted => (),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.peer_closed {
+                // Anything but the TCP end of stream after close_notify is an error.
+                return match self.stream.read(buf)? {
+                    0 => Ok(0),
+                    n => Err(io::Error::new(
+                        ErrorKind::InvalidData,
+                        format!("{n} bytes after the server's close_notify"),
+                    )),
+                };
+            }
+            match self.tls.reader().read(buf) {
+                Ok(0) => {
+                    self.peer_closed = true;
+                    continue;
+                }
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => (),
+                // UnexpectedEof: a TCP end of stream without close_notify.
+                Err(e) => return Err(e),
+            }
+            let mut socket = NoteShort {
+                stream: &mut self.stream,
+                short: false,
+            };
+            match self.tls.read_tls(&mut socket) {
+                Ok(_) => self.drained = socket.short,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            let processed = self.tls.process_new_packets();
+            // Handshake messages, alerts and the like may be waiting to go out; if the socket
+            // is full, the next writable event sends them.
+            match self.flush() {
+                Err(e) if e.kind() != ErrorKind::WouldBlock => return Err(e),
+                _ => (),
+            }
+            if let Err(e) = processed {
+                return Err(io::Error::new(ErrorKind::InvalidData, e));
+            }
+        }
+    }
+}
+
+impl Wire {
+    fn stream(&mut self) -> &mut mio::net::TcpStream {
+        match self {
+            Wire::Tcp(stream) => stream,
+            Wire::Tls(wire) => &mut wire.stream,
+        }
+    }
+
+    /// Sends the start of `data`, returning how much was taken; `Ok(0)`: nothing for now,
+    /// though the socket is not full (TLS still handshaking with its plaintext buffer full).
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Wire::Tcp(stream) => match stream.write(data)? {
+                0 => Err(ErrorKind::WriteZero.into()),
+                n => Ok(n),
+            },
+            Wire::Tls(wire) => {
+                let n = wire.tls.writer().write(data)?;
+                match wire.flush() {
+                    Err(e) if e.kind() == ErrorKind::WouldBlock && n > 0 => Ok(n),
+                    Err(e) => Err(e),
+                    Ok(()) => Ok(n),
+                }
+            }
+        }
+    }
+
+    /// Sends whatever is queued below the plaintext (TLS records); `WouldBlock` when the
+    /// socket is full.
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Wire::Tcp(_) => Ok(()),
+            Wire::Tls(wire) => wire.flush(),
+        }
+    }
+
+    /// Reads echoed bytes; `Ok(0)` is the server's clean end of stream.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Wire::Tcp(stream) => stream.read(buf),
+            Wire::Tls(wire) => wire.read(buf),
+        }
+    }
+
+    /// Whether a read of `n` bytes into a buffer of `len` shows the socket drained (as tokio
+    /// assumes too): then the next data or end of stream brings a new edge-triggered event.
+    fn drained(&mut self, n: usize, len: usize) -> bool {
+        match self {
+            Wire::Tcp(_) => n < len,
+            // All plaintext taken, and the last socket read came back short.
+            Wire::Tls(wire) => n < len && std::mem::take(&mut wire.drained),
+        }
+    }
+
+    /// Ends our sending side: TCP half-close, or TLS close_notify (no TCP FIN, so that the
+    /// server closes the TCP connection first).
+    fn close(&mut self) -> io::Result<()> {
+        match self {
+            Wire::Tcp(stream) => stream.shutdown(Shutdown::Write),
+            Wire::Tls(wire) => {
+                wire.tls.send_close_notify();
+                match wire.flush() {
+                    Err(e) if e.kind() != ErrorKind::WouldBlock => Err(e),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Phase {
     /// Sending and receiving messages.
@@ -112,7 +330,7 @@ enum Phase {
 
 struct Conn {
     index: usize,
-    stream: mio::net::TcpStream,
+    wire: Wire,
     phase: Phase,
     writable: bool,
     /// The socket may hold data not read yet.
@@ -128,22 +346,53 @@ struct Conn {
     rx_seq: u64,
     rx_off: usize,
     /// When each outstanding message was started.
-    started: std::collections::VecDeque<Instant>,
+    started: VecDeque<Instant>,
+    /// When the connection was started (handshake mode: the start of its cycle).
+    born: Instant,
 }
 
 /// State shared by all connections of one thread.
 struct Shared<'a> {
     pattern: &'a Pattern,
     inflight: u64,
-    /// Start no message after this instant; count none completed after it.
+    /// Handshake mode: one message per connection, and cycles are counted, not messages.
+    handshakes: bool,
+    /// Start no message (handshake mode: no cycle) after this instant; count none completed
+    /// after it.
     deadline: Instant,
     buf: Vec<u8>,
     out: Outcome,
 }
 
 impl Conn {
-    /// Starts messages up to the in-flight count while the time is not up.
+    fn new(index: usize, wire: Wire, born: Instant) -> Self {
+        Conn {
+            index,
+            wire,
+            phase: Phase::Running,
+            writable: true,
+            readable: true,
+            read_closed: false,
+            issued: 0,
+            tx_seq: 0,
+            tx_off: 0,
+            rx_seq: 0,
+            rx_off: 0,
+            started: VecDeque::new(),
+            born,
+        }
+    }
+
+    /// Starts messages up to the in-flight count while the time is not up (handshake mode:
+    /// the cycle's one message, whatever the time).
     fn issue(&mut self, shared: &Shared<'_>, now: Instant) {
+        if shared.handshakes {
+            if self.issued == 0 {
+                self.issued = 1;
+                self.started.push_back(now);
+            }
+            return;
+        }
         if now >= shared.deadline {
             return;
         }
@@ -153,12 +402,20 @@ impl Conn {
         }
     }
 
-    /// Writes started messages while the socket takes them.
+    /// Sends what is queued, then writes started messages while the socket takes them.
     fn write(&mut self, shared: &Shared<'_>) -> io::Result<()> {
+        if self.writable {
+            match self.wire.flush() {
+                Ok(()) => (),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => self.writable = false,
+                Err(e) => return Err(e),
+            }
+        }
         while self.writable && self.tx_seq < self.issued {
             let msg = shared.pattern.message(self.index, self.tx_seq);
-            match self.stream.write(&msg[self.tx_off..]) {
-                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            match self.wire.write(&msg[self.tx_off..]) {
+                // Room comes with the end of the handshake, which a read brings.
+                Ok(0) => break,
                 Ok(n) => {
                     self.tx_off += n;
                     if self.tx_off == msg.len() {
@@ -178,7 +435,7 @@ impl Conn {
     /// broken stream.
     fn read(&mut self, shared: &mut Shared<'_>) -> Result<(), String> {
         loop {
-            let n = match self.stream.read(&mut shared.buf) {
+            let n = match self.wire.read(&mut shared.buf) {
                 Ok(0) => {
                     if self.phase == Phase::Closing && self.rx_seq == self.issued {
                         self.phase = Phase::Done;
@@ -223,13 +480,8 @@ impl Conn {
                     self.rx_off = 0;
                     self.rx_seq += 1;
                     if let Some(start) = self.started.pop_front() {
-                        if now <= shared.deadline {
-                            shared.out.msgs += 1;
-                            let nanos = now.saturating_duration_since(start).as_nanos();
-                            shared
-                                .out
-                                .latencies
-                                .push(u64::try_from(nanos).unwrap_or(u64::MAX));
+                        if now <= shared.deadline && !shared.handshakes {
+                            shared.out.record(now.saturating_duration_since(start));
                         }
                     }
                 }
@@ -238,10 +490,8 @@ impl Conn {
             if let Err(e) = self.write(shared) {
                 return Err(format!("write: {e}"));
             }
-            // A short read drained the socket (as tokio assumes too): the next data or end
-            // of stream brings a new edge-triggered event, so skip the read that would only
-            // say WouldBlock.
-            if n < shared.buf.len() && !self.read_closed {
+            // A drained socket: skip the read that would only say WouldBlock.
+            if !self.read_closed && self.wire.drained(n, shared.buf.len()) {
                 self.readable = false;
                 return Ok(());
             }
@@ -258,10 +508,13 @@ impl Conn {
         if self.readable {
             self.read(shared)?;
         }
-        if self.phase == Phase::Running && now >= shared.deadline && self.rx_seq == self.issued {
-            self.stream
-                .shutdown(Shutdown::Write)
-                .map_err(|e| format!("shutdown: {e}"))?;
+        let finished = if shared.handshakes {
+            self.issued > 0
+        } else {
+            now >= shared.deadline
+        };
+        if self.phase == Phase::Running && finished && self.rx_seq == self.issued {
+            self.wire.close().map_err(|e| format!("close: {e}"))?;
             self.phase = Phase::Closing;
             // The end of stream may already be waiting.
             if self.readable {
@@ -272,20 +525,112 @@ impl Conn {
     }
 }
 
-fn connect(addr: SocketAddr) -> io::Result<mio::net::TcpStream> {
-    let stream = TcpStream::connect(addr)?;
+/// Connects with a blocking socket, completes the TLS handshake if any, and returns the
+/// connection made non-blocking and registered as `token`.
+fn open_ready(job: &Job, registry: &Registry, token: usize) -> io::Result<Wire> {
+    let mut stream = TcpStream::connect(job.addr)?;
     stream.set_nodelay(true)?;
-    stream.set_nonblocking(true)?;
-    Ok(mio::net::TcpStream::from_std(stream))
+    let mut wire = match &job.tls {
+        None => {
+            stream.set_nonblocking(true)?;
+            Wire::Tcp(mio::net::TcpStream::from_std(stream))
+        }
+        Some(setup) => {
+            let mut tls = setup.connection()?;
+            stream.set_read_timeout(Some(GRACE))?;
+            while tls.is_handshaking() {
+                if tls.complete_io(&mut stream)? == (0, 0) {
+                    return Err(io::Error::new(
+                        ErrorKind::UnexpectedEof,
+                        "end of stream during the handshake",
+                    ));
+                }
+            }
+            stream.set_nonblocking(true)?;
+            let stream = mio::net::TcpStream::from_std(stream);
+            Wire::Tls(Box::new(TlsWire::new(tls, stream)))
+        }
+    };
+    registry.register(
+        wire.stream(),
+        Token(token),
+        Interest::READABLE | Interest::WRITABLE,
+    )?;
+    Ok(wire)
 }
 
-/// Connects one thread's connections, waits at `barrier` until every thread has, then runs
-/// them for `duration` plus the drain and close.
+/// Starts a non-blocking connection registered as `token` (handshake mode: the handshake
+/// runs in the event loop).
+fn open_async(job: &Job, registry: &Registry, token: usize) -> io::Result<Wire> {
+    let tls = match &job.tls {
+        Some(setup) => Some(setup.connection()?),
+        None => None,
+    };
+    let mut stream = mio::net::TcpStream::connect(job.addr)?;
+    stream.set_nodelay(true)?;
+    registry.register(
+        &mut stream,
+        Token(token),
+        Interest::READABLE | Interest::WRITABLE,
+    )?;
+    Ok(match tls {
+        Some(tls) => Wire::Tls(Box::new(TlsWire::new(tls, stream))),
+        None => Wire::Tcp(stream),
+    })
+}
+
+/// After a step of connection `token`: counts errors and, in handshake mode, completed
+/// cycles, and starts the next cycle while the time is not up. Returns whether the
+/// connection is still live.
+fn settle(
+    conns: &mut [Conn],
+    token: usize,
+    stepped: Result<(), String>,
+    shared: &mut Shared<'_>,
+    job: &Job,
+    registry: &Registry,
+) -> bool {
+    let Some(conn) = conns.get_mut(token) else {
+        return false;
+    };
+    if let Err(e) = stepped {
+        shared.out.error(conn.index, e);
+        conn.phase = Phase::Done;
+        return false;
+    }
+    if conn.phase != Phase::Done {
+        return true;
+    }
+    if !shared.handshakes {
+        return false;
+    }
+    let now = Instant::now();
+    if now > shared.deadline {
+        return false;
+    }
+    shared.out.record(now.saturating_duration_since(conn.born));
+    match open_async(job, registry, token) {
+        Ok(wire) => {
+            *conn = Conn::new(conn.index, wire, now);
+            true
+        }
+        Err(e) => {
+            shared
+                .out
+                .error(conn.index, format!("connect to {}: {e}", job.addr));
+            false
+        }
+    }
+}
+
+/// Connects one thread's connections (handshake mode: none yet), waits at `barrier` until
+/// every thread has, then runs them for `duration` plus the drain and close.
 fn run_job(job: Job, barrier: &Barrier, duration: Duration) -> Outcome {
     let pattern = Pattern::new(job.size);
     let mut shared = Shared {
         pattern: &pattern,
         inflight: job.inflight as u64,
+        handshakes: job.handshakes,
         deadline: Instant::now(),
         buf: vec![0; READ_CHUNK],
         out: Outcome::default(),
@@ -301,54 +646,51 @@ fn run_job(job: Job, barrier: &Barrier, duration: Duration) -> Outcome {
         }
     };
     let mut conns: Vec<Conn> = Vec::with_capacity(job.conns);
-    for i in 0..job.conns {
-        let index = job.first_conn + i;
-        let registered = connect(job.addr).and_then(|mut stream| {
-            poll.registry().register(
-                &mut stream,
-                Token(conns.len()),
-                Interest::READABLE | Interest::WRITABLE,
-            )?;
-            Ok(stream)
-        });
-        match registered {
-            Ok(stream) => conns.push(Conn {
-                index,
-                stream,
-                phase: Phase::Running,
-                writable: true,
-                readable: true,
-                read_closed: false,
-                issued: 0,
-                tx_seq: 0,
-                tx_off: 0,
-                rx_seq: 0,
-                rx_off: 0,
-                started: std::collections::VecDeque::new(),
-            }),
-            Err(e) => shared
-                .out
-                .error(index, format!("connect to {}: {e}", job.addr)),
+    if !job.handshakes {
+        for i in 0..job.conns {
+            let index = job.first_conn + i;
+            match open_ready(&job, poll.registry(), conns.len()) {
+                Ok(wire) => conns.push(Conn::new(index, wire, Instant::now())),
+                Err(e) => shared
+                    .out
+                    .error(index, format!("connect to {}: {e}", job.addr)),
+            }
         }
     }
     barrier.wait();
     let now = Instant::now();
     let deadline = now + duration;
     shared.deadline = deadline;
+    if job.handshakes {
+        for i in 0..job.conns {
+            let index = job.first_conn + i;
+            match open_async(&job, poll.registry(), conns.len()) {
+                Ok(wire) => conns.push(Conn::new(index, wire, now)),
+                Err(e) => shared
+                    .out
+                    .error(index, format!("connect to {}: {e}", job.addr)),
+            }
+        }
+    }
 
     let mut events = Events::with_capacity(1024);
-    let mut live = conns.len();
-    for conn in conns.iter_mut() {
-        if let Err(e) = conn.step(&mut shared, now) {
-            shared.out.error(conn.index, e);
-            conn.phase = Phase::Done;
-        }
-        if conn.phase == Phase::Done {
-            live -= 1;
+    let mut live = 0;
+    for token in 0..conns.len() {
+        let stepped = conns[token].step(&mut shared, now);
+        if settle(
+            &mut conns,
+            token,
+            stepped,
+            &mut shared,
+            &job,
+            poll.registry(),
+        ) {
+            live += 1;
         }
     }
     let give_up = deadline + GRACE;
     let mut past_deadline = false;
+    let mut touched: Vec<usize> = Vec::new();
     while live > 0 {
         let now = Instant::now();
         if now >= give_up {
@@ -366,7 +708,7 @@ fn run_job(job: Job, barrier: &Barrier, duration: Duration) -> Outcome {
             return shared.out;
         }
         let now = Instant::now();
-        let mut touched: Vec<usize> = Vec::new();
+        touched.clear();
         for event in events.iter() {
             let Some(conn) = conns.get_mut(event.token().0) else {
                 continue;
@@ -386,20 +728,25 @@ fn run_job(job: Job, barrier: &Barrier, duration: Duration) -> Outcome {
         // without an event.
         if now >= deadline && !past_deadline {
             past_deadline = true;
-            touched = (0..conns.len()).collect();
+            touched.clear();
+            touched.extend(0..conns.len());
         }
-        for i in touched {
-            let Some(conn) = conns.get_mut(i) else {
+        for &token in &touched {
+            let Some(conn) = conns.get_mut(token) else {
                 continue;
             };
             if conn.phase == Phase::Done {
                 continue;
             }
-            if let Err(e) = conn.step(&mut shared, now) {
-                shared.out.error(conn.index, e);
-                conn.phase = Phase::Done;
-            }
-            if conn.phase == Phase::Done {
+            let stepped = conn.step(&mut shared, now);
+            if !settle(
+                &mut conns,
+                token,
+                stepped,
+                &mut shared,
+                &job,
+                poll.registry(),
+            ) {
                 live -= 1;
             }
         }
@@ -428,8 +775,37 @@ fn quantile_us(sorted: &[u64], q: f64) -> f64 {
     sorted[rank - 1] as f64 / 1000.0
 }
 
+/// The TLS setup from `--tls`, `--ca` and `--server-name`, if TLS is asked for.
+fn tls_setup(flags: &Flags, addr: SocketAddr) -> Result<Option<TlsSetup>, String> {
+    if !flags.is_set("tls") {
+        if flags.is_set("ca") || flags.is_set("server-name") || flags.is_set("handshakes") {
+            return Err("--ca, --server-name and --handshakes need --tls".into());
+        }
+        return Ok(None);
+    }
+    let config = pipebuf_examples::tls::load_client_config(flags.get("ca"))?;
+    let name = match flags.get("server-name") {
+        None => ServerName::IpAddress(addr.ip().into()),
+        Some(name) => ServerName::try_from(name.to_string())
+            .map_err(|e| format!("--server-name {name:?}: {e}"))?,
+    };
+    Ok(Some(TlsSetup { config, name }))
+}
+
 fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "conns", "size", "secs", "inflight", "threads"])?;
+    let flags = Flags::from_env_with_switches(
+        &[
+            "addr",
+            "conns",
+            "size",
+            "secs",
+            "inflight",
+            "threads",
+            "ca",
+            "server-name",
+        ],
+        &["tls", "handshakes"],
+    )?;
     let addr: SocketAddr = flags
         .get("addr")
         .ok_or("--addr HOST:PORT is required")?
@@ -450,6 +826,8 @@ fn run() -> Result<(), String> {
         .ok()
         .filter(|d| !d.is_zero() && *d <= Duration::from_secs(86_400))
         .ok_or("--secs must be above 0 and at most a day")?;
+    let tls = tls_setup(&flags, addr)?;
+    let handshakes = flags.is_set("handshakes");
 
     let threads = threads.min(conns);
     // Every thread makes its connections before any clock starts.
@@ -464,6 +842,8 @@ fn run() -> Result<(), String> {
             size,
             inflight,
             first_conn,
+            tls: tls.clone(),
+            handshakes,
         };
         first_conn += share;
         let barrier = Arc::clone(&barrier);
@@ -485,14 +865,21 @@ fn run() -> Result<(), String> {
     total.latencies.sort_unstable();
     let secs = duration.as_secs_f64();
     let rate = total.msgs as f64 / secs;
-    println!(
-        "{{\"conns\":{conns},\"size\":{size},\"secs\":{secs:.3},\"msgs\":{},\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{:.2},\"p50_us\":{:.1},\"p99_us\":{:.1},\"errors\":{}}}",
-        total.msgs,
-        rate * size as f64 / (1024.0 * 1024.0),
-        quantile_us(&total.latencies, 0.50),
-        quantile_us(&total.latencies, 0.99),
-        total.errors,
-    );
+    let p50 = quantile_us(&total.latencies, 0.50);
+    let p99 = quantile_us(&total.latencies, 0.99);
+    if handshakes {
+        println!(
+            "{{\"conns\":{conns},\"size\":{size},\"secs\":{secs:.3},\"handshakes\":{},\"handshakes_per_sec\":{rate:.1},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"errors\":{}}}",
+            total.msgs, total.errors,
+        );
+    } else {
+        println!(
+            "{{\"conns\":{conns},\"size\":{size},\"secs\":{secs:.3},\"msgs\":{},\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{:.2},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"errors\":{}}}",
+            total.msgs,
+            rate * size as f64 / (1024.0 * 1024.0),
+            total.errors,
+        );
+    }
     Ok(())
 }
 

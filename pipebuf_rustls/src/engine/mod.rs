@@ -144,6 +144,17 @@ impl Engine {
         each!(self, e => e.flush(rd, wr))
     }
 
+    /// The component drops input the engine has not taken (the stream ended or broke).
+    /// Returns whether the engine can no longer run (and so no longer send) without it.
+    pub(crate) fn abandon_input(&mut self) -> bool {
+        match self {
+            // Whatever rustls took is in its own buffer.
+            Engine::Buffered(_) => false,
+            Engine::UnbufferedServer(e) => e.abandon_input(),
+            Engine::UnbufferedClient(e) => e.abandon_input(),
+        }
+    }
+
     pub(crate) fn send_close_notify(&mut self, rd: &mut PBufRd<'_>) {
         each!(self, e => e.send_close_notify(rd))
     }

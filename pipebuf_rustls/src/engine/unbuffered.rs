@@ -86,6 +86,9 @@ pub(crate) struct Unbuffered<C> {
     failed: bool,
     /// Servers: the SNI name, `None` until the first record was looked at.
     sni: Option<Sni>,
+    /// rustls last stopped in its write state with this much input left: until the input
+    /// or its queue changes, another round would only say the same, so flushes skip it.
+    settled_at: Option<usize>,
 }
 
 impl<C> std::fmt::Debug for Unbuffered<C> {
@@ -125,6 +128,7 @@ impl<C: Records> Unbuffered<C> {
             key_update: false,
             failed: false,
             sni: None,
+            settled_at: None,
         }
     }
 
@@ -161,6 +165,7 @@ impl<C: Records> Unbuffered<C> {
         plain: Option<&mut PBufWr<'_>>,
         write: &mut dyn FnMut(WriteTraffic<'_, C::Data>),
     ) -> (usize, Result<Step, rustls::Error>) {
+        self.settled_at = None;
         let UnbufferedStatus { mut discard, state } = self.conn.records(input);
         let step = match state {
             Err(e) => Err(e),
@@ -235,6 +240,8 @@ impl<C: Records> Unbuffered<C> {
             }
             Ok(ConnectionState::WriteTraffic(traffic)) => {
                 write(traffic);
+                // The caller records the input length after its discard.
+                self.settled_at = Some(usize::MAX);
                 Ok(Step::Idle)
             }
             Ok(_) => Ok(Step::Idle),
@@ -259,13 +266,36 @@ impl<C: Records> Unbuffered<C> {
             let _ = rd.consume(discard);
             match step {
                 Ok(Step::Again) => (),
-                Ok(Step::Idle) => return Ok(()),
+                Ok(Step::Idle) => {
+                    self.note_settled(rd);
+                    return Ok(());
+                }
                 Err(e) => {
                     self.fail(rd);
                     return Err(e);
                 }
             }
         }
+    }
+
+    /// rustls may have started on the input being dropped (joining handshake fragments in
+    /// place): calling it again without that input would break its bookkeeping, so it is not
+    /// called again. Returns true: nothing more can be sent.
+    pub(crate) fn abandon_input(&mut self) -> bool {
+        self.failed = true;
+        true
+    }
+
+    /// If the last round ended in the write state, remembers the input it left.
+    fn note_settled(&mut self, rd: &PBufRd<'_>) {
+        if self.settled_at.is_some() {
+            self.settled_at = Some(rd.len());
+        }
+    }
+
+    /// Whether a round without a write would change nothing (see `settled_at`).
+    fn is_settled(&self, rd: &PBufRd<'_>) -> bool {
+        self.settled_at == Some(rd.len()) && !self.conn.wants_write() && !self.key_update
     }
 
     /// After an error: collect the alert rustls queued, then never call rustls again.
@@ -308,7 +338,10 @@ impl<C: Records> Unbuffered<C> {
             let _ = rd.consume(discard);
             match step {
                 Ok(Step::Again) => (),
-                Ok(Step::Idle) => return Ok(()),
+                Ok(Step::Idle) => {
+                    self.note_settled(rd);
+                    return Ok(());
+                }
                 Err(e) => {
                     self.fail(rd);
                     return Err(e);
@@ -364,7 +397,9 @@ impl<C: Records> Unbuffered<C> {
             let _ = self.pump(rd, &mut write);
             self.key_update = !done;
         }
-        let _ = self.pump(rd, &mut |_| ());
+        if !self.is_settled(rd) {
+            let _ = self.pump(rd, &mut |_| ());
+        }
         if !self.out.is_empty() {
             let n = wr.append_some(&self.out).unwrap_or(0);
             self.out.drain(..n);
