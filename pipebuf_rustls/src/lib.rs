@@ -10,6 +10,29 @@
 //! clean close; a TLS error writes its alert in the same call, aborts the plaintext side
 //! and returns a typed [`TlsError`].
 //!
+//! # Which rustls API
+//!
+//! The component drives either rustls' buffered API or its unbuffered one ([`RustlsApi`],
+//! chosen with [`Tls::server_using`] / [`Tls::client_using`]); all rustls calls live in one
+//! internal module. **The default is the buffered API.** Measured in memory, client to
+//! server, one criterion run (`cargo bench -p pipebuf_rustls --bench tls`, 2-core AMD EPYC
+//! Zen 3, TLS 1.3 AES-256-GCM; see BENCHMARKS.md for the full tables):
+//!
+//! | write size | buffered | unbuffered | rustls `Stream` | tokio-rustls |
+//! |---:|---:|---:|---:|---:|
+//! | 16 B | 20.9 MiB/s | 10.3 MiB/s | 22.0 MiB/s | 13.1 MiB/s |
+//! | 1 KiB | 596 MiB/s | 472 MiB/s | 726 MiB/s | 790 MiB/s |
+//! | 16 KiB | 957 MiB/s | 1.47 GiB/s | 1.44 GiB/s | 1.41 GiB/s |
+//! | 64 KiB | 1.72 GiB/s | 1.81 GiB/s | 1.05 GiB/s | 1.12 GiB/s |
+//!
+//! The unbuffered API saves a copy each way but pays for more state-machine rounds per
+//! record, so it loses on small writes (the common case for request/response and chat
+//! traffic) and wins only on large ones. It also couples the directions: rustls 0.23 offers
+//! its write state only once every received record has been taken, so with an application
+//! that stops reading until its own output is out, sending stalls once 64 KiB of received
+//! records are set aside. The buffered API has neither cost, so it is the default;
+//! choose the unbuffered one for bulk transfer where the application always reads.
+//!
 //! The [`config`] helpers build rustls configs from PEM (via `rustls-pki-types`), with
 //! errors that name the problem. The crypto provider is chosen with this crate's features
 //! (`ring`, the default, or `aws-lc-rs`).

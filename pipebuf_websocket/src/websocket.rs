@@ -60,7 +60,7 @@ enum Phase {
 ///
 /// | from | to |
 /// |---|---|
-/// | peer's close frame | its reply is sent, then the incoming message stream closes |
+/// | peer's close frame | incoming message stream closes; the reply (with the peer's code) goes once the application closes its outgoing stream, or after `close_timeout` |
 /// | application closes its outgoing stream | close frame ([`close`](WebSocket::close) sets code and reason), then the byte side closes once the peer's close frame came |
 /// | application aborts | byte side aborted |
 /// | byte side ends without a close frame | incoming message stream **aborted** |
@@ -402,13 +402,9 @@ impl WebSocket {
                 Some(Control::Ping(payload)) => self.sender.queue_pong(payload),
                 Some(Control::Pong) => (),
                 Some(Control::Close(close)) => {
-                    // The reply echoes the peer's code (RFC 6455 §5.5.1).
-                    let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
-                    let n = match &close {
-                        Some((code, _)) => encode_close_payload(*code, "", &mut payload),
-                        None => 0,
-                    };
-                    self.sender.queue_close(payload[..n].to_vec());
+                    // Like a FIN: the application sees the end of its incoming stream and
+                    // answers by closing its outgoing one (after what it still has to say),
+                    // which sends our close frame; `close_timeout` bounds the wait.
                     self.close_started.get_or_insert(now);
                     self.peer_close = Some(close);
                     app.wr.push();
@@ -495,14 +491,15 @@ impl WebSocket {
         if app.rd.is_empty() && app.rd.has_pending_eof() {
             app.rd.consume_push();
             app.rd.consume_eof();
-            let (code, reason) = self
-                .close_with
-                .take()
-                .unwrap_or((CLOSE_NORMAL, String::new()));
-            let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
-            let n = encode_close_payload(code, &reason, &mut payload);
-            self.sender.queue_close(payload[..n].to_vec());
+            self.queue_our_close();
             self.close_started.get_or_insert(now);
+        }
+        let timed_out = self
+            .close_started
+            .is_some_and(|started| now >= started + self.config.close_timeout);
+        if timed_out && self.peer_close.is_some() && !self.sender.close_queued() {
+            // The application never closed after the peer did: answer anyway.
+            self.queue_our_close();
         }
         let data_allowed = !self.sender.close_written();
         let wrote = self.sender.send(&mut app.rd, &mut net.wr, data_allowed)?;
@@ -518,13 +515,10 @@ impl WebSocket {
             net.wr.push();
         }
         let both_closed = self.sender.close_written() && self.peer_close.is_some();
-        let timed_out = self
-            .close_started
-            .is_some_and(|started| now >= started + self.config.close_timeout);
         let peer_gone = net.rd.is_done();
         if both_closed || (self.sender.close_written() && peer_gone) {
             net.wr.close();
-        } else if timed_out {
+        } else if timed_out && (self.sender.close_written() || self.peer_close.is_none()) {
             // The peer neither reads nor answers: give up on the close handshake.
             net.wr.abort();
             if !app.wr.is_eof() {
@@ -532,6 +526,25 @@ impl WebSocket {
             }
         }
         Ok(())
+    }
+}
+
+impl WebSocket {
+    /// Queues our close frame: the peer's code when answering its close (RFC 6455 §5.5.1),
+    /// else what [`close`](WebSocket::close) set, else 1000.
+    fn queue_our_close(&mut self) {
+        let (code, reason) = match (&self.peer_close, self.close_with.take()) {
+            (Some(None), _) => {
+                self.sender.queue_close(Vec::new());
+                return;
+            }
+            (Some(Some((code, _))), _) => (*code, String::new()),
+            (None, Some(with)) => with,
+            (None, None) => (CLOSE_NORMAL, String::new()),
+        };
+        let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
+        let n = encode_close_payload(code, &reason, &mut payload);
+        self.sender.queue_close(payload[..n].to_vec());
     }
 }
 
