@@ -59,6 +59,7 @@ pub struct DriverConfig {
     /// connection's and its chain's, see [`Chain::release`]). Freeing them after every turn
     /// (`Duration::ZERO`) would make a busy connection allocate and zero them again for each
     /// message; waiting a little keeps them while it is busy and still frees them once idle.
+    /// (Socket-side buffers over 64 KiB together are freed after every turn regardless.)
     pub release_after: Duration,
     /// At most this many connections keep empty buffers waiting for `release_after`; beyond,
     /// the longest-waiting one is freed at once. This bounds the memory a burst of short
@@ -142,6 +143,11 @@ struct Conn<C> {
     /// time, then leaves with the stored reason.
     draining: Option<(Instant, LeftReason)>,
 }
+
+/// Socket-side buffers larger than this together are freed after every turn anyway: they
+/// come with large transfers, where allocating again costs little next to the data, while
+/// keeping them around would multiply the memory a burst of large exchanges holds.
+const MAX_LINGERING_BYTES: usize = 64 * 1024;
 
 /// How long a connection whose chain failed may take to deliver what was queued before it.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -743,7 +749,8 @@ impl<C: Chain> Driver<C> {
             }
         }
         conn.last_turn = now;
-        if self.config.release_after.is_zero() {
+        let held = conn.pair.up.capacity() + conn.pair.down.capacity();
+        if self.config.release_after.is_zero() || held > MAX_LINGERING_BYTES {
             conn.pair.release();
             conn.chain.release();
         } else if !conn.release_queued {
