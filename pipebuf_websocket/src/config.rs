@@ -13,6 +13,9 @@ pub struct WsConfig {
     pub max_message: usize,
     /// Limits on the opening handshake's HTTP head.
     pub handshake: HandshakeLimits,
+    /// The opening handshake must complete within this time from the first `process` call
+    /// (a peer that connects and sends nothing, or too slowly, is dropped).
+    pub handshake_timeout: Duration,
     /// Send a ping after this long without hearing from the peer.
     pub keepalive: Option<Duration>,
     /// Fail the connection (1001) after this long without hearing from the peer.
@@ -26,6 +29,7 @@ impl Default for WsConfig {
         WsConfig {
             max_message: 16 * 1024 * 1024,
             handshake: HandshakeLimits::default(),
+            handshake_timeout: Duration::from_secs(10),
             keepalive: None,
             idle_timeout: None,
             close_timeout: Duration::from_secs(5),

@@ -36,6 +36,8 @@ pub enum WsError {
     Fragmentation,
     /// A message grew past the configured maximum (1009).
     MessageTooBig,
+    /// The opening handshake did not complete within the handshake timeout.
+    HandshakeTimeout,
     /// Nothing arrived from the peer within the idle timeout (1001, going away).
     IdleTimeout,
     /// The application wrote a malformed chunk record (1011).
@@ -46,7 +48,10 @@ impl WsError {
     /// The close code this error sends, or `None` while still in the HTTP handshake.
     pub fn close_code(&self) -> Option<u16> {
         Some(match self {
-            WsError::Rejected(_) | WsError::Refused(_) | WsError::Handshake(_) => return None,
+            WsError::Rejected(_)
+            | WsError::Refused(_)
+            | WsError::Handshake(_)
+            | WsError::HandshakeTimeout => return None,
             WsError::Frame(e) => e.close_code(),
             WsError::Masking | WsError::ReservedBits | WsError::Fragmentation => {
                 CLOSE_PROTOCOL_ERROR
@@ -76,6 +81,7 @@ impl fmt::Display for WsError {
             WsError::Fragmentation => f.write_str("continuation frame out of place"),
             WsError::MessageTooBig => f.write_str("message larger than the configured maximum"),
             WsError::IdleTimeout => f.write_str("peer silent past the idle timeout"),
+            WsError::HandshakeTimeout => f.write_str("opening handshake took too long"),
             WsError::BadChunk(e) => write!(f, "bad outgoing chunk record: {e}"),
         }
     }

@@ -56,6 +56,10 @@ pub enum ChunkError {
     TooLong,
     /// A record header has a flag bit this version does not know.
     BadRecord,
+    /// The stream ended in the middle of a record.
+    Truncated,
+    /// A chunk's kind differs from the kind of the message it continues.
+    KindChanged,
 }
 
 impl core::fmt::Display for ChunkError {
@@ -65,6 +69,8 @@ impl core::fmt::Display for ChunkError {
             ChunkError::Ended => "the message stream has ended",
             ChunkError::TooLong => "chunk of 4 GiB or more",
             ChunkError::BadRecord => "chunk record with unknown flags",
+            ChunkError::Truncated => "the stream ended inside a chunk record",
+            ChunkError::KindChanged => "a chunk changes the type of its message",
         })
     }
 }

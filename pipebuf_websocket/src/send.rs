@@ -19,8 +19,9 @@ pub(crate) struct Sender {
     random: Option<RandomSource>,
     /// Bytes of the first record in the application's buffer already framed.
     record_sent: usize,
-    /// The current message's first frame is out: the next frames are continuations.
-    in_message: bool,
+    /// The current message's first frame is out (with this kind): the next frames are
+    /// continuations.
+    in_message: Option<MessageKind>,
     /// Only the latest ping needs an answer.
     pong: Option<Vec<u8>>,
     pings: Vec<Vec<u8>>,
@@ -45,7 +46,7 @@ impl Sender {
         Sender {
             random,
             record_sent: 0,
-            in_message: false,
+            in_message: None,
             pong: None,
             pings: Vec::new(),
             close: None,
@@ -174,15 +175,18 @@ impl Sender {
             }
             let frame_fin = fin && n == remaining;
             let opcode = match (self.in_message, kind) {
-                (true, _) => OpCode::Continuation,
-                (false, MessageKind::Text) => OpCode::Text,
-                (false, MessageKind::Binary) => OpCode::Binary,
+                (Some(current), _) if current != kind => {
+                    return Err(WsError::BadChunk(crate::message::ChunkError::KindChanged));
+                }
+                (Some(_), _) => OpCode::Continuation,
+                (None, MessageKind::Text) => OpCode::Text,
+                (None, MessageKind::Binary) => OpCode::Binary,
             };
             if !write_frame_into(&mut self.random, wr, opcode, frame_fin, &data[..n]) {
                 return Ok(wrote);
             }
             wrote = true;
-            self.in_message = !frame_fin;
+            self.in_message = if frame_fin { None } else { Some(kind) };
             self.record_sent += n;
             if self.record_sent == len {
                 let _ = app.consume(record_len);

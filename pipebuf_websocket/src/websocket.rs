@@ -85,6 +85,10 @@ pub struct WebSocket {
     last_heard: Option<Duration>,
     /// A keepalive ping is out and nothing arrived since.
     ping_out: bool,
+    /// The handshake request or response not yet written (the byte buffer may be small).
+    head_out: Vec<u8>,
+    /// When the first `process` call ran: the handshake timeout counts from here.
+    started: Option<Duration>,
 }
 
 impl core::fmt::Debug for WebSocket {
@@ -153,6 +157,8 @@ impl WebSocket {
             close_started: None,
             last_heard: None,
             ping_out: false,
+            head_out: Vec::new(),
+            started: None,
         }
     }
 
@@ -206,6 +212,9 @@ impl WebSocket {
         let heard = self.last_heard?;
         let mut next: Option<Duration> = None;
         let mut consider = |at: Duration| next = Some(next.map_or(at, |n: Duration| n.min(at)));
+        if let (Phase::Handshake, Some(started)) = (self.phase, self.started) {
+            consider(started + self.config.handshake_timeout);
+        }
         if self.phase == Phase::Open && self.peer_close.is_none() {
             if let Some(k) = self.config.keepalive {
                 if !self.ping_out {
@@ -237,7 +246,12 @@ impl WebSocket {
             app.wr.tripwire(),
         ];
         self.last_heard.get_or_insert(now);
+        let started = *self.started.get_or_insert(now);
+        self.flush_head(&mut net.wr);
         let result = match self.phase {
+            Phase::Handshake if now >= started + self.config.handshake_timeout => {
+                Err(WsError::HandshakeTimeout)
+            }
             Phase::Handshake => self.handshake(&mut net, &mut app),
             Phase::Open => self.open(now, &mut net, &mut app),
             Phase::PlainHttp => Ok(()),
@@ -249,6 +263,7 @@ impl WebSocket {
         if let Err(e) = &result {
             self.fail(e, now, &mut net, &mut app);
         }
+        self.flush_head(&mut net.wr);
         let after = [
             net.rd.tripwire(),
             net.wr.tripwire(),
@@ -273,6 +288,18 @@ impl WebSocket {
         self.finish_failed(net, app);
     }
 
+    /// Writes what is left of the handshake request or response; returns whether all is out.
+    fn flush_head(&mut self, wr: &mut PBufWr<'_>) -> bool {
+        if !self.head_out.is_empty() && !wr.is_eof() {
+            let n = wr.append_some(&self.head_out).unwrap_or(0);
+            self.head_out.drain(..n);
+            if self.head_out.is_empty() {
+                wr.push();
+            }
+        }
+        self.head_out.is_empty()
+    }
+
     fn finish_failed(&mut self, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
         net.rd.consume_all();
         net.rd.consume_push();
@@ -280,7 +307,7 @@ impl WebSocket {
         app.rd.consume_all();
         app.rd.consume_push();
         app.rd.consume_eof();
-        if net.wr.is_eof() {
+        if net.wr.is_eof() || !self.flush_head(&mut net.wr) {
             return;
         }
         let _ = self.sender.send(&mut app.rd, &mut net.wr, false);
@@ -304,27 +331,33 @@ impl WebSocket {
                         return Ok(());
                     }
                     Err(reason) => {
-                        write_response(&mut net.wr, |out| write_reject(reason.status(), out));
+                        let _ = write_response(&mut self.head_out, |out| {
+                            write_reject(reason.status(), out)
+                        });
                         return Err(WsError::Rejected(reason));
                     }
                     Ok(RequestStatus::Complete(req, len)) => {
                         let _ = net.rd.consume(len);
                         match accept(&req) {
                             Decision::Accept { subprotocol } => {
-                                let ok = write_response(&mut net.wr, |out| {
+                                let written = write_response(&mut self.head_out, |out| {
                                     write_accept(&req, subprotocol.as_deref(), &[], out)
                                 });
-                                if !ok {
+                                if written.is_err() {
                                     // The application picked a subprotocol the client did not
                                     // offer (or similar): its mistake, answered as one.
-                                    write_response(&mut net.wr, |out| write_reject(500, out));
+                                    let _ = write_response(&mut self.head_out, |out| {
+                                        write_reject(500, out)
+                                    });
                                     return Err(WsError::Refused(500));
                                 }
                                 *request = Some(req);
                                 Some(subprotocol)
                             }
                             Decision::Reject(status) => {
-                                write_response(&mut net.wr, |out| write_reject(status, out));
+                                let _ = write_response(&mut self.head_out, |out| {
+                                    write_reject(status, out)
+                                });
                                 return Err(WsError::Refused(status));
                             }
                         }
@@ -338,9 +371,8 @@ impl WebSocket {
             } => {
                 if !*sent {
                     let (req, key) = (&*request, *nonce);
-                    if !write_response(&mut net.wr, |out| req.write_request(key, out)) {
-                        return Err(WsError::Handshake(HandshakeError::Malformed));
-                    }
+                    write_response(&mut self.head_out, |out| req.write_request(key, out))
+                        .map_err(WsError::Handshake)?;
                     *sent = true;
                 }
                 match request.parse_response(net.rd.data(), *nonce, &limits) {
@@ -386,6 +418,10 @@ impl WebSocket {
     ) -> Result<(), WsError> {
         self.receive(now, net, app)?;
         self.timers(now)?;
+        if !self.flush_head(&mut net.wr) {
+            // The 101 response goes before any frame.
+            return Ok(());
+        }
         self.send(now, net, app)
     }
 
@@ -412,7 +448,9 @@ impl WebSocket {
                 }
             }
         }
-        if net.rd.tripwire() != before {
+        let held_back = !net.rd.is_empty() && !self.receiver.is_starved(net.rd.data());
+        if net.rd.tripwire() != before || held_back {
+            // (Bytes our own application is too slow to take are not the peer's silence.)
             self.last_heard = Some(now);
             self.ping_out = false;
         }
@@ -436,8 +474,9 @@ impl WebSocket {
                 // The byte stream ended without a close frame: the connection broke.
                 app.wr.abort();
             }
-            if !self.sender.close_queued() {
-                // Nobody can answer a close frame now; just end our side.
+            if self.peer_close.is_none() && !self.sender.close_queued() {
+                // Nobody can answer a close frame now; just end our side. (After the
+                // peer's close frame, the reply waits for the application, as always.)
                 self.sender.queue_close(Vec::new());
                 self.close_started.get_or_insert(now);
             }
@@ -503,6 +542,14 @@ impl WebSocket {
         }
         let data_allowed = !self.sender.close_written();
         let wrote = self.sender.send(&mut app.rd, &mut net.wr, data_allowed)?;
+        if data_allowed
+            && app.rd.pending_eof().is_some()
+            && !app.rd.is_empty()
+            && crate::message::read_chunk(&app.rd).ok().flatten().is_none()
+        {
+            // What is left before the end of the stream can never become a whole record.
+            return Err(WsError::BadChunk(crate::message::ChunkError::Truncated));
+        }
         if self.sender.close_written() {
             // No data after our close frame.
             app.rd.consume_all();
@@ -548,27 +595,30 @@ impl WebSocket {
     }
 }
 
-/// Writes a handshake response (or request) produced by `write` into `wr`, growing the
-/// space when asked. Returns whether it was written.
+/// Appends a handshake response (or request) produced by `write` to `out`, with as much
+/// room as it asks for.
 fn write_response(
-    wr: &mut PBufWr<'_>,
+    out: &mut Vec<u8>,
     mut write: impl FnMut(&mut [u8]) -> Result<usize, HandshakeError>,
-) -> bool {
+) -> Result<(), HandshakeError> {
+    let start = out.len();
     let mut room = RESPONSE_ROOM;
     for _ in 0..2 {
-        let Ok(space) = wr.space(room) else {
-            return false;
-        };
-        match write(space) {
+        out.resize(start + room, 0);
+        match write(&mut out[start..]) {
             Ok(n) => {
-                let _ = wr.commit(n);
-                return true;
+                out.truncate(start + n);
+                return Ok(());
             }
             Err(HandshakeError::BufferTooSmall { needed }) => room = needed,
-            Err(_) => return false,
+            Err(e) => {
+                out.truncate(start);
+                return Err(e);
+            }
         }
     }
-    false
+    out.truncate(start);
+    Err(HandshakeError::Malformed)
 }
 
 /// An accept callback that accepts every upgrade request, with no subprotocol.

@@ -468,6 +468,21 @@ impl RawPeer {
         }
     }
 
+    /// Waits for `n` echoed messages in all (and for the background writers), then sends a
+    /// close with code 1000: what a well-behaved peer does once it has what it waited for.
+    pub fn close_after(&mut self, n: usize) {
+        self.wait_messages(n);
+        self.join_writers();
+        self.send(&[Frame::close(1000, "")]);
+    }
+
+    /// Waits for the background writers to finish.
+    pub fn join_writers(&mut self) {
+        for w in self.writers.drain(..) {
+            let _ = w.join();
+        }
+    }
+
     /// Reads frames until `n` pongs have been seen in all.
     pub fn wait_pongs(&mut self, n: usize) {
         while self.seen.pongs.len() < n {
@@ -504,8 +519,6 @@ impl RawPeer {
     /// Ends the connection both ways and waits for the background writers.
     fn hang_up(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Both);
-        for w in self.writers.drain(..) {
-            let _ = w.join();
-        }
+        self.join_writers();
     }
 }

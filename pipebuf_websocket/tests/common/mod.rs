@@ -711,8 +711,13 @@ pub struct App {
     /// Records received.
     pub records: usize,
     pub eof: Option<EofKind>,
+    /// For each push received: how many messages had been received at that moment.
+    pub pushes: Vec<usize>,
     /// Reads at most this many records per step (`None`: all).
     pub read_limit: Option<usize>,
+    /// Keep the outgoing stream open when the incoming one closes (by default the
+    /// application closes it after its remaining operations, as most applications would).
+    pub stays_open_after_peer_close: bool,
 }
 
 impl App {
@@ -784,10 +789,16 @@ impl App {
             }
         }
         if app.rd.is_empty() {
-            act |= app.rd.consume_push();
+            if app.rd.consume_push() {
+                self.pushes.push(self.messages.len());
+                act = true;
+            }
             if let Some(kind) = app.rd.consume_eof() {
                 assert!(self.eof.is_none(), "second EOF seen");
                 self.eof = Some(kind);
+                if kind == EofKind::Close && !self.stays_open_after_peer_close {
+                    self.ops.push_back(Op::Close);
+                }
                 act = true;
             }
         }
@@ -842,17 +853,22 @@ pub const MAX_STEPS: usize = 2_000_000;
 
 impl Pair {
     pub fn new(client: WsConfig, server: WsConfig, schedule: Schedule) -> Pair {
+        Pair::with_endpoints(Endpoint::client(client), Endpoint::server(server), schedule)
+    }
+
+    /// A pair of given endpoints (custom requests, accept callbacks, buffer limits).
+    pub fn with_endpoints(client: Endpoint, server: Endpoint, schedule: Schedule) -> Pair {
         let seed = match schedule {
             Schedule::Random { seed, .. } => seed,
             _ => 1,
         };
         Pair {
             client: Side {
-                ep: Endpoint::client(client),
+                ep: client,
                 app: App::default(),
             },
             server: Side {
-                ep: Endpoint::server(server),
+                ep: server,
                 app: App::default(),
             },
             schedule,
