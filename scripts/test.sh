@@ -45,6 +45,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "clippy (pipebuf without std or alloc, and with alloc only)"
 cargo clippy -p pipebuf --no-default-features --lib -- -D warnings
 cargo clippy -p pipebuf --no-default-features --features alloc --lib -- -D warnings
+step "clippy (pipebuf_websocket without std: no_std + alloc)"
+cargo clippy -p pipebuf_websocket --no-default-features --lib -- -D warnings
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
