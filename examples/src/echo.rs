@@ -15,8 +15,7 @@ impl Echo {
     pub fn step(&mut self, mut io: PBufRdWr<'_>) -> Result<bool, pipebuf::Error> {
         if io.wr.is_eof() {
             // Our side is closed: what the peer still sends has nowhere to go.
-            let dropped = io.rd.consume_all() > 0;
-            return Ok(dropped | io.rd.consume_push() | io.rd.consume_eof().is_some());
+            return Ok(io.rd.discard());
         }
         let moved = io.rd.forward(&mut io.wr)?;
         if self.closing && io.rd.is_empty() && !io.wr.is_eof() {

@@ -77,8 +77,7 @@ impl WsEcho {
 /// Answers a plain HTTP request with 426 and closes.
 fn refuse_plain_http(mut io: PBufRdWr<'_>) -> bool {
     if io.wr.is_eof() {
-        let dropped = io.rd.consume_all() > 0;
-        return dropped | io.rd.consume_eof().is_some();
+        return io.rd.discard();
     }
     io.rd.consume_all();
     let _ = io.wr.append(NOT_WEBSOCKET);

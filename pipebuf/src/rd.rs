@@ -144,6 +144,17 @@ impl<'a, T: Copy> PBufRd<'a, T> {
         }
     }
 
+    /// Drops everything the producer offers: the waiting data, a push and the EOF (once it
+    /// is set). Returns whether anything was dropped. For a consumer that can no longer
+    /// use its input (its own output ended, the session failed) but must still let the
+    /// stream finish.
+    pub fn discard(&mut self) -> bool {
+        let data = self.consume_all() > 0;
+        let push = self.consume_push();
+        let eof = self.consume_eof().is_some();
+        data | push | eof
+    }
+
     /// Whether the producer closed the stream cleanly (EOF consumed or not).
     pub fn is_closed(&self) -> bool {
         self.state().eof_kind() == Some(EofKind::Close)
@@ -234,6 +245,20 @@ impl<T> fmt::Debug for PBufRd<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn discard_drops_data_push_and_eof_and_reports_it() {
+        let mut pb = PipeBuf::with_storage([0u8; 8]);
+        assert!(!pb.rd().discard());
+        pb.wr().append(b"abc").unwrap();
+        pb.wr().push();
+        pb.wr().abort();
+        assert!(pb.rd().discard());
+        assert!(pb.is_empty());
+        assert!(pb.rd().is_done());
+        assert_eq!(pb.state().eof_kind(), Some(EofKind::Abort));
+        assert!(!pb.rd().discard());
+    }
+
     use crate::{EofKind, Error, PBufState, PipeBuf};
 
     fn fixed() -> PipeBuf<u8, [u8; 16]> {

@@ -193,15 +193,11 @@ impl Tls {
         if crypt.wr.is_eof() {
             // The encrypted side ended (abort, or close after close_notify): nothing more can
             // be sent; drop what the application still offers.
-            plain.rd.consume_all();
-            plain.rd.consume_push();
-            plain.rd.consume_eof();
+            plain.rd.discard();
             return;
         }
         if plain.rd.pending_eof() == Some(EofKind::Abort) {
-            plain.rd.consume_all();
-            plain.rd.consume_push();
-            plain.rd.consume_eof();
+            plain.rd.discard();
             crypt.wr.abort();
             return;
         }
@@ -250,12 +246,8 @@ impl Tls {
     /// After an error: keep flushing the alert, then close; swallow everything else so the
     /// chain can finish.
     fn discard(&mut self, crypt: &mut PBufRdWr<'_>, plain: &mut PBufRdWr<'_>) {
-        crypt.rd.consume_all();
-        crypt.rd.consume_push();
-        crypt.rd.consume_eof();
-        plain.rd.consume_all();
-        plain.rd.consume_push();
-        plain.rd.consume_eof();
+        crypt.rd.discard();
+        plain.rd.discard();
         if !crypt.wr.is_eof() {
             self.engine.flush(&mut crypt.rd, &mut crypt.wr);
             if !self.engine.wants_write() {

@@ -7,7 +7,9 @@ use alloc::vec::Vec;
 use pipebuf::{PBufRd, PBufWr};
 
 use crate::WsError;
-use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, unmask_into};
+use crate::frame::{
+    FrameHeader, MAX_CLOSE_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_close_payload, unmask_into,
+};
 use crate::message::{CHUNK_HEADER_LEN, MessageKind, parse_chunk_header};
 
 /// Fills a buffer with random bytes (masking keys).
@@ -65,10 +67,15 @@ impl Sender {
         }
     }
 
-    /// Queues the close frame (once; later calls are ignored).
-    pub(crate) fn queue_close(&mut self, payload: Vec<u8>) {
+    /// Queues the close frame with this status code and reason, or with an empty payload
+    /// (once; later calls are ignored).
+    pub(crate) fn queue_close(&mut self, status: Option<(u16, &str)>) {
         if self.close.is_none() {
-            self.close = Some(payload);
+            let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
+            let n = status.map_or(0, |(code, reason)| {
+                encode_close_payload(code, reason, &mut payload)
+            });
+            self.close = Some(payload[..n].to_vec());
         }
     }
 
@@ -80,17 +87,6 @@ impl Sender {
         self.close_written
     }
 
-    /// Writes one frame into `wr`, all or nothing. Returns whether it was written.
-    fn write_frame(
-        &mut self,
-        wr: &mut PBufWr<'_>,
-        opcode: OpCode,
-        fin: bool,
-        payload: &[u8],
-    ) -> bool {
-        write_frame_into(&mut self.random, wr, opcode, fin, payload)
-    }
-
     /// Writes queued control frames. Returns whether any was written.
     fn send_controls(&mut self, wr: &mut PBufWr<'_>) -> bool {
         let mut wrote = false;
@@ -98,7 +94,7 @@ impl Sender {
             return false;
         }
         if let Some(pong) = self.pong.take() {
-            if self.write_frame(wr, OpCode::Pong, true, &pong) {
+            if write_frame_into(&mut self.random, wr, OpCode::Pong, true, &pong) {
                 wrote = true;
             } else {
                 self.pong = Some(pong);
@@ -107,7 +103,7 @@ impl Sender {
         }
         while !self.pings.is_empty() {
             let ping = self.pings.remove(0);
-            if self.write_frame(wr, OpCode::Ping, true, &ping) {
+            if write_frame_into(&mut self.random, wr, OpCode::Ping, true, &ping) {
                 wrote = true;
             } else {
                 self.pings.insert(0, ping);
@@ -130,14 +126,14 @@ impl Sender {
         if data_allowed && !self.close_written {
             wrote |= self.send_data(app, wr)?;
         }
-        if let Some(close) = &self.close {
-            let data_done = !data_allowed || app.is_empty();
-            if !self.close_written && data_done && self.pong.is_none() && self.pings.is_empty() {
-                let close = close.clone();
-                if self.write_frame(wr, OpCode::Close, true, &close) {
-                    self.close_written = true;
-                    wrote = true;
-                }
+        let data_done = !data_allowed || app.is_empty();
+        let controls_done = self.pong.is_none() && self.pings.is_empty();
+        if let (Some(close), false, true) =
+            (&self.close, self.close_written, data_done && controls_done)
+        {
+            if write_frame_into(&mut self.random, wr, OpCode::Close, true, close) {
+                self.close_written = true;
+                wrote = true;
             }
         }
         Ok(wrote)
@@ -197,7 +193,8 @@ impl Sender {
 }
 
 /// Writes one frame into `wr`, all or nothing, masking while copying when there is a key
-/// source. (A free function so that callers can hold borrows of the sender's other fields.)
+/// source. Returns whether it was written. (A free function so that callers can hold
+/// borrows of the sender's other fields.)
 fn write_frame_into(
     random: &mut Option<RandomSource>,
     wr: &mut PBufWr<'_>,

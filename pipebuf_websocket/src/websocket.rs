@@ -9,7 +9,7 @@ use core::time::Duration;
 use pipebuf::{EofKind, PBufRdWr, PBufWr};
 
 use crate::config::WsConfig;
-use crate::frame::{CLOSE_NORMAL, MAX_CLOSE_PAYLOAD, encode_close_payload};
+use crate::frame::{CLOSE_NORMAL, MAX_CONTROL_PAYLOAD};
 use crate::handshake::{
     ClientRequest, Decision, RequestStatus, ResponseStatus, UpgradeRequest, parse_request,
     write_accept, write_reject,
@@ -202,7 +202,7 @@ impl WebSocket {
 
     /// Queues a ping with `payload` (cut to 125 bytes).
     pub fn ping(&mut self, payload: &[u8]) {
-        let n = payload.len().min(MAX_CLOSE_PAYLOAD);
+        let n = payload.len().min(MAX_CONTROL_PAYLOAD as usize);
         self.sender.queue_ping(payload[..n].to_vec());
     }
 
@@ -276,9 +276,7 @@ impl WebSocket {
     /// After an error: tell the peer, abort the application's incoming stream, stop reading.
     fn fail(&mut self, e: &WsError, now: Duration, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
         if let (Some(code), Phase::Open) = (e.close_code(), self.phase) {
-            let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
-            let n = encode_close_payload(code, "", &mut payload);
-            self.sender.queue_close(payload[..n].to_vec());
+            self.sender.queue_close(Some((code, "")));
             self.close_started.get_or_insert(now);
         }
         self.phase = Phase::Failed;
@@ -301,12 +299,8 @@ impl WebSocket {
     }
 
     fn finish_failed(&mut self, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
-        net.rd.consume_all();
-        net.rd.consume_push();
-        net.rd.consume_eof();
-        app.rd.consume_all();
-        app.rd.consume_push();
-        app.rd.consume_eof();
+        net.rd.discard();
+        app.rd.discard();
         if net.wr.is_eof() || !self.flush_head(&mut net.wr) {
             return;
         }
@@ -394,8 +388,7 @@ impl WebSocket {
             }
             None if net.rd.pending_eof().is_some() => {
                 // The peer left during the handshake.
-                net.rd.consume_all();
-                net.rd.consume_eof();
+                net.rd.discard();
                 self.phase = Phase::Failed;
                 if !app.wr.is_eof() {
                     app.wr.abort();
@@ -477,7 +470,7 @@ impl WebSocket {
             if self.peer_close.is_none() && !self.sender.close_queued() {
                 // Nobody can answer a close frame now; just end our side. (After the
                 // peer's close frame, the reply waits for the application, as always.)
-                self.sender.queue_close(Vec::new());
+                self.sender.queue_close(None);
                 self.close_started.get_or_insert(now);
             }
         }
@@ -512,15 +505,11 @@ impl WebSocket {
         app: &mut PBufRdWr<'_>,
     ) -> Result<(), WsError> {
         if net.wr.is_eof() {
-            app.rd.consume_all();
-            app.rd.consume_push();
-            app.rd.consume_eof();
+            app.rd.discard();
             return Ok(());
         }
         if app.rd.pending_eof() == Some(EofKind::Abort) {
-            app.rd.consume_all();
-            app.rd.consume_push();
-            app.rd.consume_eof();
+            app.rd.discard();
             net.wr.abort();
             if !app.wr.is_eof() {
                 app.wr.abort();
@@ -552,11 +541,7 @@ impl WebSocket {
         }
         if self.sender.close_written() {
             // No data after our close frame.
-            app.rd.consume_all();
-            app.rd.consume_push();
-            if app.rd.has_pending_eof() {
-                app.rd.consume_eof();
-            }
+            app.rd.discard();
         }
         if wrote {
             net.wr.push();
@@ -580,18 +565,13 @@ impl WebSocket {
     /// Queues our close frame: the peer's code when answering its close (RFC 6455 §5.5.1),
     /// else what [`close`](WebSocket::close) set, else 1000.
     fn queue_our_close(&mut self) {
-        let (code, reason) = match (&self.peer_close, self.close_with.take()) {
-            (Some(None), _) => {
-                self.sender.queue_close(Vec::new());
-                return;
-            }
-            (Some(Some((code, _))), _) => (*code, String::new()),
-            (None, Some(with)) => with,
-            (None, None) => (CLOSE_NORMAL, String::new()),
+        let with = self.close_with.take();
+        let status = match (&self.peer_close, &with) {
+            (Some(peer), _) => peer.as_ref().map(|(code, _)| (*code, "")),
+            (None, Some((code, reason))) => Some((*code, reason.as_str())),
+            (None, None) => Some((CLOSE_NORMAL, "")),
         };
-        let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
-        let n = encode_close_payload(code, &reason, &mut payload);
-        self.sender.queue_close(payload[..n].to_vec());
+        self.sender.queue_close(status);
     }
 }
 

@@ -112,8 +112,7 @@ impl ChatConn {
 /// Answers the plain HTTPS request waiting in `io.rd`: the page for `GET /`, 404 otherwise.
 fn serve_http(mut io: PBufRdWr<'_>) -> bool {
     if io.wr.is_eof() {
-        let dropped = io.rd.consume_all() > 0;
-        return dropped | io.rd.consume_push() | io.rd.consume_eof().is_some();
+        return io.rd.discard();
     }
     let line_end = io.rd.data().windows(2).position(|w| w == b"\r\n");
     let request_line = line_end.map(|end| &io.rd.data()[..end]);

@@ -1008,12 +1008,10 @@ impl<C: Chain> Driver<C> {
 /// One pass for a connection whose chain failed: discard input, make sure the output ends.
 fn drain(pair: &mut PipeBufPair) -> bool {
     let mut upper = pair.upper();
-    let before = (upper.rd.tripwire(), upper.wr.tripwire());
-    upper.rd.consume_all();
-    upper.rd.consume_push();
-    upper.rd.consume_eof();
-    if !upper.wr.is_eof() {
+    let dropped = upper.rd.discard();
+    let closing = !upper.wr.is_eof();
+    if closing {
         upper.wr.close();
     }
-    before != (upper.rd.tripwire(), upper.wr.tripwire())
+    dropped | closing
 }
