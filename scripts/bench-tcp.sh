@@ -10,7 +10,7 @@
 # interleaved; the run with the median msgs/s is shown), IDLE=10000 (idle connections for the
 # memory benchmark), PINGS="0 16 65536" (the memory benchmark runs once per value: each idle
 # connection first echoes that many bytes; 0 = opened and never used),
-# SERVERS="tcp_echo tokio_echo std_echo".
+# SERVERS="tcp_echo tokio_echo std_echo" (also: tcp_echo_eager, see server_args).
 #
 # The load generator and the server share the machine: on a 2-core machine each gets about
 # one core, so figures compare servers with each other, not with other machines.
@@ -32,58 +32,36 @@ for b in tcp_echo tokio_echo std_echo echo_load idle_conns; do
   [[ -x "$BIN/$b" ]] || { echo "missing $BIN/$b" >&2; exit 1; }
 done
 
-WORK=$(mktemp -d)
-SERVER_PID=""
-IDLE_PID=""
-cleanup() {
-  [[ -n "$IDLE_PID" ]] && kill "$IDLE_PID" 2>/dev/null || true
-  [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 # Flags each server runs with: tcp_echo on one event loop, like tokio's current_thread.
+# `tcp_echo_eager` is tcp_echo freeing idle buffers after every turn (--release-after-ms 0),
+# to measure what keeping them for a while saves.
 server_args() {
   case "$1" in
     tcp_echo) echo "--threads 1" ;;
+    tcp_echo_eager) echo "--threads 1 --release-after-ms 0" ;;
     *) echo "" ;;
   esac
 }
 
-# start_server NAME: starts it on a free port; sets SERVER_PID and ADDR.
-start_server() {
-  local name=$1 out="$WORK/$1.out"
-  rm -f "$out" # no stale "listening on" line from an earlier start
-  # shellcheck disable=SC2046
-  "$BIN/$name" --addr 127.0.0.1:0 $(server_args "$name") >"$out" 2>"$WORK/$name.err" &
-  SERVER_PID=$!
-  ADDR=""
-  for _ in $(seq 100); do
-    ADDR=$(sed -n 's/^listening on //p' "$out" 2>/dev/null || true)
-    [[ -n "$ADDR" ]] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$name did not start:" >&2
-  cat "$WORK/$name.err" >&2
-  exit 1
+# The binary behind a server name.
+server_bin() {
+  case "$1" in
+    tcp_echo_eager) echo "$BIN/tcp_echo" ;;
+    *) echo "$BIN/$1" ;;
+  esac
 }
 
-stop_server() {
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+IDLE_PID=""
+cleanup() {
+  if [[ -n "$IDLE_PID" ]]; then kill "$IDLE_PID" 2>/dev/null || true; fi
+  cleanup_servers
 }
+trap cleanup EXIT
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-# User plus system CPU time of a process, all threads, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-HZ=$(getconf CLK_TCK)
-
-# json FIELD LINE: one numeric field of echo_load's JSON line.
-json() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
-
 echo "== throughput: $CONNS connections, ${SECS}s per run, $ROUNDS round(s)" >&2
 : >"$WORK/runs"
 for round in $(seq "$ROUNDS"); do
@@ -94,8 +72,7 @@ for round in $(seq "$ROUNDS"); do
       line=$("$BIN/echo_load" --addr "$ADDR" --conns "$CONNS" --size "$size" --secs "$SECS")
       cpu1=$(cpu_ticks "$SERVER_PID")
       msgs=$(json msgs "$line")
-      cpu_us=$(awk -v t=$((cpu1 - cpu0)) -v m="$msgs" -v hz="$HZ" \
-        'BEGIN { printf "%.1f", (m > 0 ? t * 1000000 / hz / m : 0) }')
+      cpu_us=$(per_us $((cpu1 - cpu0)) "$msgs")
       echo "round $round $server $size $line server_cpu_us_per_msg=$cpu_us" >&2
       echo "$server $size $(json msgs_per_sec "$line") $(json mib_per_sec "$line") $(json p50_us "$line") $(json p99_us "$line") $cpu_us $(json errors "$line")" >>"$WORK/runs"
     done
@@ -166,6 +143,7 @@ for size in $SIZES; do
     read -r msgs mib p50 p99 cpu errs <<<"$(median "$server" "$size")"
     label=$server
     [[ $server == tcp_echo ]] && label="tcp_echo --threads 1"
+    [[ $server == tcp_echo_eager ]] && label="tcp_echo --threads 1 --release-after-ms 0"
     [[ $server == tokio_echo ]] && label="tokio_echo (current_thread)"
     [[ $server == std_echo ]] && label="std_echo (thread per conn)"
     echo "| $label | $size B | $msgs | $mib | $p50 | $p99 | $cpu | $errs |"

@@ -15,27 +15,24 @@
 //! The component drives either rustls' buffered API or its unbuffered one ([`RustlsApi`],
 //! chosen with [`Tls::server_using`] / [`Tls::client_using`]); all rustls calls live in one
 //! internal module. **The default is the buffered API.** Measured in memory, client to
-//! server, one criterion run (`cargo bench -p pipebuf_rustls --bench tls`, 2-core AMD EPYC
-//! Zen 3, TLS 1.3 AES-256-GCM; see BENCHMARKS.md for the full tables):
+//! server, on a quiet machine (`cargo bench -p pipebuf_rustls --bench tls -- c2s`, 2-core
+//! AMD EPYC Zen 3, TLS 1.3 AES-256-GCM, criterion medians in MiB/s; BENCHMARKS.md has the
+//! rest):
 //!
 //! | write size | buffered | unbuffered | rustls `Stream` | tokio-rustls |
 //! |---:|---:|---:|---:|---:|
-//! | 16 B | 20.9 MiB/s | 10.3 MiB/s | 22.0 MiB/s | 13.1 MiB/s |
-//! | 1 KiB | 596 MiB/s | 472 MiB/s | 726 MiB/s | 790 MiB/s |
-//! | 16 KiB | 957 MiB/s | 1.47 GiB/s | 1.44 GiB/s | 1.41 GiB/s |
-//! | 64 KiB | 1.72 GiB/s | 1.81 GiB/s | 1.05 GiB/s | 1.12 GiB/s |
+//! | 16 B | 22.5 | 24.6 | 26.3 | 15.8 |
+//! | 1 KiB | 916 | 908 | 985 | 971 |
+//! | 16 KiB | 2067 | 1858 | 1810 | 2070 |
+//! | 64 KiB | 1915 | 2012 | 2040 | 1692 |
 //!
-//! (That run was on a loaded machine; 64 KiB alone on a quiet one: buffered 1.84 GiB/s,
-//! unbuffered 1.88, `Stream` 1.96, tokio-rustls 1.72, against an AES-256-GCM seal+open
-//! limit of 3.14 GiB/s.)
-//!
-//! The unbuffered API saves a copy each way but pays for more state-machine rounds per
-//! record, so it loses on small writes (the common case for request/response and chat
-//! traffic) and wins only on large ones. It also couples the directions: rustls 0.23 offers
-//! its write state only once every received record has been taken, so with an application
-//! that stops reading until its own output is out, sending stalls once 64 KiB of received
-//! records are set aside. The buffered API has neither cost, so it is the default;
-//! choose the unbuffered one for bulk transfer where the application always reads.
+//! The two are within about 10 % of each other both ways, so speed does not decide. What
+//! does: the unbuffered API couples the directions. rustls 0.23 offers its write state only
+//! once every received record has been taken, so with an application that stops reading
+//! until its own output is out, sending stalls once 64 KiB of received records are set
+//! aside; the unbuffered API also needs each whole record inside the encrypted input
+//! buffer. The buffered API has neither constraint. Choose the unbuffered one for bulk
+//! transfer where the application always reads.
 //!
 //! The [`config`] helpers build rustls configs from PEM (via `rustls-pki-types`), with
 //! errors that name the problem. The crypto provider is chosen with this crate's features

@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# Shared by the benchmark scripts (sourced, not run): starting and stopping a server example
+# on a free port, and reading its CPU time and echo_load's JSON.
+#
+# The sourcing script sets BIN (the release binaries' directory) and defines
+# `server_args NAME` (extra flags per server); it may define `server_bin NAME` (the binary
+# behind a name, default "$BIN/NAME"). Servers are started one at a time.
+
+WORK=$(mktemp -d)
+SERVER_PID=""
+
+# Stops a server left running and removes the scratch directory; call from the EXIT trap.
+cleanup_servers() {
+  if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+
+if ! declare -F server_bin >/dev/null; then
+  server_bin() { echo "$BIN/$1"; }
+fi
+
+# start_server NAME: starts it on a free port; sets SERVER_PID and ADDR.
+start_server() {
+  local name=$1 out="$WORK/$1.out"
+  rm -f "$out" # no stale "listening on" line from an earlier start
+  # shellcheck disable=SC2046
+  "$(server_bin "$name")" --addr 127.0.0.1:0 $(server_args "$name") >"$out" 2>"$WORK/$name.err" &
+  SERVER_PID=$!
+  ADDR=""
+  for _ in $(seq 100); do
+    ADDR=$(sed -n 's/^listening on //p' "$out" 2>/dev/null || true)
+    [[ -n "$ADDR" ]] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$name did not start:" >&2
+  cat "$WORK/$name.err" >&2
+  exit 1
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# User plus system CPU time of a process, all threads (exited ones too), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
+
+# per_us TICKS COUNT: server CPU microseconds per unit.
+per_us() {
+  awk -v t="$1" -v m="$2" -v hz="$HZ" 'BEGIN { printf "%.1f", (m > 0 ? t * 1000000 / hz / m : 0) }'
+}
+
+# json FIELD LINE: one numeric field of echo_load's JSON line.
+json() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
