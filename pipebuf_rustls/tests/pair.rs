@@ -1045,3 +1045,44 @@ fn random_chunking_under_tls12_via_seeds() {
         assert_eq!(pair.client_app.eof, Some(EofKind::Close));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// What separates the two rustls APIs (the reason for the default, see the crate docs)
+
+/// The server application sends 512 KiB while it reads nothing, and the client sends 1 MiB.
+/// Returns how much of the server's data the client had received before the server
+/// application started reading, and checks that everything arrives once it does.
+fn reply_while_not_reading(api: RustlsApi) -> usize {
+    let mut pair = Pair::new(
+        Tls::client_using(Arc::clone(&BASIC.client), common::name("localhost"), api).unwrap(),
+        Tls::server_using(Arc::clone(&BASIC.server), api).unwrap(),
+        Schedule::Whole,
+    );
+    pair.handshake();
+    let (request, reply) = (bytes(40, 1 << 20), bytes(41, 512 * 1024));
+    pair.server_app.read_limit = Some(0);
+    pair.client_app.script([Op::Data(request.clone())]);
+    pair.server_app.script([Op::Data(reply.clone())]);
+    pair.settle();
+    let before_reading = pair.client_app.received.len();
+    pair.server_app.read_limit = None;
+    pair.settle();
+    pair.assert_no_failures();
+    assert!(pair.server_app.received == request);
+    assert!(pair.client_app.received == reply);
+    before_reading
+}
+
+#[test]
+fn buffered_sending_goes_on_while_the_application_does_not_read() {
+    assert_eq!(reply_while_not_reading(RustlsApi::Buffered), 512 * 1024);
+}
+
+#[test]
+fn unbuffered_sending_waits_for_the_application_to_read_once_64_kib_are_set_aside() {
+    let before_reading = reply_while_not_reading(RustlsApi::Unbuffered);
+    assert!(
+        before_reading < 512 * 1024,
+        "all {before_reading} bytes went out: the directions are not coupled after all"
+    );
+}

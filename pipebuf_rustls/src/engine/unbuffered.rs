@@ -162,7 +162,7 @@ impl<C: Records> Unbuffered<C> {
     fn step(
         &mut self,
         input: &mut [u8],
-        plain: Option<&mut PBufWr<'_>>,
+        mut plain: Option<&mut PBufWr<'_>>,
         write: &mut dyn FnMut(WriteTraffic<'_, C::Data>),
     ) -> (usize, Result<Step, rustls::Error>) {
         self.settled_at = None;
@@ -170,44 +170,31 @@ impl<C: Records> Unbuffered<C> {
         let step = match state {
             Err(e) => Err(e),
             Ok(ConnectionState::ReadTraffic(mut traffic)) => {
+                // Records go to the plaintext buffer, or aside into `held` while sending
+                // needs rustls past this state; what does not fit stays in rustls.
+                self.pending = false;
                 let mut step = Step::Again;
-                match plain {
-                    Some(wr) => {
-                        self.pending = false;
-                        while let Some(len) = traffic.peek_len() {
-                            let Ok(space) = wr.space(len.get()) else {
-                                // No room: rustls keeps the record until there is.
-                                self.pending = true;
-                                step = Step::Idle;
-                                break;
-                            };
-                            match traffic.next_record() {
-                                Some(Ok(record)) => {
-                                    let n = record.payload.len().min(space.len());
-                                    space[..n].copy_from_slice(&record.payload[..n]);
-                                    let _ = wr.commit(n);
-                                    discard += record.discard;
-                                }
-                                Some(Err(e)) => return (discard, Err(e)),
-                                None => break,
-                            }
-                        }
-                    }
-                    None if self.held.len() >= HELD_LIMIT => {
+                while let Some(len) = traffic.peek_len() {
+                    let fits = match &plain {
+                        Some(wr) => wr.room() >= len.get(),
+                        None => self.held.len() < HELD_LIMIT,
+                    };
+                    if !fits {
                         self.pending = true;
                         step = Step::Idle;
+                        break;
                     }
-                    None => {
-                        while let Some(record) = traffic.next_record() {
-                            match record {
-                                Ok(record) => {
-                                    self.held.extend_from_slice(record.payload);
-                                    discard += record.discard;
-                                }
-                                Err(e) => return (discard, Err(e)),
-                            }
+                    let record = match traffic.next_record() {
+                        Some(Ok(record)) => record,
+                        Some(Err(e)) => return (discard, Err(e)),
+                        None => break,
+                    };
+                    discard += record.discard;
+                    match &mut plain {
+                        Some(wr) => {
+                            let _ = wr.append(record.payload);
                         }
-                        self.pending = false;
+                        None => self.held.extend_from_slice(record.payload),
                     }
                 }
                 Ok(step)
