@@ -91,6 +91,26 @@ impl Flags {
     }
 }
 
+/// Answers the plain HTTP request waiting in `io.rd` with `response` (written in parts, so
+/// a large body is not assembled first), then closes. Once the output has ended, only drops
+/// what the peer still sends. Returns whether anything happened.
+pub fn answer_http_and_close(mut io: pipebuf::PBufRdWr<'_>, response: &[&[u8]]) -> bool {
+    if io.wr.is_eof() {
+        return io.rd.discard();
+    }
+    io.rd.consume_all();
+    for part in response {
+        if io.wr.append(part).is_err() {
+            // No room for the whole answer: end the connection rather than send half of it.
+            io.wr.abort();
+            return true;
+        }
+    }
+    io.wr.push();
+    io.wr.close();
+    true
+}
+
 /// Sets the returned flag and then calls `wake` (to interrupt the waiting event loop or
 /// `accept`) when SIGINT or SIGTERM arrives.
 pub fn stop_on_signals(wake: impl FnOnce() + Send + 'static) -> std::io::Result<Arc<AtomicBool>> {

@@ -74,17 +74,6 @@ impl WsEcho {
     }
 }
 
-/// Answers a plain HTTP request with 426 and closes.
-fn refuse_plain_http(mut io: PBufRdWr<'_>) -> bool {
-    if io.wr.is_eof() {
-        return io.rd.discard();
-    }
-    io.rd.consume_all();
-    let _ = io.wr.append(NOT_WEBSOCKET);
-    io.wr.close();
-    true
-}
-
 impl Chain for WsEcho {
     type Msg = ();
     type Error = WsEchoError;
@@ -104,7 +93,7 @@ impl Chain for WsEcho {
             None => net,
         };
         if self.ws.is_plain_http() {
-            return Ok(active | refuse_plain_http(bytes));
+            return Ok(active | crate::answer_http_and_close(bytes, &[NOT_WEBSOCKET]));
         }
         active |= self
             .ws

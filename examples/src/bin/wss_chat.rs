@@ -110,28 +110,24 @@ impl ChatConn {
 }
 
 /// Answers the plain HTTPS request waiting in `io.rd`: the page for `GET /`, 404 otherwise.
-fn serve_http(mut io: PBufRdWr<'_>) -> bool {
-    if io.wr.is_eof() {
-        return io.rd.discard();
-    }
+fn serve_http(io: PBufRdWr<'_>) -> bool {
     let line_end = io.rd.data().windows(2).position(|w| w == b"\r\n");
     let request_line = line_end.map(|end| &io.rd.data()[..end]);
     let page =
         matches!(request_line, Some(l) if l.starts_with(b"GET / ") || l.starts_with(b"GET /?"));
-    let response = if page {
-        format!(
+    if page {
+        let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
-             Cache-Control: no-store\r\nConnection: close\r\n\r\n{PAGE}",
+             Cache-Control: no-store\r\nConnection: close\r\n\r\n",
             PAGE.len()
-        )
+        );
+        pipebuf_examples::answer_http_and_close(io, &[head.as_bytes(), PAGE.as_bytes()])
     } else {
-        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
-    };
-    io.rd.consume_all();
-    let _ = io.wr.append(response.as_bytes());
-    io.wr.push();
-    io.wr.close();
-    true
+        pipebuf_examples::answer_http_and_close(
+            io,
+            &[b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"],
+        )
+    }
 }
 
 /// The room named in the request's query (`?room=NAME`), or `lobby`.
