@@ -624,17 +624,24 @@ impl WsClient {
         self.inbox.pop_front().expect("a message")
     }
 
-    /// Waits until the connection is over: the incoming message stream ended (its end is
-    /// consumed and returned) and the byte side is finished both ways.
+    /// Waits until the connection is over: the incoming message stream ends (its end is
+    /// consumed and returned), the application closes its own stream in answer, as
+    /// applications do (that sends our close frame if the peer started the close), and the
+    /// byte side is finished both ways.
     fn finish(&mut self) -> EofKind {
-        self.run_until("end of the connection", |c| {
-            c.msgs.up.state().eof_kind().is_some() && c.net.up.state().is_done()
+        self.run_until("end of the incoming messages", |c| {
+            c.msgs.up.state().eof_kind().is_some()
         })
         .unwrap_or_else(|e| panic!("WebSocket error while closing: {e}"));
         assert!(self.partial.is_none(), "a message was cut off");
         let eof = self.msgs.upper().rd.consume_eof().expect("end of stream");
-        self.run_until("our side to close", |c| c.net.down.state().is_done())
-            .unwrap_or_else(|e| panic!("WebSocket error while closing: {e}"));
+        if self.msgs.down.state().eof_kind().is_none() {
+            self.msgs.upper().wr.close();
+        }
+        self.run_until("end of the connection", |c| {
+            c.net.up.state().is_done() && c.net.down.state().is_done()
+        })
+        .unwrap_or_else(|e| panic!("WebSocket error while closing: {e}"));
         eof
     }
 
