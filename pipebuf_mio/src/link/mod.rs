@@ -228,6 +228,10 @@ impl Link {
     /// Moves data between the socket and the buffers as far as readiness, buffer space and
     /// the read budget allow; returns whether anything observable happened.
     ///
+    /// One call runs the link to its fixpoint: calling again before the buffers change or a
+    /// new event arrives does nothing and returns `false`. A driver may rely on that to end
+    /// a turn as soon as the components after the link are quiet.
+    ///
     /// `io.rd` is the outgoing buffer (data to send), `io.wr` the incoming one: pass
     /// [`PipeBufPair::lower`](pipebuf::PipeBufPair::lower).
     pub fn process<S: LinkStream>(
@@ -240,7 +244,13 @@ impl Link {
             return Ok(false);
         }
         self.write_side(stream, &mut io)?;
+        let dead_before_read = self.write_dead;
         self.read_side(stream, &mut io)?;
+        if self.write_dead && !dead_before_read {
+            // The read found the peer gone: settle the outgoing side now, so that a second
+            // call has nothing left to do.
+            self.write_side(stream, &mut io)?;
+        }
         Ok(before != (io.rd.tripwire(), io.wr.tripwire()))
     }
 
@@ -376,5 +386,65 @@ impl Link {
             io.wr.abort();
         }
         io.rd.consume_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipebuf::PipeBufPair;
+    use std::io::{Read, Write};
+
+    /// A socket whose sending side is blocked and whose receiving side says the peer reset.
+    struct ResetWhileBlocked;
+
+    impl Read for ResetWhileBlocked {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::ConnectionReset.into())
+        }
+    }
+
+    impl Write for ResetWhileBlocked {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl LinkStream for ResetWhileBlocked {
+        fn shutdown_write(&self) -> io::Result<()> {
+            Err(io::ErrorKind::NotConnected.into())
+        }
+        fn prepare_abort(&self) -> io::Result<()> {
+            Ok(())
+        }
+        fn take_error(&self) -> io::Result<Option<io::Error>> {
+            Ok(None)
+        }
+        fn is_connected(&self) -> io::Result<bool> {
+            Ok(true)
+        }
+    }
+
+    #[test]
+    fn a_reset_found_by_reading_settles_the_outgoing_side_in_the_same_call() {
+        let mut link = Link::new();
+        let mut pair = PipeBufPair::<u8>::new();
+        pair.down.wr().append(b"queued").unwrap();
+        pair.down.wr().close();
+        let mut stream = ResetWhileBlocked;
+        // First call: the write blocks, then the read finds the reset.
+        assert!(link.process(&mut stream, pair.lower()).unwrap());
+        assert!(link.is_write_dead());
+        assert_eq!(pair.up.state().eof_kind(), Some(EofKind::Abort));
+        assert!(pair.down.is_empty());
+        assert!(
+            !pair.down.rd().has_pending_eof(),
+            "the close was left pending"
+        );
+        // So a second call has nothing to do, which a driver relies on to end its turn.
+        assert!(!link.process(&mut stream, pair.lower()).unwrap());
     }
 }
