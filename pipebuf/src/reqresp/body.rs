@@ -151,9 +151,11 @@ impl BodyWriter {
                         let h = encoder
                             .encode_chunk(n, first, head)
                             .map_err(Error::Encode)?;
-                        let Some(body) = space.get_mut(h..h + n) else {
+                        // A header longer than announced is the codec's bug: an error,
+                        // not a panic.
+                        let Some(body) = (h <= max).then(|| &mut space[h..h + n]) else {
                             return Err(Error::Buffer(crate::Error::CommitBeyondReserved {
-                                requested: h + n,
+                                requested: h.saturating_add(n),
                                 reserved: max + n,
                             }));
                         };
