@@ -1,0 +1,327 @@
+//! Moving a streamed body between the connection's buffer and the body's own buffer,
+//! framed as the codec announced it.
+
+use super::{Body, Decoder, Encoder, Error};
+use crate::{EofKind, PBufRd, PBufWr};
+
+/// Where the reading of an incoming body stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyReader {
+    /// A length-delimited body with this many bytes still to come.
+    Length(u64),
+    /// A chunked body, before a chunk header.
+    Header { first: bool },
+    /// A chunked body, inside a chunk with this many bytes still to come.
+    Data(u64),
+    /// The body is complete.
+    Done,
+}
+
+impl BodyReader {
+    pub(crate) fn new(body: Body) -> Self {
+        match body {
+            Body::None => BodyReader::Done,
+            Body::Length(n) => BodyReader::Length(n),
+            Body::Chunked => BodyReader::Header { first: true },
+        }
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        *self == BodyReader::Done
+    }
+
+    /// Moves body bytes from `src` into `dst` (or skips them when `dst` is `None`) until the
+    /// body ends, `src` runs dry or `dst` is full. The end of a chunk pushes `dst`, the end of
+    /// the body closes it. Bytes after the body are never touched.
+    pub(crate) fn pump<D: Decoder, EE>(
+        &mut self,
+        decoder: &mut D,
+        src: &mut PBufRd<'_>,
+        mut dst: Option<&mut PBufWr<'_>>,
+    ) -> Result<(), Error<D::Error, EE>> {
+        loop {
+            match *self {
+                BodyReader::Done => return Ok(()),
+                BodyReader::Length(left) | BodyReader::Data(left) => {
+                    let want = usize::try_from(left).unwrap_or(usize::MAX).min(src.len());
+                    let moved = match dst.as_deref_mut() {
+                        Some(wr) => wr.append_some(&src.data()[..want])?,
+                        None => want,
+                    };
+                    src.consume(moved)?;
+                    let left = left - moved as u64;
+                    if left > 0 {
+                        *self = match *self {
+                            BodyReader::Length(_) => BodyReader::Length(left),
+                            _ => BodyReader::Data(left),
+                        };
+                        return Ok(());
+                    }
+                    if let BodyReader::Data(_) = *self {
+                        if let Some(wr) = dst.as_deref_mut() {
+                            wr.push();
+                        }
+                        *self = BodyReader::Header { first: false };
+                    } else {
+                        self.finish(dst.as_deref_mut());
+                    }
+                }
+                BodyReader::Header { first } => {
+                    let Some(chunk) = decoder
+                        .decode_chunk(src.data(), first)
+                        .map_err(Error::Decode)?
+                    else {
+                        return Ok(());
+                    };
+                    src.consume(chunk.len)?;
+                    if chunk.data_len == 0 {
+                        self.finish(dst.as_deref_mut());
+                    } else {
+                        *self = BodyReader::Data(chunk.data_len);
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, dst: Option<&mut PBufWr<'_>>) {
+        if let Some(wr) = dst {
+            wr.close();
+        }
+        *self = BodyReader::Done;
+    }
+}
+
+/// Where the writing of an outgoing body stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyWriter {
+    /// A length-delimited body of `total` bytes with `left` still to write.
+    Length { left: u64, total: u64 },
+    /// A chunked body; `first` until its first chunk is written.
+    Chunked { first: bool },
+    /// The body is complete.
+    Done,
+}
+
+impl BodyWriter {
+    pub(crate) fn new(body: Body) -> Self {
+        match body {
+            Body::None => BodyWriter::Done,
+            Body::Length(total) => BodyWriter::Length { left: total, total },
+            Body::Chunked => BodyWriter::Chunked { first: true },
+        }
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        *self == BodyWriter::Done
+    }
+
+    /// Moves what the application wrote into `src` to `dst`, framed, until `src` runs dry or
+    /// `dst` is full. A push on `src` pushes `dst`; closing `src` ends the body (for a
+    /// length-delimited body, only once every announced byte is written); aborting it is
+    /// [`Error::BodyAborted`].
+    pub(crate) fn pump<E: Encoder, DE>(
+        &mut self,
+        encoder: &mut E,
+        src: &mut PBufRd<'_>,
+        dst: &mut PBufWr<'_>,
+    ) -> Result<(), Error<DE, E::Error>> {
+        match *self {
+            BodyWriter::Done => return Ok(()),
+            BodyWriter::Length { left, total } => {
+                let want = usize::try_from(left).unwrap_or(usize::MAX).min(src.len());
+                let moved = dst.append_some(&src.data()[..want])?;
+                src.consume(moved)?;
+                let left = left - moved as u64;
+                *self = BodyWriter::Length { left, total };
+                if left == 0 && !src.is_empty() {
+                    return Err(Error::BodyLength {
+                        expected: total,
+                        got: total + src.len() as u64,
+                    });
+                }
+            }
+            BodyWriter::Chunked { first } => {
+                if !src.is_empty() {
+                    let max = encoder.max_chunk_header();
+                    let space = dst.space_upto(max.saturating_add(src.len()))?;
+                    if space.len() > max {
+                        let n = space.len() - max;
+                        let (head, _) = space.split_at_mut(max);
+                        let h = encoder
+                            .encode_chunk(n, first, head)
+                            .map_err(Error::Encode)?;
+                        // A header longer than announced is the codec's bug: an error,
+                        // not a panic.
+                        let Some(body) = (h <= max).then(|| &mut space[h..h + n]) else {
+                            return Err(Error::Buffer(crate::Error::CommitBeyondReserved {
+                                requested: h.saturating_add(n),
+                                reserved: max + n,
+                            }));
+                        };
+                        body.copy_from_slice(&src.data()[..n]);
+                        dst.commit(h + n)?;
+                        src.consume(n)?;
+                        *self = BodyWriter::Chunked { first: false };
+                    }
+                }
+            }
+        }
+        if !src.is_empty() {
+            return Ok(());
+        }
+        if src.consume_push() {
+            dst.push();
+        }
+        match (src.pending_eof(), *self) {
+            (None, _) => Ok(()),
+            (Some(EofKind::Abort), _) => {
+                src.consume_eof();
+                Err(Error::BodyAborted)
+            }
+            (Some(EofKind::Close), BodyWriter::Length { left: 0, .. }) => {
+                src.consume_eof();
+                *self = BodyWriter::Done;
+                Ok(())
+            }
+            (Some(EofKind::Close), BodyWriter::Length { left, total }) => {
+                src.consume_eof();
+                Err(Error::BodyLength {
+                    expected: total,
+                    got: total - left,
+                })
+            }
+            (Some(EofKind::Close), BodyWriter::Chunked { first }) => {
+                let max = encoder.max_chunk_header();
+                let space = match dst.space(max) {
+                    Ok(space) => space,
+                    // No room for the last chunk now; the close waits.
+                    Err(crate::Error::NoSpace { .. }) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                };
+                let h = encoder
+                    .encode_chunk(0, first, space)
+                    .map_err(Error::Encode)?;
+                dst.commit(h)?;
+                src.consume_eof();
+                *self = BodyWriter::Done;
+                Ok(())
+            }
+            (Some(EofKind::Close), BodyWriter::Done) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PipeBuf;
+    use crate::reqresp::test_codec::{PLAIN, TextError};
+
+    type E = Error<TextError, TextError>;
+
+    fn read(body: Body, input: &[u8], dst_limit: usize) -> (BodyReader, PipeBuf<u8>, PipeBuf<u8>) {
+        let (mut src, mut dst) = (
+            PipeBuf::<u8>::new(),
+            PipeBuf::<u8>::with_limits(4, dst_limit),
+        );
+        src.wr().append(input).unwrap();
+        let mut reader = BodyReader::new(body);
+        let r: Result<(), E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), Some(&mut dst.wr()));
+        r.unwrap();
+        (reader, src, dst)
+    }
+
+    #[test]
+    fn length_body_stops_at_its_end_and_leaves_the_next_message() {
+        let (reader, src, dst) = read(Body::Length(3), b"abcnext", 64);
+        assert!(reader.is_done());
+        assert_eq!(dst.data(), b"abc");
+        assert_eq!(dst.state(), crate::PBufState::Closing);
+        assert_eq!(src.data(), b"next");
+    }
+
+    #[test]
+    fn full_destination_leaves_the_rest_in_the_source() {
+        let (reader, src, dst) = read(Body::Length(6), b"abcdefnext", 4);
+        assert_eq!(reader, BodyReader::Length(2));
+        assert_eq!(dst.data(), b"abcd");
+        assert_eq!(src.data(), b"efnext");
+    }
+
+    #[test]
+    fn chunked_body_pushes_at_each_chunk_end_and_closes_at_the_empty_chunk() {
+        let (reader, src, dst) = read(Body::Chunked, b"2\nab;1\nc;0\nrest", 64);
+        assert!(reader.is_done());
+        assert_eq!(dst.data(), b"abc");
+        assert!(dst.has_pending_push());
+        assert_eq!(src.data(), b"rest");
+    }
+
+    #[test]
+    fn skipped_body_is_consumed_without_a_destination() {
+        let mut src = PipeBuf::<u8>::new();
+        src.wr().append(b"1\nx;0\nrest").unwrap();
+        let mut reader = BodyReader::new(Body::Chunked);
+        let r: Result<(), E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), None);
+        r.unwrap();
+        assert!(reader.is_done());
+        assert_eq!(src.data(), b"rest");
+    }
+
+    #[test]
+    fn bad_chunk_header_is_a_decode_error() {
+        let mut src = PipeBuf::<u8>::new();
+        src.wr().append(b"zz\n").unwrap();
+        let mut reader = BodyReader::new(Body::Chunked);
+        let r: Result<(), E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), None);
+        assert_eq!(r, Err(Error::Decode(TextError::BadNumber)));
+    }
+
+    #[test]
+    fn chunk_writer_frames_what_is_there_and_ends_with_the_empty_chunk() {
+        let (mut src, mut dst) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+        let mut writer = BodyWriter::new(Body::Chunked);
+        src.wr().append(b"abc").unwrap();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        src.wr().append(b"de").unwrap();
+        src.wr().close();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(writer.is_done());
+        assert_eq!(dst.data(), b"3\nabc;2\nde;0\n");
+    }
+
+    #[test]
+    fn last_chunk_waits_for_room_without_losing_the_close() {
+        let (mut src, mut dst) = (PipeBuf::<u8>::new(), PipeBuf::with_storage([0u8; 24]));
+        dst.wr().append(&[b'.'; 10]).unwrap();
+        let mut writer = BodyWriter::new(Body::Chunked);
+        src.wr().close();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(!writer.is_done());
+        assert_eq!(src.rd().pending_eof(), Some(EofKind::Close));
+        dst.rd().consume_all();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(writer.is_done());
+        assert_eq!(dst.data(), b"0\n");
+    }
+
+    #[test]
+    fn length_writer_needs_the_close_and_every_announced_byte() {
+        let (mut src, mut dst) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+        let mut writer = BodyWriter::new(Body::Length(2));
+        src.wr().append(b"ab").unwrap();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(!writer.is_done(), "done only once the application closes");
+        src.wr().close();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(writer.is_done());
+        assert_eq!(dst.data(), b"ab");
+    }
+}
