@@ -10,7 +10,9 @@ for tool in cargo rustfmt cargo-clippy; do
   command -v "$tool" >/dev/null || { echo "missing $tool: install the Rust toolchain with rustfmt and clippy" >&2; exit 1; }
 done
 
-# Peers the interop tests talk to: Debian's openssl and python3 (standard library only).
+# Peers the interop tests talk to: Debian's openssl and python3 (standard library only),
+# and headless Chromium for the browser test of wss_chat (which fails without it unless
+# PIPEBUF_SKIP_BROWSER=1, which also skips installing it).
 need_apt() {
   local missing=()
   for pkg in "$@"; do
@@ -23,7 +25,9 @@ need_apt() {
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
   fi
 }
-need_apt openssl:openssl python3:python3
+browser=(chromium:chromium)
+[ "${PIPEBUF_SKIP_BROWSER:-}" = 1 ] && browser=()
+need_apt openssl:openssl python3:python3 "${browser[@]}"
 
 # The WebSocket interop tests' peer: Python's `websockets` (>= 13), in a venv under target/
 # made once; the tests find it through PIPEBUF_TEST_PYTHON and fail without it.

@@ -351,3 +351,17 @@ pub fn py_script(name: &str) -> PathBuf {
         .join("py")
         .join(name)
 }
+
+/// The directory tests leave their artefacts in (screenshots and the like), made if needed:
+/// `test-output/` in the target directory.
+pub fn test_output_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // The test binary lives in target/<profile>/deps/.
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("test binary has no target directory");
+    let dir = target.join("test-output");
+    std::fs::create_dir_all(&dir).expect("test output directory");
+    dir
+}

@@ -17,7 +17,10 @@
 //! user's name, every later one a chat line, broadcast as `name: line`. New connections are
 //! in the "unauthenticated" class, with a small read budget; naming yourself moves you to
 //! the "authenticated" class, which is served first. A member whose outgoing buffer is full
-//! (it does not read) is disconnected rather than slowing the room down.
+//! (it does not read) is disconnected rather than slowing the room down, and so is a member
+//! who sends more than 16 KiB a second (in bursts of up to 64 KiB): what one member sends is
+//! copied to everyone, so a flood of short lines would otherwise fill every other member's
+//! buffer within one turn of the loop and get them all disconnected as slow readers.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,7 +37,9 @@ use pipebuf_mio::{
     SendResult,
 };
 use pipebuf_rustls::{Tls, TlsError};
-use pipebuf_websocket::message::{ChunkError, MessageAssembler, MessageKind, write_message};
+use pipebuf_websocket::message::{
+    CHUNK_HEADER_LEN, ChunkError, MessageAssembler, MessageKind, write_message,
+};
 use pipebuf_websocket::{WebSocket, WsConfig, WsError, accept_all};
 
 /// The page: markup, style and script in one response, nothing fetched from elsewhere.
@@ -43,6 +48,12 @@ const PAGE: &str = include_str!("wss_chat.html");
 const MAX_NAME: usize = 32;
 /// Longest chat line accepted (the WebSocket refuses larger messages with 1009).
 const MAX_LINE: usize = 4096;
+/// What a member may send, in bytes a second, counted as what each member of the room gets
+/// queued (name, line and framing); more gets it disconnected as a flooder.
+const FLOOD_RATE: f64 = 16.0 * 1024.0;
+/// The burst a member may send at once within [`FLOOD_RATE`]: well under a member's outgoing
+/// buffer (256 KiB), so one flooder's burst never fills the buffers of the others.
+const FLOOD_BURST: f64 = 64.0 * 1024.0;
 /// How long open chats get to close cleanly on SIGINT/SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -227,6 +238,21 @@ impl Chain for ChatConn {
 struct Member {
     room: String,
     name: Option<String>,
+    /// Bytes it may still send now (a token bucket: [`FLOOD_RATE`], up to [`FLOOD_BURST`]).
+    allowance: f64,
+    /// When `allowance` was last brought up to date.
+    counted: Instant,
+}
+
+impl Member {
+    /// Takes `bytes` from the allowance; false when the member is over its flood limit.
+    fn spend(&mut self, bytes: usize, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.counted).as_secs_f64();
+        self.counted = now;
+        self.allowance = (self.allowance + elapsed * FLOOD_RATE).min(FLOOD_BURST);
+        self.allowance -= bytes as f64;
+        self.allowance >= 0.0
+    }
 }
 
 /// The chat: who is in which room, and the broadcasts.
@@ -256,6 +282,18 @@ impl Chat {
         }
     }
 
+    /// Removes `id` from the chat (not from the driver); returns what it was.
+    fn leave(&mut self, id: ConnId) -> Option<Member> {
+        let member = self.members.remove(&id)?;
+        if let Some(ids) = self.rooms.get_mut(&member.room) {
+            ids.retain(|other| *other != id);
+            if ids.is_empty() {
+                self.rooms.remove(&member.room);
+            }
+        }
+        Some(member)
+    }
+
     fn on_event(&mut self, event: Event<ChatEvent>) {
         match event {
             Event::Message {
@@ -263,7 +301,13 @@ impl Chat {
                 msg: ChatEvent::Opened { room },
             } => {
                 self.rooms.entry(room.clone()).or_default().push(id);
-                self.members.insert(id, Member { room, name: None });
+                let member = Member {
+                    room,
+                    name: None,
+                    allowance: FLOOD_BURST,
+                    counted: Instant::now(),
+                };
+                self.members.insert(id, member);
             }
             Event::Message {
                 id,
@@ -285,22 +329,28 @@ impl Chat {
                         self.broadcast(&room, &format!("* {name} joined {room} ({count} here)"));
                     }
                     Some(name) => {
+                        let name = name.clone();
                         let text = format!("{name}: {line}");
-                        self.broadcast(&room, &text);
+                        if member.spend(text.len() + CHUNK_HEADER_LEN, Instant::now()) {
+                            self.broadcast(&room, &text);
+                        } else {
+                            // Gone at once: the lines it sent in the same turn, still queued
+                            // as events, find no member and go nowhere.
+                            self.leave(id);
+                            self.driver.abort(id);
+                            self.broadcast(&room, &format!("* {name} was disconnected: flooding"));
+                        }
                     }
                 }
             }
             Event::Left { id, .. } => {
-                if let Some(member) = self.members.remove(&id) {
-                    if let Some(ids) = self.rooms.get_mut(&member.room) {
-                        ids.retain(|other| *other != id);
-                        if ids.is_empty() {
-                            self.rooms.remove(&member.room);
-                        }
-                    }
-                    if let Some(name) = member.name {
-                        self.broadcast(&member.room, &format!("* {name} left"));
-                    }
+                if let Some(Member {
+                    room,
+                    name: Some(name),
+                    ..
+                }) = self.leave(id)
+                {
+                    self.broadcast(&room, &format!("* {name} left"));
                 }
             }
             Event::Joined { .. } | Event::Moved { .. } => (),
