@@ -9,6 +9,7 @@ pub mod echo;
 pub mod server;
 pub mod tls;
 pub mod ws;
+pub mod ws_client;
 
 use std::collections::HashMap;
 use std::sync::Arc;
