@@ -175,6 +175,8 @@ pub enum ClientError {
     Broken,
     /// An echo differed from what was sent (`load`).
     Mismatch(String),
+    /// The server closed the WebSocket while this many echoes were outstanding (`load`).
+    ClosedEarly(u64),
     /// A message record from the WebSocket could not be read (a bug).
     Record(pipebuf_websocket::message::ChunkError),
     /// A buffer refused an operation (a bug).
@@ -188,6 +190,9 @@ impl fmt::Display for ClientError {
             ClientError::Ws(e) => write!(f, "WebSocket: {e}"),
             ClientError::Broken => f.write_str("the connection ended without a close handshake"),
             ClientError::Mismatch(what) => write!(f, "wrong echo: {what}"),
+            ClientError::ClosedEarly(n) => {
+                write!(f, "the server closed with {n} echoes outstanding")
+            }
             ClientError::Record(e) => write!(f, "message record: {e}"),
             ClientError::Buffer(e) => write!(f, "buffer: {e}"),
         }

@@ -248,7 +248,9 @@ fn parse_args() -> Result<(WsUrl, Flags), String> {
         (None, Some(url)) => url.to_string(),
         (Some(_), Some(_)) => return Err("give the URL once".into()),
         (None, None) => {
-            return Err("usage: wss_client ws[s]://HOST[:PORT]/PATH [--ca PEM | --insecure]".into());
+            return Err(
+                "usage: wss_client ws[s]://HOST[:PORT]/PATH [--ca PEM | --insecure]".into(),
+            );
         }
     };
     Ok((WsUrl::parse(&url)?, flags))
