@@ -1,7 +1,7 @@
 """A real WebSocket server (the `websockets` package, asyncio API) for our client to talk to.
 
-    python ws_server.py echo [SUBPROTOCOL...]
-    python ws_server.py reject
+    python ws_server.py echo [SUBPROTOCOL...] [--tls CERT KEY]
+    python ws_server.py reject [--tls CERT KEY]
 
 Serves on 127.0.0.1, port 0, and prints `port N` once it accepts connections. Then, per
 connection:
@@ -14,11 +14,14 @@ connection:
           none came).
   reject  refuses every upgrade with `403 Forbidden`, prints `rejected`.
 
+With `--tls CERT KEY` (PEM files) it serves wss:// instead of ws://.
+
 Stops by itself when stdin reaches its end (the test closes it or dies) or after LIFETIME
 seconds, whichever comes first.
 """
 
 import asyncio
+import ssl
 import sys
 import threading
 from http import HTTPStatus
@@ -56,6 +59,13 @@ def reject(connection, request):
 
 async def main():
     mode, args = sys.argv[1], sys.argv[2:]
+    tls = None
+    if "--tls" in args:
+        at = args.index("--tls")
+        cert, key = args[at + 1], args[at + 2]
+        del args[at : at + 3]
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
     if mode == "echo":
         kwargs = {"subprotocols": args} if args else {}
         handler = echo
@@ -73,7 +83,7 @@ async def main():
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     async with serve(
-        handler, "127.0.0.1", 0, max_size=None, ping_interval=None, close_timeout=5, **kwargs
+        handler, "127.0.0.1", 0, max_size=None, ping_interval=None, close_timeout=5, ssl=tls, **kwargs
     ) as server:
         port = server.sockets[0].getsockname()[1]
         say("port %d" % port)
