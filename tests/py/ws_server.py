@@ -2,6 +2,7 @@
 
     python ws_server.py echo [SUBPROTOCOL...] [--tls CERT KEY]
     python ws_server.py reject [--tls CERT KEY]
+    python ws_server.py corrupt
 
 Serves on 127.0.0.1, port 0, and prints `port N` once it accepts connections. Then, per
 connection:
@@ -13,6 +14,8 @@ connection:
           `closed RCVD_CODE RCVD_REASON_REPR` (what our close frame said; `closed none` if
           none came).
   reject  refuses every upgrade with `403 Forbidden`, prints `rejected`.
+  corrupt echoes every message with the last byte of each non-empty binary message
+          flipped (for checking that a client notices).
 
 With `--tls CERT KEY` (PEM files) it serves wss:// instead of ws://.
 
@@ -52,6 +55,16 @@ async def echo(ws):
     say("closed none" if rcvd is None else "closed %d %r" % (rcvd.code, rcvd.reason))
 
 
+async def corrupt(ws):
+    try:
+        async for msg in ws:
+            if isinstance(msg, bytes) and msg:
+                msg = msg[:-1] + bytes([msg[-1] ^ 1])
+            await ws.send(msg)
+    except ConnectionClosed:
+        pass
+
+
 def reject(connection, request):
     say("rejected")
     return connection.respond(HTTPStatus.FORBIDDEN, "no WebSocket for you\n")
@@ -69,6 +82,9 @@ async def main():
     if mode == "echo":
         kwargs = {"subprotocols": args} if args else {}
         handler = echo
+    elif mode == "corrupt":
+        kwargs = {}
+        handler = corrupt
     elif mode == "reject":
         kwargs = {"process_request": reject}
         handler = echo
