@@ -191,6 +191,10 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
                 .wr
                 .space_upto(READ_CHUNK)
                 .map_err(io::Error::other)?;
+            if space.is_empty() {
+                // Full after all (an empty read would look like the peer's end of stream).
+                continue;
+            }
             match stream.try_read(space) {
                 Ok(0) => incoming.wr.close(),
                 Ok(n) => {
