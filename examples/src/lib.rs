@@ -1,7 +1,8 @@
 //! What the example programs share: command-line flags, the server runner (listen on one
 //! port with N event loops, print the listening line, exit cleanly on SIGINT/SIGTERM), the
-//! echo step, and TLS configuration (a self-signed certificate made at start for servers, a
-//! client config for the load tools).
+//! echo step, TLS configuration (a self-signed certificate made at start for servers, a
+//! client config for the load tools), and the WebSocket client side of `wss_client` and
+//! `load` ([`ws_client`]).
 
 #![forbid(unsafe_code)]
 
@@ -9,6 +10,7 @@ pub mod echo;
 pub mod server;
 pub mod tls;
 pub mod ws;
+pub mod ws_client;
 
 use std::collections::HashMap;
 use std::sync::Arc;

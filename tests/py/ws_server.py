@@ -1,7 +1,8 @@
 """A real WebSocket server (the `websockets` package, asyncio API) for our client to talk to.
 
-    python ws_server.py echo [SUBPROTOCOL...]
-    python ws_server.py reject
+    python ws_server.py echo [SUBPROTOCOL...] [--tls CERT KEY]
+    python ws_server.py reject [--tls CERT KEY]
+    python ws_server.py corrupt
 
 Serves on 127.0.0.1, port 0, and prints `port N` once it accepts connections. Then, per
 connection:
@@ -13,12 +14,17 @@ connection:
           `closed RCVD_CODE RCVD_REASON_REPR` (what our close frame said; `closed none` if
           none came).
   reject  refuses every upgrade with `403 Forbidden`, prints `rejected`.
+  corrupt echoes every message with the last byte of each non-empty binary message
+          flipped (for checking that a client notices).
+
+With `--tls CERT KEY` (PEM files) it serves wss:// instead of ws://.
 
 Stops by itself when stdin reaches its end (the test closes it or dies) or after LIFETIME
 seconds, whichever comes first.
 """
 
 import asyncio
+import ssl
 import sys
 import threading
 from http import HTTPStatus
@@ -49,6 +55,16 @@ async def echo(ws):
     say("closed none" if rcvd is None else "closed %d %r" % (rcvd.code, rcvd.reason))
 
 
+async def corrupt(ws):
+    try:
+        async for msg in ws:
+            if isinstance(msg, bytes) and msg:
+                msg = msg[:-1] + bytes([msg[-1] ^ 1])
+            await ws.send(msg)
+    except ConnectionClosed:
+        pass
+
+
 def reject(connection, request):
     say("rejected")
     return connection.respond(HTTPStatus.FORBIDDEN, "no WebSocket for you\n")
@@ -56,9 +72,19 @@ def reject(connection, request):
 
 async def main():
     mode, args = sys.argv[1], sys.argv[2:]
+    tls = None
+    if "--tls" in args:
+        at = args.index("--tls")
+        cert, key = args[at + 1], args[at + 2]
+        del args[at : at + 3]
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
     if mode == "echo":
         kwargs = {"subprotocols": args} if args else {}
         handler = echo
+    elif mode == "corrupt":
+        kwargs = {}
+        handler = corrupt
     elif mode == "reject":
         kwargs = {"process_request": reject}
         handler = echo
@@ -73,7 +99,7 @@ async def main():
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     async with serve(
-        handler, "127.0.0.1", 0, max_size=None, ping_interval=None, close_timeout=5, **kwargs
+        handler, "127.0.0.1", 0, max_size=None, ping_interval=None, close_timeout=5, ssl=tls, **kwargs
     ) as server:
         port = server.sockets[0].getsockname()[1]
         say("port %d" % port)

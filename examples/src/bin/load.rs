@@ -1,0 +1,558 @@
+//! `load`: a WebSocket load generator built on pipebuf itself: N client connections on one
+//! pipebuf_mio `Driver` (outgoing, with `connect_tcp`), each a (`Tls` client →) `WebSocket`
+//! client chain that keeps K binary messages in flight against an echo server, checks every
+//! echo byte for byte and measures each message's round trip.
+//!
+//! ```text
+//! cargo run --release -p pipebuf_examples --bin ws_echo -- --addr 127.0.0.1:9001 &
+//! cargo run --release -p pipebuf_examples --bin load -- --url ws://127.0.0.1:9001/ --connections 16 --size 1024
+//! cargo run --release -p pipebuf_examples --bin wss_echo -- --addr 127.0.0.1:9443 &
+//! cargo run --release -p pipebuf_examples --bin load -- --url wss://127.0.0.1:9443/ --insecure --in-flight 4
+//! ```
+//!
+//! Flags: `--url ws://HOST:PORT/PATH` or `wss://...` (required), `--connections N` (default
+//! 16), `--size BYTES` (default 64; 0 allowed), `--in-flight K` messages per connection
+//! (default 1), `--duration SECS` (default 5, fractions allowed). For `wss://`: `--ca PEM`
+//! (trust this CA or self-signed certificate) or `--insecure` (accept **any** certificate:
+//! for benchmarks against one's own servers only; TLS session resumption is off either way).
+//!
+//! All connections open (TCP, TLS and WebSocket handshakes) before the clock starts; then
+//! each sends messages for `--duration`, message `seq` of connection `c` being a distinct
+//! slice of one pseudo-random pattern, so a mixed-up or corrupted echo shows. Only messages
+//! whose echo completes within the duration count. Then each connection waits for its
+//! outstanding echoes and closes with the close handshake. Prints exactly one JSON line:
+//!
+//! ```text
+//! {"msgs_per_sec":..,"mib_per_sec":..,"p50_us":..,"p99_us":..,"connections":16,"size":64,"errors":0}
+//! ```
+//!
+//! `mib_per_sec` is echoed payload in one direction (messages × size / s / MiB). `errors`
+//! counts connections that failed: connect, TLS or handshake errors, wrong echoes, echoes
+//! still missing 10 s after the time was up, a broken close. The first few are described on
+//! stderr. Exit status: 1 if any echo was wrong or no connection could be opened (the JSON
+//! is printed anyway), 2 on bad flags, else 0.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use pipebuf::{EofKind, PBufRdWr};
+use pipebuf_examples::Flags;
+use pipebuf_examples::ws_client::{ClientError, WsClientStack, WsUrl, client_config, tls_config};
+use pipebuf_mio::{Chain, ClassId, ConnId, Context, Driver, DriverConfig, Event, LeftReason};
+use pipebuf_websocket::message::{CHUNK_HEADER_LEN, MessageKind, read_chunk, write_chunk};
+
+/// How long the connections may take to open, and how long outstanding echoes and the
+/// close handshakes may take once the time is up.
+const GRACE: Duration = Duration::from_secs(10);
+/// Largest chunk record written at once: large messages stream through in pieces.
+const CHUNK: usize = 64 * 1024;
+
+/// The message bytes: message `seq` of connection `conn` is a slice of `bytes` starting at
+/// an offset that depends on both.
+#[derive(Debug)]
+struct Pattern {
+    bytes: Vec<u8>,
+    size: usize,
+}
+
+impl Pattern {
+    /// Distinct starting offsets.
+    const SHIFTS: usize = 251;
+
+    fn new(size: usize) -> Self {
+        let mut x: u32 = 0x2545_f491;
+        let bytes = (0..size + Self::SHIFTS)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x >> 24) as u8
+            })
+            .collect();
+        Pattern { bytes, size }
+    }
+
+    fn message(&self, conn: usize, seq: u64) -> &[u8] {
+        let shift = (seq as usize).wrapping_mul(7).wrapping_add(conn) % Self::SHIFTS;
+        &self.bytes[shift..shift + self.size]
+    }
+}
+
+/// The measuring window, shared by the loop and every connection: unset until all
+/// connections are open.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: Instant,
+    deadline: Instant,
+}
+
+/// What a connection reports.
+#[derive(Debug)]
+enum Report {
+    /// The WebSocket is open.
+    Open,
+    /// The time is up and every echo is in: round trips (ns) of the counted messages.
+    Done(Vec<u64>),
+}
+
+/// One load connection: the client stack plus the sending and checking state.
+#[derive(Debug)]
+struct LoadConn {
+    stack: WsClientStack,
+    st: LoadState,
+}
+
+/// What a [`LoadConn`] sent, checked and measured.
+#[derive(Debug)]
+struct LoadState {
+    index: usize,
+    pattern: Rc<Pattern>,
+    window: Rc<Cell<Option<Window>>>,
+    in_flight: u64,
+    /// Messages written whole, and whether the next one is being written (`tx_off` bytes).
+    tx_seq: u64,
+    writing: bool,
+    tx_off: usize,
+    /// Messages echoed whole, and bytes of the next one checked so far.
+    rx_seq: u64,
+    rx_off: usize,
+    /// When each message not yet echoed was started.
+    started: VecDeque<Instant>,
+    latencies: Vec<u64>,
+    opened: bool,
+    /// The time is up: no new messages.
+    stopping: bool,
+    /// [`Report::Done`] was sent and our side closed.
+    finished: bool,
+}
+
+impl LoadState {
+    fn new(
+        index: usize,
+        pattern: Rc<Pattern>,
+        window: Rc<Cell<Option<Window>>>,
+        in_flight: u64,
+    ) -> Self {
+        LoadState {
+            index,
+            pattern,
+            window,
+            in_flight,
+            tx_seq: 0,
+            writing: false,
+            tx_off: 0,
+            rx_seq: 0,
+            rx_off: 0,
+            started: VecDeque::new(),
+            latencies: Vec::new(),
+            opened: false,
+            stopping: false,
+            finished: false,
+        }
+    }
+}
+
+/// Checks the echo records waiting in `app.rd` against what was sent; records the round
+/// trip of each message completed within the window.
+fn check_echoes(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> Result<bool, ClientError> {
+    let mut active = false;
+    let size = conn.pattern.size;
+    while let Some(chunk) = read_chunk(&app.rd).map_err(ClientError::Record)? {
+        let seq = conn.rx_seq;
+        let sent_up_to = if seq < conn.tx_seq {
+            size
+        } else if seq == conn.tx_seq && conn.writing {
+            conn.tx_off
+        } else {
+            0
+        };
+        let end = conn.rx_off + chunk.data.len();
+        if chunk.kind != MessageKind::Binary {
+            return Err(ClientError::Mismatch(format!(
+                "echo {seq} came back as {:?}",
+                chunk.kind
+            )));
+        }
+        if end > sent_up_to {
+            return Err(ClientError::Mismatch(format!(
+                "echo {seq} has {end} bytes, only {sent_up_to} were sent"
+            )));
+        }
+        let expected = &conn.pattern.message(conn.index, seq)[conn.rx_off..end];
+        if chunk.data != expected {
+            return Err(ClientError::Mismatch(format!(
+                "echo {seq} differs in bytes {}..{end}",
+                conn.rx_off
+            )));
+        }
+        let (fin, record_len) = (chunk.fin, chunk.record_len);
+        app.rd.consume(record_len).map_err(ClientError::Buffer)?;
+        conn.rx_off = end;
+        active = true;
+        if fin {
+            if end != size {
+                return Err(ClientError::Mismatch(format!(
+                    "echo {seq} ended after {end} of {size} bytes"
+                )));
+            }
+            let now = Instant::now();
+            if let (Some(start), Some(window)) = (conn.started.pop_front(), conn.window.get()) {
+                if start >= window.start && now <= window.deadline {
+                    let took = now.saturating_duration_since(start).as_nanos();
+                    conn.latencies.push(u64::try_from(took).unwrap_or(u64::MAX));
+                }
+            }
+            conn.rx_seq += 1;
+            conn.rx_off = 0;
+        }
+    }
+    Ok(active)
+}
+
+/// Starts and writes messages while fewer than `in_flight` are out and the time is not up.
+fn send_messages(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> bool {
+    let mut active = false;
+    let size = conn.pattern.size;
+    loop {
+        if !conn.writing {
+            if conn.stopping || conn.tx_seq - conn.rx_seq >= conn.in_flight {
+                break;
+            }
+            conn.writing = true;
+            conn.tx_off = 0;
+            conn.started.push_back(Instant::now());
+        }
+        let left = size - conn.tx_off;
+        let room = app.wr.room();
+        if room < CHUNK_HEADER_LEN || (room == CHUNK_HEADER_LEN && left > 0) {
+            break;
+        }
+        let n = left.min(CHUNK).min(room - CHUNK_HEADER_LEN);
+        let fin = n == left;
+        let message = conn.pattern.message(conn.index, conn.tx_seq);
+        let data = &message[conn.tx_off..conn.tx_off + n];
+        if write_chunk(&mut app.wr, MessageKind::Binary, fin, data).is_err() {
+            break;
+        }
+        active = true;
+        conn.tx_off += n;
+        if fin {
+            conn.writing = false;
+            conn.tx_seq += 1;
+        }
+    }
+    if active {
+        app.wr.push();
+    }
+    active
+}
+
+impl Chain for LoadConn {
+    type Msg = Report;
+    type Error = ClientError;
+
+    fn process(
+        &mut self,
+        net: PBufRdWr<'_>,
+        cx: &mut Context<'_, Report>,
+    ) -> Result<bool, ClientError> {
+        let mut active = self.stack.process(cx.now(), net)?;
+        let st = &mut self.st;
+        if !st.opened && self.stack.ws().is_open() {
+            st.opened = true;
+            cx.emit(Report::Open);
+            active = true;
+        }
+        if !st.stopping && st.window.get().is_some_and(|w| cx.now() >= w.deadline) {
+            st.stopping = true;
+            active = true;
+        }
+        let mut app = self.stack.app();
+        active |= check_echoes(st, &mut app)?;
+        if st.window.get().is_some() && !st.finished {
+            active |= send_messages(st, &mut app);
+        }
+        if st.stopping && !st.finished && !st.writing && st.rx_seq == st.tx_seq {
+            // Every echo is in: report and start the close handshake.
+            st.finished = true;
+            cx.emit(Report::Done(std::mem::take(&mut st.latencies)));
+            app.wr.close();
+            active = true;
+        }
+        active |= app.rd.consume_push();
+        match app.rd.consume_eof() {
+            Some(EofKind::Close) if st.finished => active = true,
+            Some(EofKind::Close) => {
+                let outstanding = st.tx_seq + u64::from(st.writing) - st.rx_seq;
+                return Err(ClientError::ClosedEarly(outstanding));
+            }
+            Some(EofKind::Abort) => return Err(ClientError::Broken),
+            None => (),
+        }
+        Ok(active)
+    }
+
+    fn send(&mut self, _net: PBufRdWr<'_>, _data: &[u8]) -> Result<(), pipebuf::Error> {
+        // The loop's kick once the window is set: the turn that follows starts sending.
+        Ok(())
+    }
+
+    fn close(&mut self, _net: PBufRdWr<'_>) {
+        self.st.stopping = true;
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let end = match self.st.window.get() {
+            Some(w) if !self.st.stopping => Some(w.deadline),
+            _ => None,
+        };
+        match (self.stack.next_deadline(), end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn release(&mut self) {
+        self.stack.release();
+    }
+}
+
+/// The `q` quantile of sorted nanoseconds, in microseconds.
+fn quantile_us(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1] as f64 / 1000.0
+}
+
+/// The settings from the command line.
+#[derive(Debug)]
+struct Settings {
+    url: WsUrl,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    connections: usize,
+    size: usize,
+    in_flight: u64,
+    duration: Duration,
+}
+
+fn settings() -> Result<Settings, String> {
+    let flags = Flags::from_env_with_switches(
+        &["url", "connections", "size", "in-flight", "duration", "ca"],
+        &["insecure"],
+    )?;
+    let url = WsUrl::parse(
+        flags
+            .get("url")
+            .ok_or("--url ws[s]://HOST:PORT/ is required")?,
+    )?;
+    let tls = tls_config(&url, flags.get("ca"), flags.is_set("insecure"))?;
+    let connections: usize = flags.parse_or("connections", 16)?;
+    let size: usize = flags.parse_or("size", 64)?;
+    let in_flight: u64 = flags.parse_or("in-flight", 1)?;
+    let secs: f64 = flags.parse_or("duration", 5.0)?;
+    if connections == 0 || in_flight == 0 {
+        return Err("--connections and --in-flight must be at least 1".into());
+    }
+    if connections > 10_000 {
+        return Err("--connections is at most 10000".into());
+    }
+    if size > 1 << 30 {
+        return Err("--size is at most 1 GiB".into());
+    }
+    let duration = Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero() && *d <= Duration::from_secs(86_400))
+        .ok_or("--duration must be above 0 and at most a day")?;
+    Ok(Settings {
+        url,
+        tls,
+        connections,
+        size,
+        in_flight,
+        duration,
+    })
+}
+
+/// What the run found.
+#[derive(Debug, Default)]
+struct Tally {
+    latencies: Vec<u64>,
+    errors: usize,
+    mismatches: usize,
+    opened: usize,
+    notes: Vec<String>,
+}
+
+impl Tally {
+    fn error(&mut self, what: String) {
+        self.errors += 1;
+        if self.notes.len() < 5 {
+            self.notes.push(what);
+        }
+    }
+
+    /// Accounts for a connection that left; `done`: it had reported its measurements.
+    fn left(&mut self, reason: LeftReason, done: bool) {
+        match reason {
+            LeftReason::Closed if done => (),
+            LeftReason::ChainError(e) => {
+                if matches!(e.downcast_ref(), Some(ClientError::Mismatch(_))) {
+                    self.mismatches += 1;
+                }
+                self.error(e.to_string());
+            }
+            other => self.error(other.to_string()),
+        }
+    }
+}
+
+fn run(settings: &Settings) -> Result<Tally, String> {
+    let addr = settings.url.socket_addr()?;
+    let pattern = Rc::new(Pattern::new(settings.size));
+    let window = Rc::new(Cell::new(None));
+    let config = DriverConfig {
+        max_connections: settings.connections,
+        ..DriverConfig::default()
+    };
+    let mut driver: Driver<LoadConn> =
+        Driver::new(config, Box::new(|_| None)).map_err(|e| format!("event loop: {e}"))?;
+    let mut tally = Tally::default();
+    let mut live: Vec<ConnId> = Vec::new();
+    for index in 0..settings.connections {
+        let stack = WsClientStack::new(
+            &settings.url,
+            settings.tls.clone(),
+            client_config(settings.size),
+        )?;
+        let st = LoadState::new(
+            index,
+            Rc::clone(&pattern),
+            Rc::clone(&window),
+            settings.in_flight,
+        );
+        match driver.connect_tcp(addr, LoadConn { stack, st }, ClassId::DEFAULT) {
+            Ok(id) => live.push(id),
+            Err(e) => tally.error(format!("connect to {addr}: {e}")),
+        }
+    }
+    // Phase 1: every connection opens (or fails) before the clock starts.
+    let mut open: Vec<ConnId> = Vec::new();
+    let give_up = Instant::now() + GRACE;
+    while open.len() < live.len() && Instant::now() < give_up {
+        driver
+            .poll(Some(Duration::from_millis(100)))
+            .map_err(|e| format!("event loop: {e}"))?;
+        while let Some(event) = driver.next_event() {
+            match event {
+                Event::Message {
+                    id,
+                    msg: Report::Open,
+                } => open.push(id),
+                Event::Left { id, reason, .. } => {
+                    live.retain(|&l| l != id);
+                    open.retain(|&o| o != id);
+                    tally.left(reason, false);
+                }
+                _ => (),
+            }
+        }
+    }
+    tally.opened = open.len();
+    if open.len() < live.len() {
+        for &id in live.iter().filter(|id| !open.contains(id)) {
+            tally.error(format!("connection not open after {GRACE:?}"));
+            driver.abort(id);
+        }
+        while driver.next_event().is_some() {}
+        live = open.clone();
+    }
+    if live.is_empty() {
+        return Ok(tally);
+    }
+    // Phase 2: the measured run, then the drain and the close handshakes.
+    let start = Instant::now();
+    let deadline = start + settings.duration;
+    window.set(Some(Window { start, deadline }));
+    for &id in &live {
+        driver.send(id, &[]);
+    }
+    let mut done: Vec<ConnId> = Vec::new();
+    let give_up = deadline + GRACE;
+    while !live.is_empty() && Instant::now() < give_up {
+        driver
+            .poll(Some(Duration::from_millis(100)))
+            .map_err(|e| format!("event loop: {e}"))?;
+        while let Some(event) = driver.next_event() {
+            match event {
+                Event::Message {
+                    id,
+                    msg: Report::Done(latencies),
+                } => {
+                    done.push(id);
+                    tally.latencies.extend(latencies);
+                }
+                Event::Left { id, reason, .. } => {
+                    live.retain(|&l| l != id);
+                    tally.left(reason, done.contains(&id));
+                }
+                _ => (),
+            }
+        }
+    }
+    for id in live {
+        let what = if done.contains(&id) {
+            "no end of the close handshake"
+        } else {
+            "echoes still missing"
+        };
+        tally.error(format!("{what} {GRACE:?} after the time was up"));
+        driver.abort(id);
+    }
+    Ok(tally)
+}
+
+fn main() -> ExitCode {
+    let settings = match settings() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("load: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut tally = match run(&settings) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("load: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for note in &tally.notes {
+        eprintln!("load: {note}");
+    }
+    tally.latencies.sort_unstable();
+    let secs = settings.duration.as_secs_f64();
+    let rate = tally.latencies.len() as f64 / secs;
+    let mib = rate * settings.size as f64 / (1024.0 * 1024.0);
+    println!(
+        "{{\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{mib:.3},\"p50_us\":{:.1},\"p99_us\":{:.1},\"connections\":{},\"size\":{},\"errors\":{}}}",
+        quantile_us(&tally.latencies, 0.50),
+        quantile_us(&tally.latencies, 0.99),
+        settings.connections,
+        settings.size,
+        tally.errors,
+    );
+    if tally.mismatches > 0 {
+        eprintln!("load: {} connections got wrong echoes", tally.mismatches);
+        return ExitCode::FAILURE;
+    }
+    if tally.opened == 0 {
+        eprintln!("load: no connection could be opened");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

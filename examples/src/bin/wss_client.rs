@@ -1,0 +1,365 @@
+//! `wss_client`: a line-based WebSocket client on a pipebuf_mio event loop. Each line of
+//! stdin goes out as a text message; every message that comes back is printed on stdout,
+//! one line each (binary ones as lossy UTF-8). At the end of stdin the client closes the
+//! WebSocket (close frame 1000), waits for the server's close and exits 0.
+//!
+//! ```text
+//! cargo run -p pipebuf_examples --bin ws_echo -- --addr 127.0.0.1:9001 &
+//! printf 'hello\nworld\n' | cargo run -p pipebuf_examples --bin wss_client -- ws://127.0.0.1:9001/
+//! cargo run -p pipebuf_examples --bin wss_client -- wss://127.0.0.1:9443/ --insecure
+//! cargo run -p pipebuf_examples --bin wss_client -- --url wss://localhost:9443/chat --ca ca.pem
+//! ```
+//!
+//! The URL is the first argument or `--url URL`: `ws://` or `wss://`, host (name, IPv4, or
+//! IPv6 in brackets), optional port (default 80/443), optional path and query. `wss://` needs
+//! `--ca PEM` (trust this CA or self-signed certificate) or `--insecure` (accept **any**
+//! certificate: for testing against one's own servers only).
+//!
+//! The chain per connection: socket ⇄ `Link` ⇄ (`Tls` client ⇄) `WebSocket` client ⇄ message
+//! records ⇄ this program. stdin is read by a thread that hands lines to the event loop
+//! through a bounded channel and the driver's `Waker`; when the connection's queue is full,
+//! the loop stops taking lines (backpressure reaches stdin).
+//!
+//! Exit status: 0 after a clean close handshake (started by us at the end of stdin, or by
+//! the server); 1 with a message on stderr when the connection cannot be made, the
+//! handshake is refused, TLS fails, or the connection breaks; 2 on bad arguments.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, Read, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+use pipebuf::{EofKind, PBufRdWr};
+use pipebuf_examples::Flags;
+use pipebuf_examples::ws_client::{ClientError, WsClientStack, WsUrl, client_config, tls_config};
+use pipebuf_mio::{Chain, ClassId, Context, Driver, DriverConfig, Event, LeftReason, SendResult};
+use pipebuf_websocket::message::{CHUNK_HEADER_LEN, MessageAssembler, MessageKind, write_chunk};
+
+/// Lines queued in the connection before `send` reports it full.
+const MAX_QUEUED: usize = 64;
+/// Largest chunk record written for one line.
+const CHUNK: usize = 64 * 1024;
+/// Longest line accepted from stdin (longer ones are cut into several messages).
+const MAX_LINE: usize = 1 << 20;
+
+/// What the connection reports to the loop.
+#[derive(Debug)]
+enum Report {
+    /// The opening handshake is complete.
+    Open,
+    /// A message came back.
+    Message(Vec<u8>),
+}
+
+/// The application on top of the client stack: queued lines out, messages in.
+#[derive(Debug)]
+struct LineClient {
+    stack: WsClientStack,
+    lines: Lines,
+}
+
+/// The line side of a [`LineClient`].
+#[derive(Debug, Default)]
+struct Lines {
+    /// Lines not yet fully written as chunk records, and how much of the first is written.
+    outbox: VecDeque<Vec<u8>>,
+    written: usize,
+    /// Close our side once the outbox is empty.
+    closing: bool,
+    /// [`Report::Open`] was sent.
+    opened: bool,
+    assembler: MessageAssembler,
+}
+
+impl Lines {
+    /// Writes queued lines as text messages, as far as the record buffer has room; closes
+    /// the outgoing records once asked to and all is written.
+    fn fill(&mut self, app: &mut PBufRdWr<'_>) -> bool {
+        let mut active = false;
+        while let Some(line) = self.outbox.front() {
+            if app.wr.is_eof() {
+                self.outbox.clear();
+                break;
+            }
+            let left = line.len() - self.written;
+            let room = app.wr.room();
+            if room < CHUNK_HEADER_LEN || (room == CHUNK_HEADER_LEN && left > 0) {
+                break;
+            }
+            let n = left.min(CHUNK).min(room - CHUNK_HEADER_LEN);
+            let fin = n == left;
+            let data = &line[self.written..self.written + n];
+            if write_chunk(&mut app.wr, MessageKind::Text, fin, data).is_err() {
+                // No room after all: try again on the next turn.
+                break;
+            }
+            active = true;
+            if fin {
+                self.outbox.pop_front();
+                self.written = 0;
+            } else {
+                self.written += n;
+            }
+        }
+        if active {
+            app.wr.push();
+        }
+        if self.closing && self.outbox.is_empty() && !app.wr.is_eof() {
+            app.wr.close();
+            active = true;
+        }
+        active
+    }
+
+    /// Reports every complete message that came back; answers the server's close.
+    fn collect(
+        &mut self,
+        app: &mut PBufRdWr<'_>,
+        cx: &mut Context<'_, Report>,
+    ) -> Result<bool, ClientError> {
+        let before = app.rd.tripwire();
+        while let Some((_, data)) = self
+            .assembler
+            .next_message(&mut app.rd)
+            .map_err(ClientError::Record)?
+        {
+            cx.emit(Report::Message(data.to_vec()));
+        }
+        let mut active = before != app.rd.tripwire();
+        active |= app.rd.consume_push();
+        match app.rd.consume_eof() {
+            // The server's close frame: answer it by closing our side too.
+            Some(EofKind::Close) => {
+                self.outbox.clear();
+                app.wr.close();
+                active = true;
+            }
+            Some(EofKind::Abort) => return Err(ClientError::Broken),
+            None => (),
+        }
+        Ok(active)
+    }
+}
+
+impl Chain for LineClient {
+    type Msg = Report;
+    type Error = ClientError;
+
+    fn process(
+        &mut self,
+        net: PBufRdWr<'_>,
+        cx: &mut Context<'_, Report>,
+    ) -> Result<bool, ClientError> {
+        let mut active = self.stack.process(cx.now(), net)?;
+        if !self.lines.opened && self.stack.ws().is_open() {
+            self.lines.opened = true;
+            cx.emit(Report::Open);
+        }
+        let mut app = self.stack.app();
+        active |= self.lines.fill(&mut app);
+        active |= self.lines.collect(&mut app, cx)?;
+        Ok(active)
+    }
+
+    fn send(&mut self, _net: PBufRdWr<'_>, data: &[u8]) -> Result<(), pipebuf::Error> {
+        if self.lines.closing {
+            return Err(pipebuf::Error::AfterEof);
+        }
+        if self.lines.outbox.len() >= MAX_QUEUED {
+            return Err(pipebuf::Error::NoSpace {
+                requested: data.len(),
+                available: 0,
+            });
+        }
+        self.lines.outbox.push_back(data.to_vec());
+        Ok(())
+    }
+
+    fn close(&mut self, _net: PBufRdWr<'_>) {
+        self.lines.closing = true;
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.stack.next_deadline()
+    }
+
+    fn release(&mut self) {
+        self.stack.release();
+    }
+}
+
+/// Reads stdin lines on a thread: `Some(line)` each (without its line end, invalid UTF-8
+/// replaced, cut at [`MAX_LINE`]), then `None` at the end (or on a read error); each wakes
+/// the event loop.
+fn stdin_lines(waker: Arc<mio::Waker>) -> Receiver<Option<String>> {
+    let (tx, rx) = mpsc::sync_channel(MAX_QUEUED);
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut input = stdin.lock();
+        let mut raw = Vec::new();
+        loop {
+            raw.clear();
+            let line = match (&mut input)
+                .take(MAX_LINE as u64)
+                .read_until(b'\n', &mut raw)
+            {
+                Ok(0) | Err(_) => None,
+                Ok(_) => {
+                    let body = raw.strip_suffix(b"\n").unwrap_or(&raw);
+                    let body = body.strip_suffix(b"\r").unwrap_or(body);
+                    Some(String::from_utf8_lossy(body).into_owned())
+                }
+            };
+            let end = line.is_none();
+            if tx.send(line).is_err() {
+                return;
+            }
+            let _ = waker.wake();
+            if end {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Splits off the URL: the one argument that is neither a flag nor a flag's value, or
+/// `--url`.
+fn parse_args() -> Result<(WsUrl, Flags), String> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut positional = None;
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--url" || args[i] == "--ca" {
+            i += 2;
+        } else if args[i].starts_with("--") {
+            i += 1;
+        } else if positional.is_none() {
+            positional = Some(args.remove(i));
+        } else {
+            return Err(format!("unexpected argument {:?}", args[i]));
+        }
+    }
+    let flags = Flags::parse_with_switches(args, &["url", "ca"], &["insecure"])?;
+    let url = match (positional, flags.get("url")) {
+        (Some(url), None) => url,
+        (None, Some(url)) => url.to_string(),
+        (Some(_), Some(_)) => return Err("give the URL once".into()),
+        (None, None) => {
+            return Err(
+                "usage: wss_client ws[s]://HOST[:PORT]/PATH [--ca PEM | --insecure]".into(),
+            );
+        }
+    };
+    Ok((WsUrl::parse(&url)?, flags))
+}
+
+/// Why the client stopped with an error.
+enum Failure {
+    Usage(String),
+    Run(String),
+}
+
+fn run() -> Result<(), Failure> {
+    let (url, flags) = parse_args().map_err(Failure::Usage)?;
+    let tls =
+        tls_config(&url, flags.get("ca"), flags.is_set("insecure")).map_err(Failure::Usage)?;
+    let addr = url.socket_addr().map_err(Failure::Run)?;
+    let stack = WsClientStack::new(&url, tls, client_config(0)).map_err(Failure::Run)?;
+    let chain = LineClient {
+        stack,
+        lines: Lines::default(),
+    };
+    let fail = |what: String| Failure::Run(what);
+    let mut driver: Driver<LineClient> = Driver::new(DriverConfig::default(), Box::new(|_| None))
+        .map_err(|e| fail(format!("event loop: {e}")))?;
+    let id = driver
+        .connect_tcp(addr, chain, ClassId::DEFAULT)
+        .map_err(|e| fail(format!("cannot connect to {url} ({addr}): {e}")))?;
+    let waker = driver.waker().map_err(|e| fail(format!("waker: {e}")))?;
+    let lines = stdin_lines(waker);
+    let mut waiting: Option<String> = None;
+    let mut stdin_done = false;
+    let mut opened = false;
+    let stdout = std::io::stdout();
+    loop {
+        // A line refused for a full queue is retried soon.
+        let timeout = waiting.as_ref().map(|_| Duration::from_millis(10));
+        driver
+            .poll(timeout)
+            .map_err(|e| fail(format!("event loop: {e}")))?;
+        let mut out = stdout.lock();
+        while let Some(event) = driver.next_event() {
+            match event {
+                Event::Message {
+                    msg: Report::Open, ..
+                } => opened = true,
+                Event::Message {
+                    msg: Report::Message(data),
+                    ..
+                } => {
+                    let printed = out
+                        .write_all(String::from_utf8_lossy(&data).as_bytes())
+                        .and_then(|()| out.write_all(b"\n"));
+                    if let Err(e) = printed {
+                        return Err(fail(format!("stdout: {e}")));
+                    }
+                }
+                Event::Left { reason, .. } => {
+                    let _ = out.flush();
+                    return match reason {
+                        LeftReason::Closed => Ok(()),
+                        LeftReason::Io(e) if !opened => {
+                            Err(fail(format!("cannot connect to {url} ({addr}): {e}")))
+                        }
+                        LeftReason::ChainError(e) => Err(fail(format!("{url}: {e}"))),
+                        other => Err(fail(format!("{url}: connection ended: {other}"))),
+                    };
+                }
+                Event::Joined { .. } | Event::Moved { .. } => (),
+            }
+        }
+        out.flush().map_err(|e| fail(format!("stdout: {e}")))?;
+        drop(out);
+        while !stdin_done {
+            let line = match waiting.take() {
+                Some(line) => Some(line),
+                None => match lines.try_recv() {
+                    Ok(line) => line,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => None,
+                },
+            };
+            match line {
+                Some(line) => match driver.send(id, line.as_bytes()) {
+                    SendResult::Sent => (),
+                    SendResult::Full => {
+                        waiting = Some(line);
+                        break;
+                    }
+                    SendResult::Gone => break,
+                },
+                None => {
+                    stdin_done = true;
+                    driver.close(id);
+                }
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(e)) => {
+            eprintln!("wss_client: {e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(e)) => {
+            eprintln!("wss_client: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
