@@ -112,6 +112,11 @@
 //!
 //! The [`framing`] module decodes and encodes delimited lines and length-prefixed records in
 //! place.
+//!
+//! The [`reqresp`] module (feature `alloc`) builds request/response on top: pipelined and
+//! multiplexed clients and servers over one connection's buffers, driven by the caller's
+//! codec, with tickets or tags, cancellation, explicit-time timeouts, bounded in-flight
+//! state, and request and response bodies streamed through their own PipeBufs.
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -130,6 +135,8 @@ pub mod framing;
 mod io;
 mod pair;
 mod rd;
+#[cfg(feature = "alloc")]
+pub mod reqresp;
 mod settle;
 mod state;
 mod storage;
