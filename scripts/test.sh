@@ -10,7 +10,8 @@ for tool in cargo rustfmt cargo-clippy; do
   command -v "$tool" >/dev/null || { echo "missing $tool: install the Rust toolchain with rustfmt and clippy" >&2; exit 1; }
 done
 
-# Peers the interop tests talk to: Debian's openssl and python3 (standard library only).
+# Peers the interop tests talk to: Debian's openssl and python3 (standard library only), and
+# redis-server for redis_pipeline (redis-benchmark, from redis-tools, for comparing with it).
 need_apt() {
   local missing=()
   for pkg in "$@"; do
@@ -23,7 +24,7 @@ need_apt() {
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
   fi
 }
-need_apt openssl:openssl python3:python3
+need_apt openssl:openssl python3:python3 redis-server:redis-server redis-benchmark:redis-tools
 
 # The WebSocket interop tests' peer: Python's `websockets` (>= 13), in a venv under target/
 # made once; the tests find it through PIPEBUF_TEST_PYTHON and fail without it.

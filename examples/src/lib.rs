@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod echo;
+pub mod resp;
 pub mod server;
 pub mod tls;
 pub mod ws;
