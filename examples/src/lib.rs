@@ -1,7 +1,7 @@
 //! What the example programs share: command-line flags, the server runner (listen on one
 //! port with N event loops, print the listening line, exit cleanly on SIGINT/SIGTERM), the
-//! echo step, and TLS configuration (a self-signed certificate made at start for servers, a
-//! client config for the load tools).
+//! echo step, TLS configuration (a self-signed certificate made at start for servers, a
+//! client config for the load tools), and the RESP2 codec of `redis_pipeline`.
 
 #![forbid(unsafe_code)]
 
