@@ -124,6 +124,9 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
+// The request/response unit tests share the integration tests' codec, which names the crate.
+#[cfg(all(test, feature = "alloc"))]
+extern crate self as pipebuf;
 #[cfg(feature = "std")]
 extern crate std;
 

@@ -151,9 +151,11 @@ impl BodyWriter {
                         let h = encoder
                             .encode_chunk(n, first, head)
                             .map_err(Error::Encode)?;
-                        let Some(body) = space.get_mut(h..h + n) else {
+                        // A header longer than announced is the codec's bug: an error,
+                        // not a panic.
+                        let Some(body) = (h <= max).then(|| &mut space[h..h + n]) else {
                             return Err(Error::Buffer(crate::Error::CommitBeyondReserved {
-                                requested: h + n,
+                                requested: h.saturating_add(n),
                                 reserved: max + n,
                             }));
                         };
@@ -207,5 +209,119 @@ impl BodyWriter {
             }
             (Some(EofKind::Close), BodyWriter::Done) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PipeBuf;
+    use crate::reqresp::test_codec::{PLAIN, TextError};
+
+    type E = Error<TextError, TextError>;
+
+    fn read(body: Body, input: &[u8], dst_limit: usize) -> (BodyReader, PipeBuf<u8>, PipeBuf<u8>) {
+        let (mut src, mut dst) = (
+            PipeBuf::<u8>::new(),
+            PipeBuf::<u8>::with_limits(4, dst_limit),
+        );
+        src.wr().append(input).unwrap();
+        let mut reader = BodyReader::new(body);
+        let r: Result<(), E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), Some(&mut dst.wr()));
+        r.unwrap();
+        (reader, src, dst)
+    }
+
+    #[test]
+    fn length_body_stops_at_its_end_and_leaves_the_next_message() {
+        let (reader, src, dst) = read(Body::Length(3), b"abcnext", 64);
+        assert!(reader.is_done());
+        assert_eq!(dst.data(), b"abc");
+        assert_eq!(dst.state(), crate::PBufState::Closing);
+        assert_eq!(src.data(), b"next");
+    }
+
+    #[test]
+    fn full_destination_leaves_the_rest_in_the_source() {
+        let (reader, src, dst) = read(Body::Length(6), b"abcdefnext", 4);
+        assert_eq!(reader, BodyReader::Length(2));
+        assert_eq!(dst.data(), b"abcd");
+        assert_eq!(src.data(), b"efnext");
+    }
+
+    #[test]
+    fn chunked_body_pushes_at_each_chunk_end_and_closes_at_the_empty_chunk() {
+        let (reader, src, dst) = read(Body::Chunked, b"2\nab;1\nc;0\nrest", 64);
+        assert!(reader.is_done());
+        assert_eq!(dst.data(), b"abc");
+        assert!(dst.has_pending_push());
+        assert_eq!(src.data(), b"rest");
+    }
+
+    #[test]
+    fn skipped_body_is_consumed_without_a_destination() {
+        let mut src = PipeBuf::<u8>::new();
+        src.wr().append(b"1\nx;0\nrest").unwrap();
+        let mut reader = BodyReader::new(Body::Chunked);
+        let r: Result<(), E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), None);
+        r.unwrap();
+        assert!(reader.is_done());
+        assert_eq!(src.data(), b"rest");
+    }
+
+    #[test]
+    fn bad_chunk_header_is_a_decode_error() {
+        let mut src = PipeBuf::<u8>::new();
+        src.wr().append(b"zz\n").unwrap();
+        let mut reader = BodyReader::new(Body::Chunked);
+        let r: Result<(), E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), None);
+        assert_eq!(r, Err(Error::Decode(TextError::BadNumber)));
+    }
+
+    #[test]
+    fn chunk_writer_frames_what_is_there_and_ends_with_the_empty_chunk() {
+        let (mut src, mut dst) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+        let mut writer = BodyWriter::new(Body::Chunked);
+        src.wr().append(b"abc").unwrap();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        src.wr().append(b"de").unwrap();
+        src.wr().close();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(writer.is_done());
+        assert_eq!(dst.data(), b"3\nabc;2\nde;0\n");
+    }
+
+    #[test]
+    fn last_chunk_waits_for_room_without_losing_the_close() {
+        let (mut src, mut dst) = (PipeBuf::<u8>::new(), PipeBuf::with_storage([0u8; 24]));
+        dst.wr().append(&[b'.'; 10]).unwrap();
+        let mut writer = BodyWriter::new(Body::Chunked);
+        src.wr().close();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(!writer.is_done());
+        assert_eq!(src.rd().pending_eof(), Some(EofKind::Close));
+        dst.rd().consume_all();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(writer.is_done());
+        assert_eq!(dst.data(), b"0\n");
+    }
+
+    #[test]
+    fn length_writer_needs_the_close_and_every_announced_byte() {
+        let (mut src, mut dst) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+        let mut writer = BodyWriter::new(Body::Length(2));
+        src.wr().append(b"ab").unwrap();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(!writer.is_done(), "done only once the application closes");
+        src.wr().close();
+        let r: Result<(), E> = writer.pump(&mut PLAIN.clone(), &mut src.rd(), &mut dst.wr());
+        r.unwrap();
+        assert!(writer.is_done());
+        assert_eq!(dst.data(), b"ab");
     }
 }

@@ -109,3 +109,62 @@ pub trait Encoder {
         Ok(0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A codec that writes the defaults for chunks.
+    struct NoChunks;
+
+    impl Decoder for NoChunks {
+        type Item<'d> = &'d [u8];
+        type Error = ();
+        fn decode<'d>(&mut self, data: &'d [u8]) -> Result<Option<Head<&'d [u8]>>, ()> {
+            Ok(data.first().map(|_| Head {
+                message: &data[..1],
+                len: 1,
+                body: Body::None,
+            }))
+        }
+    }
+
+    impl Encoder for NoChunks {
+        type Item = u8;
+        type Error = ();
+        fn encode(&mut self, item: &u8, wr: &mut PBufWr<'_>) -> Result<Encoded, ()> {
+            Ok(match wr.append(&[*item]) {
+                Ok(()) => Encoded::Written(Body::None),
+                Err(_) => Encoded::Full,
+            })
+        }
+    }
+
+    #[test]
+    fn default_chunk_decoding_ends_the_body_without_consuming() {
+        assert_eq!(
+            NoChunks.decode_chunk(b"anything", true),
+            Ok(Some(ChunkHead {
+                len: 0,
+                data_len: 0
+            }))
+        );
+    }
+
+    #[test]
+    fn default_chunk_encoding_writes_nothing() {
+        assert_eq!(NoChunks.max_chunk_header(), 0);
+        assert_eq!(NoChunks.encode_chunk(5, true, &mut []), Ok(0));
+    }
+
+    #[test]
+    fn full_buffer_is_reported_as_full_not_as_an_error() {
+        let mut pb = crate::PipeBuf::with_storage([0u8; 1]);
+        assert_eq!(
+            NoChunks.encode(&1, &mut pb.wr()),
+            Ok(Encoded::Written(Body::None))
+        );
+        assert_eq!(NoChunks.encode(&2, &mut pb.wr()), Ok(Encoded::Full));
+        assert_eq!(pb.data(), [1]);
+    }
+}

@@ -157,3 +157,43 @@ impl fmt::Display for FinishError {
 }
 
 impl core::error::Error for FinishError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn errors_say_what_happened() {
+        let e: Error<crate::Error, crate::Error> = Error::BodyLength {
+            expected: 4,
+            got: 2,
+        };
+        assert_eq!(
+            e.to_string(),
+            "body length mismatch: 4 announced, 2 written"
+        );
+        assert_eq!(
+            FinishError::AlreadyFinished(3).to_string(),
+            "request 3 was already finished"
+        );
+        let refused = SubmitError {
+            reason: Refusal::<crate::Error>::Full,
+            request: (),
+            context: (),
+        };
+        assert_eq!(refused.to_string(), "request refused: too many in flight");
+    }
+
+    #[test]
+    fn buffer_errors_are_the_source() {
+        use core::error::Error as _;
+        let e: Error<crate::Error, crate::Error> = Error::Buffer(crate::Error::AfterEof);
+        assert!(e.source().is_some());
+        assert!(
+            Error::<crate::Error, crate::Error>::Desynchronized
+                .source()
+                .is_none()
+        );
+    }
+}

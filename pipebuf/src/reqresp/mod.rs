@@ -122,6 +122,9 @@ mod mux_server;
 mod pipelined_client;
 mod pipelined_server;
 mod tags;
+#[cfg(test)]
+#[path = "../../tests/reqresp_common/mod.rs"]
+mod test_codec;
 
 pub use codec::{Body, ChunkHead, Decoder, Encoded, Encoder, Head};
 pub use error::{Error, FinishError, Refusal, SubmitError};

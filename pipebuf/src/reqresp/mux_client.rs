@@ -157,7 +157,9 @@ impl<E: Encoder, D: Decoder, T: Tagging<E, D>, C> MuxClient<E, D, T, C> {
     ///
     /// Refuses, handing back request and context, when `max_in_flight` tags are taken
     /// ([`Refusal::Full`]), when `wr` has no room ([`Refusal::NoRoom`]), after the
-    /// connection ended ([`Refusal::Closed`]) or when the encoder fails.
+    /// connection ended ([`Refusal::Closed`]) or when the encoder fails. An encoder that
+    /// announces a body has put a head on the wire whose body cannot follow: the client
+    /// aborts `wr`, refuses with [`Refusal::Closed`] and is finished.
     pub fn submit(
         &mut self,
         wr: &mut PBufWr<'_>,

@@ -367,3 +367,44 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
 pub(crate) fn body_buf(limit: usize) -> PipeBuf<u8> {
     PipeBuf::with_limits(limit.min(4096), limit)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PipeBufPair;
+    use crate::reqresp::test_codec::{Client, Ev, Msg, PLAIN, drive};
+
+    #[test]
+    fn tickets_count_up_and_are_never_reused() {
+        let (mut c, mut wire, mut evs) =
+            (Client::new(PLAIN, PLAIN, 1), PipeBufPair::new(), Vec::new());
+        for n in 0..3 {
+            let t = c.submit(&mut wire.upper().wr, Msg::new("q"), n).unwrap();
+            assert_eq!(t.get(), u64::from(n));
+            wire.lower().wr.append(b"r\n").unwrap();
+            drive(&mut c, &mut wire, &mut evs).unwrap();
+        }
+        assert_eq!(evs.len(), 3);
+        assert_eq!(Ticket(7).to_string(), "#7");
+    }
+
+    #[test]
+    fn process_without_news_reports_no_activity() {
+        let (mut c, mut wire) = (Client::new(PLAIN, PLAIN, 4), PipeBufPair::new());
+        let mut evs = Vec::new();
+        c.submit(&mut wire.upper().wr, Msg::new("q"), 0).unwrap();
+        assert!(!c.process(wire.upper(), |_| ()).unwrap());
+        wire.lower().wr.append(b"par").unwrap();
+        assert!(
+            !c.process(wire.upper(), |_| ()).unwrap(),
+            "a partial head is no activity"
+        );
+        wire.lower().wr.append(b"t\n").unwrap();
+        assert!(
+            c.process(wire.upper(), |e| evs
+                .push(crate::reqresp::test_codec::ev(e)))
+                .unwrap()
+        );
+        assert_eq!(evs, [Ev::Resp(0, 0, "part".into(), false)]);
+    }
+}
