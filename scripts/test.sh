@@ -11,7 +11,8 @@ for tool in cargo rustfmt cargo-clippy; do
 done
 
 # Peers the interop tests talk to: Debian's openssl and python3 (standard library only),
-# and headless Chromium for the browser test of wss_chat (which fails without it unless
+# redis-server for redis_pipeline (redis-benchmark, from redis-tools, to compare with it), and
+# headless Chromium for the browser test of wss_chat (which fails without it unless
 # PIPEBUF_SKIP_BROWSER=1, which also skips installing it).
 need_apt() {
   local missing=()
@@ -27,7 +28,8 @@ need_apt() {
 }
 browser=(chromium:chromium)
 [ "${PIPEBUF_SKIP_BROWSER:-}" = 1 ] && browser=()
-need_apt openssl:openssl python3:python3 "${browser[@]}"
+need_apt openssl:openssl python3:python3 redis-server:redis-server redis-benchmark:redis-tools \
+  "${browser[@]}"
 
 # The WebSocket interop tests' peer: Python's `websockets` (>= 13), in a venv under target/
 # made once; the tests find it through PIPEBUF_TEST_PYTHON and fail without it.

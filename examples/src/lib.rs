@@ -1,12 +1,13 @@
 //! What the example programs share: command-line flags, the server runner (listen on one
 //! port with N event loops, print the listening line, exit cleanly on SIGINT/SIGTERM), the
 //! echo step, TLS configuration (a self-signed certificate made at start for servers, a
-//! client config for the load tools), and the WebSocket client side of `wss_client` and
-//! `load` ([`ws_client`]).
+//! client config for the load tools), the WebSocket client side of `wss_client` and `load`
+//! ([`ws_client`]), and the RESP2 codec of `redis_pipeline`.
 
 #![forbid(unsafe_code)]
 
 pub mod echo;
+pub mod resp;
 pub mod server;
 pub mod tls;
 pub mod ws;

@@ -1,0 +1,676 @@
+//! `mux_demo`: a multiplexed (tagged) request/response protocol, server and client, on
+//! [`pipebuf::reqresp::MuxServer`] and [`pipebuf::reqresp::MuxClient`] driven by
+//! `pipebuf_mio` `Driver`s. The server answers each request after a random delay, so answers
+//! leave out of order; the client matches them to their requests by tag and checks each.
+//!
+//! ```text
+//! cargo run -p pipebuf_examples --bin mux_demo -- --serve --addr 127.0.0.1:7009
+//! cargo run -p pipebuf_examples --bin mux_demo -- --connect 127.0.0.1:7009 --count 10000
+//! ```
+//!
+//! **Wire format**, both directions: a frame is a 4-byte big-endian length (the core's
+//! [`LengthPrefixed`] framing, at most 64 KiB), then a 4-byte big-endian tag, then the
+//! payload. The answer to a request carries the request's tag and its payload reversed.
+//!
+//! **Server** (`--serve`): flags `--addr HOST:PORT` (default 127.0.0.1:7009; port 0 picks a
+//! free port), `--threads N` (default 1), `--max-delay-ms MS` (default 20: each request is
+//! answered after a delay drawn uniformly from 0..=MS ms by a small deterministic PRNG,
+//! using the Driver's timers through `Chain::next_deadline`), `--seed S` (default 1). Prints
+//! `listening on HOST:PORT`; exits cleanly on SIGINT/SIGTERM after answering what it has
+//! received (up to 5 s). At most 1024 requests per connection wait for their answer; beyond,
+//! the server stops reading that connection.
+//!
+//! **Client** (`--connect HOST:PORT`): flags `--count N` (requests, default 10000),
+//! `--inflight K` (requests in flight at most, default 100; tags come from `0..4K`, so they
+//! are reused, never while in flight), `--seed S` (default 1: payload sizes and bytes).
+//! Each request has a 10 s deadline. Once every answer is in, it closes its side and waits
+//! for the server's end of stream, then prints one JSON line:
+//!
+//! ```text
+//! {"requests":10000,"matched":10000,"out_of_order":..,"secs":..,"requests_per_sec":..,"errors":0}
+//! ```
+//!
+//! `matched` counts answers with the right payload; `out_of_order` counts answers that arrived
+//! after the answer to a later request; `errors` counts wrong payloads, timeouts and failed
+//! requests (the first few are described on stderr). Exit status non-zero if `errors` is not
+//! 0 or the connection fails.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use pipebuf::framing::{FrameError, LengthPrefix, LengthPrefixed};
+use pipebuf::reqresp::{
+    Body, Decoder, Encoded, Encoder, Error, Head, MuxClient, MuxEvent, MuxServer, MuxServerEvent,
+    Refusal, Tagging,
+};
+use pipebuf::{PBufRdWr, PBufWr};
+use pipebuf_examples::Flags;
+use pipebuf_mio::{Chain, ClassId, Context, Driver, DriverConfig, Event, LeftReason};
+
+/// The largest frame body (tag and payload).
+const MAX_FRAME: usize = 64 * 1024;
+
+/// Requests per server connection waiting for their answer, at most.
+const SERVER_IN_FLIGHT: usize = 1024;
+
+/// How long the client waits for each answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Errors described on stderr at most.
+const MAX_NOTES: usize = 5;
+
+// ---------------------------------------------------------------------------------------
+// The protocol
+
+/// An outgoing frame: a request (client) or an answer (server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Frame {
+    tag: u32,
+    payload: Vec<u8>,
+}
+
+/// An incoming frame, borrowed from the connection's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FrameRef<'d> {
+    tag: u32,
+    payload: &'d [u8],
+}
+
+/// Why a frame cannot be decoded or encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodecError {
+    /// The length prefix announces more than [`MAX_FRAME`], or a payload to send is too long.
+    Frame(FrameError),
+    /// A frame too short to hold its tag.
+    NoTag {
+        /// The frame body's length.
+        len: usize,
+    },
+    /// The output has ended.
+    Closed,
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodecError::Frame(e) => write!(f, "frame: {e}"),
+            CodecError::NoTag { len } => write!(f, "frame of {len} bytes has no room for a tag"),
+            CodecError::Closed => f.write_str("the output has ended"),
+        }
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+/// Frames in both directions: [`LengthPrefixed`] (u32, big endian) around a u32 tag and the
+/// payload.
+#[derive(Debug, Clone, Copy)]
+struct MuxCodec {
+    frames: LengthPrefixed,
+}
+
+impl MuxCodec {
+    fn new() -> Self {
+        MuxCodec {
+            frames: LengthPrefixed::new(LengthPrefix::U32Be, MAX_FRAME),
+        }
+    }
+}
+
+impl Decoder for MuxCodec {
+    type Item<'d> = FrameRef<'d>;
+    type Error = CodecError;
+
+    fn decode<'d>(&mut self, data: &'d [u8]) -> Result<Option<Head<FrameRef<'d>>>, CodecError> {
+        let Some(record) = self.frames.decode(data).map_err(CodecError::Frame)? else {
+            return Ok(None);
+        };
+        let Some((tag, payload)) = record.body.split_first_chunk::<4>() else {
+            return Err(CodecError::NoTag {
+                len: record.body.len(),
+            });
+        };
+        Ok(Some(Head {
+            message: FrameRef {
+                tag: u32::from_be_bytes(*tag),
+                payload,
+            },
+            len: record.frame_len,
+            body: Body::None,
+        }))
+    }
+}
+
+impl Encoder for MuxCodec {
+    type Item = Frame;
+    type Error = CodecError;
+
+    /// Writes prefix, tag and payload straight into the buffer (the same bytes as
+    /// `LengthPrefixed::encode` of tag + payload, without assembling them first).
+    fn encode(&mut self, frame: &Frame, wr: &mut PBufWr<'_>) -> Result<Encoded, CodecError> {
+        let body = 4 + frame.payload.len();
+        if body > MAX_FRAME {
+            return Err(CodecError::Frame(FrameError::TooLong {
+                len: body,
+                max: MAX_FRAME,
+            }));
+        }
+        if wr.is_eof() {
+            return Err(CodecError::Closed);
+        }
+        let Ok(space) = wr.space(4 + body) else {
+            return Ok(Encoded::Full);
+        };
+        // body <= MAX_FRAME, so it fits in a u32.
+        space[..4].copy_from_slice(&(body as u32).to_be_bytes());
+        space[4..8].copy_from_slice(&frame.tag.to_be_bytes());
+        space[8..].copy_from_slice(&frame.payload);
+        wr.commit(4 + body).map_err(|_| CodecError::Closed)?;
+        Ok(Encoded::Written(Body::None))
+    }
+}
+
+/// Where the tag sits: in the frame, for both sides.
+#[derive(Debug, Clone, Copy)]
+struct ByTag;
+
+impl Tagging<MuxCodec, MuxCodec> for ByTag {
+    fn set_tag(&mut self, frame: &mut Frame, tag: u32) {
+        frame.tag = tag;
+    }
+
+    fn tag_of(&self, frame: &FrameRef<'_>) -> u32 {
+        frame.tag
+    }
+}
+
+/// A small deterministic PRNG (xorshift64*): delays and payloads reproducible from a seed.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        // Never zero, and nearby seeds far apart.
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in `0..=max` (bias negligible for small `max`).
+    fn upto(&mut self, max: u64) -> u64 {
+        self.next() % (max + 1)
+    }
+}
+
+/// The payload of request `i`: 1 to 64 bytes, derived from the seed and `i`.
+fn payload(seed: u64, i: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed ^ i.wrapping_mul(0x1000_0000_01b3));
+    let len = 1 + rng.upto(63) as usize;
+    (0..len).map(|_| rng.next() as u8).collect()
+}
+
+/// What the server answers to a payload.
+fn answer_to(payload: &[u8]) -> Vec<u8> {
+    payload.iter().rev().copied().collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The server
+
+/// An answer waiting for its moment: (due, arrival number, tag, payload).
+type Due = Reverse<(Instant, u64, u32, Vec<u8>)>;
+
+/// One server connection: decodes tagged requests and answers each after a random delay.
+struct Serve {
+    server: MuxServer<MuxCodec, MuxCodec, ByTag>,
+    rng: Rng,
+    max_delay_ms: u64,
+    due: BinaryHeap<Due>,
+    arrivals: u64,
+    /// Graceful shutdown asked: close once every request received is answered.
+    closing: bool,
+    /// Our side is closed.
+    done: bool,
+}
+
+impl Serve {
+    fn new(seed: u64, max_delay_ms: u64) -> Self {
+        Serve {
+            server: MuxServer::new(MuxCodec::new(), MuxCodec::new(), ByTag, SERVER_IN_FLIGHT),
+            rng: Rng::new(seed),
+            max_delay_ms,
+            due: BinaryHeap::new(),
+            arrivals: 0,
+            closing: false,
+            done: false,
+        }
+    }
+}
+
+impl Chain for Serve {
+    type Msg = ();
+    type Error = Error<CodecError, CodecError>;
+
+    fn process(
+        &mut self,
+        mut net: PBufRdWr<'_>,
+        cx: &mut Context<'_, ()>,
+    ) -> Result<bool, Self::Error> {
+        if self.done {
+            return Ok(net.rd.discard());
+        }
+        let now = cx.now();
+        let Serve {
+            server,
+            rng,
+            max_delay_ms,
+            due,
+            arrivals,
+            ..
+        } = self;
+        let mut active = server.process(net.reborrow(), |event| {
+            if let MuxServerEvent::Request { tag, request } = event {
+                let delay = Duration::from_millis(rng.upto(*max_delay_ms));
+                *arrivals += 1;
+                due.push(Reverse((
+                    now + delay,
+                    *arrivals,
+                    tag,
+                    answer_to(request.payload),
+                )));
+            }
+        })?;
+        while let Some(Reverse((at, ..))) = self.due.peek() {
+            if *at > now {
+                break;
+            }
+            let Some(Reverse((_, _, tag, payload))) = self.due.pop() else {
+                break;
+            };
+            // Refused only once nothing more can be sent (the peer aborted): then the
+            // answer has nowhere to go.
+            let _ = self.server.finish(tag, Frame { tag, payload });
+            active = true;
+        }
+        if self.server.is_finished() {
+            self.due.clear();
+            self.done = true;
+            active = true;
+        } else if self.closing && self.due.is_empty() && self.server.in_flight() == 0 {
+            net.wr.close();
+            self.done = true;
+            active = true;
+        }
+        Ok(active)
+    }
+
+    fn close(&mut self, _: PBufRdWr<'_>) {
+        self.closing = true;
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.due.peek().map(|Reverse((at, ..))| *at)
+    }
+}
+
+fn serve(flags: &Flags) -> Result<(), String> {
+    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7009)))?;
+    let threads: usize = flags.parse_or("threads", 1)?;
+    let max_delay_ms: u64 = flags.parse_or("max-delay-ms", 20)?;
+    let seed: u64 = flags.parse_or("seed", 1)?;
+    if max_delay_ms > 60_000 {
+        return Err("--max-delay-ms is at most 60000".into());
+    }
+    // Each event loop numbers its connections; the loops' seeds differ.
+    let loops = std::sync::atomic::AtomicU64::new(0);
+    pipebuf_examples::server::run(addr, threads, DriverConfig::default(), || {
+        let index = loops.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut conns = 0u64;
+        let loop_seed = seed ^ (index << 48);
+        Box::new(move |_| {
+            conns += 1;
+            Some(Serve::new(loop_seed ^ conns, max_delay_ms))
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The client
+
+/// What the client reports once every request is answered or failed.
+#[derive(Debug)]
+struct Summary {
+    matched: u64,
+    out_of_order: u64,
+    errors: u64,
+    elapsed: Duration,
+    notes: Vec<String>,
+}
+
+/// The client connection: keeps up to K tagged requests in flight and checks each answer.
+struct Connect {
+    /// Contexts are request numbers.
+    client: MuxClient<MuxCodec, MuxCodec, ByTag, u64>,
+    seed: u64,
+    count: u64,
+    next: u64,
+    inflight: usize,
+    matched: u64,
+    out_of_order: u64,
+    errors: u64,
+    /// The highest request number answered so far.
+    highest: Option<u64>,
+    notes: Vec<String>,
+    started: Instant,
+    done: bool,
+}
+
+impl Connect {
+    fn new(seed: u64, count: u64, inflight: usize) -> Self {
+        let max_tag = u32::try_from(inflight.saturating_mul(4) - 1).unwrap_or(u32::MAX);
+        Connect {
+            client: MuxClient::new(MuxCodec::new(), MuxCodec::new(), ByTag, max_tag, inflight),
+            seed,
+            count,
+            next: 0,
+            inflight,
+            matched: 0,
+            out_of_order: 0,
+            errors: 0,
+            highest: None,
+            notes: Vec::new(),
+            started: Instant::now(),
+            done: false,
+        }
+    }
+
+    fn note(&mut self, what: String) {
+        self.errors += 1;
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(what);
+        }
+    }
+}
+
+impl Chain for Connect {
+    type Msg = Summary;
+    type Error = Error<CodecError, CodecError>;
+
+    fn process(
+        &mut self,
+        mut net: PBufRdWr<'_>,
+        cx: &mut Context<'_, Summary>,
+    ) -> Result<bool, Self::Error> {
+        let now = cx.now().saturating_duration_since(self.started);
+        let mut active = false;
+        while let Some((ticket, i)) = self.client.poll_timeout(now) {
+            self.note(format!("request {i} ({ticket}) timed out"));
+            active = true;
+        }
+        while self.next < self.count && self.client.tags_taken() < self.inflight {
+            let frame = Frame {
+                tag: 0, // set by the client
+                payload: payload(self.seed, self.next),
+            };
+            let deadline = Some(now + REQUEST_TIMEOUT);
+            match self.client.submit(&mut net.wr, frame, self.next, deadline) {
+                Ok(_) => {
+                    self.next += 1;
+                    active = true;
+                }
+                Err(refused) => match refused.reason {
+                    Refusal::Encode(e) => return Err(Error::Encode(e)),
+                    _ => break, // full, no room now, or ended
+                },
+            }
+        }
+        let mut answers = Vec::new();
+        let mut failures = Vec::new();
+        let seed = self.seed;
+        active |= self.client.process(net.reborrow(), |event| match event {
+            MuxEvent::Response {
+                context, response, ..
+            } => {
+                let right = response.payload == answer_to(&payload(seed, context));
+                answers.push((context, right));
+            }
+            MuxEvent::Failed {
+                ticket,
+                context,
+                failure,
+            } => failures.push(format!("request {context} ({ticket}): {failure}")),
+            MuxEvent::Late { tag, .. } => failures.push(format!("late answer with tag {tag}")),
+        })?;
+        for (i, right) in answers {
+            if right {
+                self.matched += 1;
+            } else {
+                self.note(format!("request {i}: wrong payload in the answer"));
+            }
+            if self.highest.is_some_and(|h| i < h) {
+                self.out_of_order += 1;
+            }
+            self.highest = self.highest.max(Some(i));
+        }
+        for failure in failures {
+            self.note(failure);
+        }
+        if !self.done && self.matched + self.errors >= self.count {
+            self.done = true;
+            cx.emit(Summary {
+                matched: self.matched,
+                out_of_order: self.out_of_order,
+                errors: self.errors,
+                elapsed: self.started.elapsed(),
+                notes: std::mem::take(&mut self.notes),
+            });
+            net.wr.close();
+            active = true;
+        }
+        Ok(active)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.client.next_deadline().map(|d| self.started + d)
+    }
+}
+
+fn connect(flags: &Flags, addr: &str) -> Result<bool, String> {
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|e| format!("--connect {addr:?}: {e}"))?;
+    let count: u64 = flags.parse_or("count", 10_000)?;
+    let inflight: usize = flags.parse_or("inflight", 100)?;
+    let seed: u64 = flags.parse_or("seed", 1)?;
+    if count == 0 || inflight == 0 {
+        return Err("--count and --inflight must be at least 1".into());
+    }
+    if inflight > 1 << 20 {
+        return Err("--inflight is at most 1048576".into());
+    }
+    let mut driver: Driver<Connect> = Driver::new(DriverConfig::default(), Box::new(|_| None))
+        .map_err(|e| format!("event loop: {e}"))?;
+    driver
+        .connect_tcp(addr, Connect::new(seed, count, inflight), ClassId::DEFAULT)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let mut summary = None;
+    let left = loop {
+        driver
+            .poll(Some(Duration::from_secs(1)))
+            .map_err(|e| format!("poll: {e}"))?;
+        let mut left = None;
+        while let Some(event) = driver.next_event() {
+            match event {
+                Event::Message { msg, .. } => summary = Some(msg),
+                Event::Left { reason, .. } => left = Some(reason),
+                _ => {}
+            }
+        }
+        if let Some(reason) = left {
+            break reason;
+        }
+    };
+    let Some(summary) = summary else {
+        return Err(format!(
+            "connection to {addr} ended before every answer: {left}"
+        ));
+    };
+    for note in &summary.notes {
+        eprintln!("mux_demo: {note}");
+    }
+    let mut errors = summary.errors;
+    if !matches!(left, LeftReason::Closed) {
+        eprintln!("mux_demo: the connection did not end cleanly: {left}");
+        errors += 1;
+    }
+    let secs = summary.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        summary.matched as f64 / secs
+    } else {
+        0.0
+    };
+    println!(
+        "{{\"requests\":{count},\"matched\":{},\"out_of_order\":{},\"secs\":{secs:.3},\"requests_per_sec\":{rate:.0},\"errors\":{errors}}}",
+        summary.matched, summary.out_of_order,
+    );
+    Ok(errors == 0)
+}
+
+fn run() -> Result<bool, String> {
+    let flags = Flags::from_env_with_switches(
+        &[
+            "addr",
+            "threads",
+            "max-delay-ms",
+            "seed",
+            "connect",
+            "count",
+            "inflight",
+        ],
+        &["serve"],
+    )?;
+    match (flags.is_set("serve"), flags.get("connect")) {
+        (true, None) => serve(&flags).map(|()| true),
+        (false, Some(addr)) => connect(&flags, addr),
+        _ => Err("give either --serve (with --addr) or --connect HOST:PORT".into()),
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("mux_demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipebuf::PipeBuf;
+
+    #[test]
+    fn a_frame_is_a_length_prefixed_record_of_tag_and_payload() {
+        let mut pb = PipeBuf::<u8>::new();
+        let frame = Frame {
+            tag: 0x0102_0304,
+            payload: b"abc".to_vec(),
+        };
+        assert_eq!(
+            MuxCodec::new().encode(&frame, &mut pb.wr()),
+            Ok(Encoded::Written(Body::None))
+        );
+        assert_eq!(pb.data(), b"\0\0\0\x07\x01\x02\x03\x04abc");
+        let record = LengthPrefixed::new(LengthPrefix::U32Be, MAX_FRAME)
+            .decode(pb.data())
+            .unwrap()
+            .unwrap();
+        assert_eq!(record.body, b"\x01\x02\x03\x04abc");
+        let head = MuxCodec::new().decode(pb.data()).unwrap().unwrap();
+        assert_eq!(
+            head.message,
+            FrameRef {
+                tag: 0x0102_0304,
+                payload: b"abc"
+            }
+        );
+        assert_eq!(head.len, 11);
+    }
+
+    #[test]
+    fn a_frame_split_anywhere_needs_more_input_and_the_next_one_stays() {
+        let mut pb = PipeBuf::<u8>::new();
+        for tag in [7, 8] {
+            let frame = Frame {
+                tag,
+                payload: vec![tag as u8; 5],
+            };
+            MuxCodec::new().encode(&frame, &mut pb.wr()).unwrap();
+        }
+        let data = pb.data();
+        for split in 0..13 {
+            assert_eq!(
+                MuxCodec::new().decode(&data[..split]),
+                Ok(None),
+                "at {split}"
+            );
+        }
+        let head = MuxCodec::new().decode(data).unwrap().unwrap();
+        assert_eq!((head.message.tag, head.len), (7, 13));
+        let next = MuxCodec::new().decode(&data[13..]).unwrap().unwrap();
+        assert_eq!(next.message.tag, 8);
+    }
+
+    #[test]
+    fn frames_without_room_for_a_tag_or_over_the_limit_are_errors() {
+        assert_eq!(
+            MuxCodec::new().decode(b"\0\0\0\x03abc"),
+            Err(CodecError::NoTag { len: 3 })
+        );
+        assert!(matches!(
+            MuxCodec::new().decode(b"\xff\xff\xff\xff"),
+            Err(CodecError::Frame(FrameError::TooLong { .. }))
+        ));
+        let huge = Frame {
+            tag: 1,
+            payload: vec![0; MAX_FRAME],
+        };
+        assert!(matches!(
+            MuxCodec::new().encode(&huge, &mut PipeBuf::<u8>::new().wr()),
+            Err(CodecError::Frame(FrameError::TooLong { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_frame_that_does_not_fit_now_is_refused_whole() {
+        let mut pb = PipeBuf::<u8>::with_limits(8, 16);
+        let frame = Frame {
+            tag: 1,
+            payload: vec![1; 9],
+        };
+        assert_eq!(
+            MuxCodec::new().encode(&frame, &mut pb.wr()),
+            Ok(Encoded::Full)
+        );
+        assert!(pb.is_empty());
+    }
+
+    #[test]
+    fn payloads_are_reproducible_and_vary() {
+        assert_eq!(payload(1, 5), payload(1, 5));
+        assert_ne!(payload(1, 5), payload(1, 6));
+        assert!((0..1000).all(|i| (1..=64).contains(&payload(3, i).len())));
+    }
+}
