@@ -1469,6 +1469,46 @@ fn a_busy_connection_keeps_its_buffers_and_frees_them_once_idle() {
     });
 }
 
+#[test]
+fn large_buffers_of_a_busy_connection_are_kept_within_the_byte_budget_and_freed_beyond_it() {
+    exclusive(Duration::from_secs(30), || {
+        let big = pattern(1, 64 * 1024);
+        let default_budget = DriverConfig::default().max_lingering_bytes;
+        for (budget, kept) in [(default_budget, true), (16 * 1024, false)] {
+            let config = DriverConfig {
+                release_after: Duration::from_secs(10),
+                max_lingering_bytes: budget,
+                ..DriverConfig::default()
+            };
+            let server = Server::start(config, &[Mode::Echo]);
+            let (mut stream, id) = server.connect(0);
+            round_trip(&mut stream, &big);
+            RELEASES.store(0, Ordering::SeqCst);
+            for _ in 0..5 {
+                round_trip(&mut stream, &big);
+            }
+            let releases = RELEASES.load(Ordering::SeqCst);
+            if kept {
+                assert_eq!(
+                    releases, 0,
+                    "64 KiB buffers freed while busy within the budget"
+                );
+            } else {
+                assert!(
+                    releases > 0,
+                    "buffers over a {budget} byte budget were kept"
+                );
+            }
+            finish(stream);
+            assert_eq!(
+                server.wait_left(id, Duration::from_secs(5)).1,
+                Reason::Closed
+            );
+            server.stop();
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // 8. Hostile peers.
 // ---------------------------------------------------------------------------------------

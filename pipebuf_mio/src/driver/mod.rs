@@ -59,12 +59,17 @@ pub struct DriverConfig {
     /// connection's and its chain's, see [`Chain::release`]). Freeing them after every turn
     /// (`Duration::ZERO`) would make a busy connection allocate and zero them again for each
     /// message; waiting a little keeps them while it is busy and still frees them once idle.
-    /// (Socket-side buffers over 64 KiB together are freed after every turn regardless.)
     pub release_after: Duration,
     /// At most this many connections keep empty buffers waiting for `release_after`; beyond,
     /// the longest-waiting one is freed at once. This bounds the memory a burst of short
     /// exchanges on many connections can hold (and leave fragmented in the allocator).
     pub max_lingering: usize,
+    /// At most this many bytes of socket-side buffers (both directions, summed over the
+    /// connections waiting for `release_after`) are kept; beyond, the longest-waiting
+    /// connections are freed at once. Large transfers keep their large buffers while busy
+    /// (allocating and zeroing 128 KiB again for every 64 KiB message costs more than the
+    /// message's own copies), within this bound.
+    pub max_lingering_bytes: usize,
 }
 
 impl Default for DriverConfig {
@@ -79,6 +84,7 @@ impl Default for DriverConfig {
             events_capacity: 1024,
             release_after: Duration::from_millis(100),
             max_lingering: 256,
+            max_lingering_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -136,6 +142,8 @@ struct Conn<C> {
     last_turn: Instant,
     /// An entry for it is in the release queue.
     release_queued: bool,
+    /// Its socket-side buffer bytes counted in the driver's lingering total.
+    lingering_bytes: usize,
     /// The deadline this connection has in the timer heap.
     deadline: Option<Instant>,
     /// The chain failed: it is no longer called; the connection drains (what the chain
@@ -143,11 +151,6 @@ struct Conn<C> {
     /// time, then leaves with the stored reason.
     draining: Option<(Instant, LeftReason)>,
 }
-
-/// Socket-side buffers larger than this together are freed after every turn anyway: they
-/// come with large transfers, where allocating again costs little next to the data, while
-/// keeping them around would multiply the memory a burst of large exchanges holds.
-const MAX_LINGERING_BYTES: usize = 64 * 1024;
 
 /// How long a connection whose chain failed may take to deliver what was queued before it.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -220,6 +223,8 @@ pub struct Driver<C: Chain> {
     /// Connections whose buffers may be freed once idle, by time of their turn (nearly in
     /// order: a re-queued entry may be older than the one before it, which only delays it).
     to_release: VecDeque<(Instant, ConnId)>,
+    /// Socket-side buffer bytes held by the connections in `to_release`.
+    lingering_bytes: usize,
     out: VecDeque<Event<C::Msg>>,
     factory: ChainFactory<C>,
     config: DriverConfig,
@@ -264,6 +269,7 @@ impl<C: Chain> Driver<C> {
             turn: Vec::new(),
             timers: BinaryHeap::new(),
             to_release: VecDeque::new(),
+            lingering_bytes: 0,
             out: VecDeque::new(),
             factory,
             config,
@@ -360,6 +366,7 @@ impl<C: Chain> Driver<C> {
             last_active: Instant::now(),
             last_turn: Instant::now(),
             release_queued: false,
+            lingering_bytes: 0,
             deadline: None,
             draining: None,
         };
@@ -763,25 +770,34 @@ impl<C: Chain> Driver<C> {
             }
         }
         conn.last_turn = now;
-        let held = conn.pair.up.capacity() + conn.pair.down.capacity();
-        if self.config.release_after.is_zero() || held > MAX_LINGERING_BYTES {
+        if self.config.release_after.is_zero() {
             conn.pair.release();
             conn.chain.release();
-        } else if !conn.release_queued {
+            return;
+        }
+        let held = conn.pair.up.capacity() + conn.pair.down.capacity();
+        debug_assert!(self.lingering_bytes >= conn.lingering_bytes);
+        self.lingering_bytes = self.lingering_bytes.saturating_sub(conn.lingering_bytes) + held;
+        conn.lingering_bytes = held;
+        if !conn.release_queued {
             conn.release_queued = true;
             self.to_release.push_back((now, id));
-            while self.to_release.len() > self.config.max_lingering {
-                let Some((_, oldest)) = self.to_release.pop_front() else {
-                    break;
-                };
-                self.release_now(oldest);
-            }
+        }
+        while self.to_release.len() > self.config.max_lingering
+            || self.lingering_bytes > self.config.max_lingering_bytes
+        {
+            let Some((_, oldest)) = self.to_release.pop_front() else {
+                break;
+            };
+            self.release_now(oldest);
         }
     }
 
     fn release_now(&mut self, id: ConnId) {
         if let Some(conn) = self.conns.get_mut(id) {
             conn.release_queued = false;
+            self.lingering_bytes = self.lingering_bytes.saturating_sub(conn.lingering_bytes);
+            conn.lingering_bytes = 0;
             conn.pair.release();
             conn.chain.release();
         }
@@ -810,6 +826,7 @@ impl<C: Chain> Driver<C> {
         let Some(mut conn) = self.conns.remove(id) else {
             return;
         };
+        self.lingering_bytes = self.lingering_bytes.saturating_sub(conn.lingering_bytes);
         if reset {
             let _ = conn.socket.prepare_abort();
         }
