@@ -87,6 +87,8 @@ impl std::error::Error for ChatError {}
 
 /// One connection: TLS, then either a plain HTTPS request (the page) or a WebSocket.
 struct ChatConn {
+    /// What the first byte said the peer speaks.
+    transport: Transport,
     tls: Tls,
     plain: PipeBufPair,
     ws: WebSocket,
@@ -97,9 +99,26 @@ struct ChatConn {
     closing: bool,
 }
 
+/// What a connection to the HTTPS port turned out to carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// Nothing received yet.
+    Unknown,
+    /// TLS (or garbage, which the TLS component refuses with an alert).
+    Tls,
+    /// A plain HTTP request: a browser was given `http://` for this port.
+    PlainHttp,
+}
+
+/// The answer to a plain HTTP request on the HTTPS port, instead of a TLS alert the browser
+/// shows as a broken connection.
+const USE_HTTPS: &str = "This server speaks HTTPS only: open the same address with https:// \
+                         instead of http://.\n";
+
 impl ChatConn {
     fn new(tls: Tls) -> Self {
         ChatConn {
+            transport: Transport::Unknown,
             tls,
             plain: PipeBufPair::new(),
             ws: WebSocket::server(
@@ -160,6 +179,26 @@ impl Chain for ChatConn {
         net: PBufRdWr<'_>,
         cx: &mut Context<'_, ChatEvent>,
     ) -> Result<bool, ChatError> {
+        if self.transport == Transport::Unknown {
+            // A TLS connection starts with a handshake record (content type 22); an HTTP
+            // request starts with its method, in capitals.
+            self.transport = match net.rd.data().first() {
+                None => Transport::Unknown,
+                Some(b) if b.is_ascii_uppercase() => Transport::PlainHttp,
+                Some(_) => Transport::Tls,
+            };
+        }
+        if self.transport == Transport::PlainHttp {
+            let head = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                USE_HTTPS.len()
+            );
+            return Ok(pipebuf_examples::answer_http_and_close(
+                net,
+                &[head.as_bytes(), USE_HTTPS.as_bytes()],
+            ));
+        }
         let now = cx.now().saturating_duration_since(self.origin);
         let mut active = self
             .tls
