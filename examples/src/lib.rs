@@ -114,6 +114,34 @@ pub fn answer_http_and_close(mut io: pipebuf::PBufRdWr<'_>, response: &[&[u8]]) 
     true
 }
 
+/// Runs one client connection to `addr` on its own event loop until it leaves; returns the
+/// last message its chain emitted (a client's summary) and why the connection ended.
+pub fn run_client<C: pipebuf_mio::Chain>(
+    config: pipebuf_mio::DriverConfig,
+    addr: std::net::SocketAddr,
+    chain: C,
+) -> Result<(Option<C::Msg>, pipebuf_mio::LeftReason), String> {
+    use pipebuf_mio::{ClassId, Driver, Event};
+    let mut driver: Driver<C> =
+        Driver::new(config, Box::new(|_| None)).map_err(|e| format!("event loop: {e}"))?;
+    driver
+        .connect_tcp(addr, chain, ClassId::DEFAULT)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let mut last = None;
+    loop {
+        driver
+            .poll(Some(std::time::Duration::from_secs(1)))
+            .map_err(|e| format!("poll: {e}"))?;
+        while let Some(event) = driver.next_event() {
+            match event {
+                Event::Message { msg, .. } => last = Some(msg),
+                Event::Left { reason, .. } => return Ok((last, reason)),
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Sets the returned flag and then calls `wake` (to interrupt the waiting event loop or
 /// `accept`) when SIGINT or SIGTERM arrives.
 pub fn stop_on_signals(wake: impl FnOnce() + Send + 'static) -> std::io::Result<Arc<AtomicBool>> {

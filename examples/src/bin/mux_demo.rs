@@ -49,7 +49,7 @@ use pipebuf::reqresp::{
 };
 use pipebuf::{PBufRdWr, PBufWr};
 use pipebuf_examples::Flags;
-use pipebuf_mio::{Chain, ClassId, Context, Driver, DriverConfig, Event, LeftReason};
+use pipebuf_mio::{Chain, Context, DriverConfig, LeftReason};
 
 /// The largest frame body (tag and payload).
 const MAX_FRAME: usize = 64 * 1024;
@@ -497,28 +497,11 @@ fn connect(flags: &Flags, addr: &str) -> Result<bool, String> {
     if inflight > 1 << 20 {
         return Err("--inflight is at most 1048576".into());
     }
-    let mut driver: Driver<Connect> = Driver::new(DriverConfig::default(), Box::new(|_| None))
-        .map_err(|e| format!("event loop: {e}"))?;
-    driver
-        .connect_tcp(addr, Connect::new(seed, count, inflight), ClassId::DEFAULT)
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    let mut summary = None;
-    let left = loop {
-        driver
-            .poll(Some(Duration::from_secs(1)))
-            .map_err(|e| format!("poll: {e}"))?;
-        let mut left = None;
-        while let Some(event) = driver.next_event() {
-            match event {
-                Event::Message { msg, .. } => summary = Some(msg),
-                Event::Left { reason, .. } => left = Some(reason),
-                _ => {}
-            }
-        }
-        if let Some(reason) = left {
-            break reason;
-        }
-    };
+    let (summary, left) = pipebuf_examples::run_client(
+        DriverConfig::default(),
+        addr,
+        Connect::new(seed, count, inflight),
+    )?;
     let Some(summary) = summary else {
         return Err(format!(
             "connection to {addr} ended before every answer: {left}"

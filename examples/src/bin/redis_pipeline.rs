@@ -34,7 +34,7 @@ use pipebuf_examples::Flags;
 use pipebuf_examples::resp::{
     Command, CommandEncoder, EncodeError, Reply, ReplyDecoder, RespError,
 };
-use pipebuf_mio::{Chain, ClassId, Context, Driver, DriverConfig, Event, LeftReason};
+use pipebuf_mio::{Chain, Context, DriverConfig, LeftReason};
 
 /// How long the server may stay silent before the run fails.
 const SILENCE_LIMIT: Duration = Duration::from_secs(30);
@@ -203,28 +203,8 @@ fn run() -> Result<bool, String> {
         idle_timeout: Some(SILENCE_LIMIT),
         ..DriverConfig::default()
     };
-    let mut driver: Driver<Pipeline> =
-        Driver::new(config, Box::new(|_| None)).map_err(|e| format!("event loop: {e}"))?;
-    driver
-        .connect_tcp(addr, Pipeline::new(count, pipeline), ClassId::DEFAULT)
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    let mut summary = None;
-    let left = loop {
-        driver
-            .poll(Some(Duration::from_secs(1)))
-            .map_err(|e| format!("poll: {e}"))?;
-        let mut left = None;
-        while let Some(event) = driver.next_event() {
-            match event {
-                Event::Message { msg, .. } => summary = Some(msg),
-                Event::Left { reason, .. } => left = Some(reason),
-                _ => {}
-            }
-        }
-        if let Some(reason) = left {
-            break reason;
-        }
-    };
+    let (summary, left) =
+        pipebuf_examples::run_client(config, addr, Pipeline::new(count, pipeline))?;
     let Some(summary) = summary else {
         return Err(format!(
             "connection to {addr} ended before every reply: {left}"
