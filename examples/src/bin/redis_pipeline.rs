@@ -1,5 +1,5 @@
 //! `redis_pipeline`: a pipelined Redis client on [`pipebuf::reqresp::PipelinedClient`] with
-//! the RESP2 codec of `pipebuf_examples::resp`, driven by a `pipebuf_mio` [`Driver`]: one
+//! the RESP2 codec of `pipebuf_examples::resp`, driven by a `pipebuf_mio` [`Driver`](pipebuf_mio::Driver): one
 //! connection keeps up to K commands in flight, and every reply is checked.
 //!
 //! ```text
