@@ -10,6 +10,9 @@
 //! uncancelled ticket once, with the right reason. The client's in-flight count must equal
 //! the model's queue length throughout: no state grows behind the model's back.
 
+// The request/response module needs `alloc`.
+#![cfg(feature = "alloc")]
+
 mod reqresp_common;
 
 use std::collections::VecDeque;

@@ -1,6 +1,9 @@
 //! The multiplexed client and server: matching by tag, tag exhaustion and reuse, timeouts
 //! on an explicit clock, late responses and end of stream.
 
+// The request/response module needs `alloc`.
+#![cfg(feature = "alloc")]
+
 mod reqresp_common;
 
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! Client and server components back to back in memory, with the bytes between them moved
 //! in random chunks, stepped deterministically (no sockets, no clock).
 
+// The request/response module needs `alloc`.
+#![cfg(feature = "alloc")]
+
 mod reqresp_common;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -1,6 +1,9 @@
 //! The pipelined client: ordering, cancellation, desync, end of stream, refusals, leftover
 //! bytes and streamed bodies.
 
+// The request/response module needs `alloc`.
+#![cfg(feature = "alloc")]
+
 mod reqresp_common;
 
 use pipebuf::reqresp::{Body, Error, Failure, Refusal, Ticket};

@@ -1,6 +1,9 @@
 //! The pipelined server: numbering, out-of-order finishing, in-order sending, backpressure,
 //! end of stream and streamed bodies.
 
+// The request/response module needs `alloc`.
+#![cfg(feature = "alloc")]
+
 mod reqresp_common;
 
 use pipebuf::reqresp::{Body, Error, FinishError};
