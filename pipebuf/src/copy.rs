@@ -16,6 +16,26 @@ const PIECE_BYTES: usize = 1024;
 /// Copies of fewer bytes go in one piece.
 const LARGE_BYTES: usize = 4096;
 
+/// Copies as many elements as both slices hold from `src` to the start of `dst` and returns
+/// how many: `copy_from_slice` for buffers that may lie at a bad distance from each other
+/// (two PipeBufs allocated one after the other do). Components that fill a
+/// [`space`](crate::PBufWr::space) from another buffer's data should copy with this, as
+/// [`PBufWr::append`](crate::PBufWr::append) and [`PBufRd::forward`](crate::PBufRd::forward)
+/// do.
+///
+/// ```
+/// let src = vec![7u8; 70_000];
+/// let mut dst = vec![0u8; 65_536];
+/// assert_eq!(pipebuf::copy_slice(&mut dst, &src), 65_536);
+/// assert!(dst.iter().all(|&b| b == 7));
+/// ```
+#[inline]
+pub fn copy_slice<T: Copy>(dst: &mut [T], src: &[T]) -> usize {
+    let n = dst.len().min(src.len());
+    copy_elements(&mut dst[..n], &src[..n]);
+    n
+}
+
 /// `dst.copy_from_slice(src)` for slices of equal length, in pieces when large.
 #[inline]
 pub(crate) fn copy_elements<T: Copy>(dst: &mut [T], src: &[T]) {

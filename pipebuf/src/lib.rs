@@ -146,6 +146,7 @@ mod storage;
 mod wr;
 
 pub use buf::PipeBuf;
+pub use copy::copy_slice;
 pub use error::Error;
 #[cfg(feature = "std")]
 pub use io::{ReadStatus, WriteStatus};
