@@ -5,6 +5,9 @@
 # The sourcing script sets BIN (the release binaries' directory) and defines
 # `server_args NAME` (extra flags per server); it may define `server_bin NAME` (the binary
 # behind a name, default "$BIN/NAME"). Servers are started one at a time.
+#
+# A server name that is a path (contains a `/`) runs that binary with the flags of its file
+# name: for comparing against another build, e.g. SERVERS="/tmp/old/release/tls_echo tls_echo".
 
 WORK=$(mktemp -d)
 SERVER_PID=""
@@ -22,10 +25,12 @@ fi
 
 # start_server NAME: starts it on a free port; sets SERVER_PID and ADDR.
 start_server() {
-  local name=$1 out="$WORK/$1.out"
+  local name=$1 tag=${1//\//_} bin=$1
+  local out="$WORK/$tag.out"
+  [[ $name == */* ]] || bin=$(server_bin "$name")
   rm -f "$out" # no stale "listening on" line from an earlier start
   # shellcheck disable=SC2046
-  "$(server_bin "$name")" --addr 127.0.0.1:0 $(server_args "$name") >"$out" 2>"$WORK/$name.err" &
+  "$bin" --addr 127.0.0.1:0 $(server_args "$(basename "$name")") >"$out" 2>"$WORK/$tag.err" &
   SERVER_PID=$!
   ADDR=""
   for _ in $(seq 100); do
@@ -35,7 +40,7 @@ start_server() {
     sleep 0.1
   done
   echo "$name did not start:" >&2
-  cat "$WORK/$name.err" >&2
+  cat "$WORK/$tag.err" >&2
   exit 1
 }
 
@@ -44,6 +49,13 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
 }
+
+# Minor page faults of a process so far (each is a fresh page touched: buffers allocated
+# and zeroed again show up here).
+minor_faults() { awk '{print $10}' "/proc/$1/stat"; }
+
+# per_msg COUNT MSGS: COUNT per message, one decimal.
+per_msg() { awk -v c="$1" -v m="$2" 'BEGIN { printf "%.1f", (m > 0 ? c / m : 0) }'; }
 
 # User plus system CPU time of a process, all threads (exited ones too), in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

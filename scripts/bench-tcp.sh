@@ -22,7 +22,7 @@ CONNS=${CONNS:-64}
 SIZES=${SIZES:-"16 65536"}
 ROUNDS=${ROUNDS:-3}
 IDLE=${IDLE:-10000}
-PINGS=${PINGS:-"0 16 65536"}
+PINGS=${PINGS-"0 16 65536"}
 SERVERS=${SERVERS:-"tcp_echo tokio_echo std_echo"}
 
 cargo build --release -p pipebuf_examples --bins >&2
@@ -69,12 +69,14 @@ for round in $(seq "$ROUNDS"); do
     start_server "$server"
     for size in $SIZES; do
       cpu0=$(cpu_ticks "$SERVER_PID")
+      faults0=$(minor_faults "$SERVER_PID")
       line=$("$BIN/echo_load" --addr "$ADDR" --conns "$CONNS" --size "$size" --secs "$SECS")
       cpu1=$(cpu_ticks "$SERVER_PID")
+      faults=$(per_msg $(($(minor_faults "$SERVER_PID") - faults0)) "$(json msgs "$line")")
       msgs=$(json msgs "$line")
       cpu_us=$(per_us $((cpu1 - cpu0)) "$msgs")
       echo "round $round $server $size $line server_cpu_us_per_msg=$cpu_us" >&2
-      echo "$server $size $(json msgs_per_sec "$line") $(json mib_per_sec "$line") $(json p50_us "$line") $(json p99_us "$line") $cpu_us $(json errors "$line")" >>"$WORK/runs"
+      echo "$server $size $(json msgs_per_sec "$line") $(json mib_per_sec "$line") $(json p50_us "$line") $(json p99_us "$line") $cpu_us $faults $(json errors "$line")" >>"$WORK/runs"
     done
     stop_server
   done
@@ -84,11 +86,11 @@ done
 # over the rounds (so they may come from different rounds), errors summed.
 median() {
   local col out=""
-  for col in 3 4 5 6 7; do
+  for col in 3 4 5 6 7 8; do
     out+="$(awk -v s="$1" -v z="$2" -v c=$col '$1 == s && $2 == z { print $c }' "$WORK/runs" \
       | sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }') "
   done
-  out+="$(awk -v s="$1" -v z="$2" '$1 == s && $2 == z { e += $8 } END { print e + 0 }' "$WORK/runs")"
+  out+="$(awk -v s="$1" -v z="$2" '$1 == s && $2 == z { e += $9 } END { print e + 0 }' "$WORK/runs")"
   echo "$out"
 }
 
@@ -136,17 +138,17 @@ echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git d
 echo
 echo "### Throughput and latency ($CONNS connections, 1 message in flight each, ${SECS}s, median of $ROUNDS)"
 echo
-echo "| server | size | msgs/s | MiB/s | p50 µs | p99 µs | server CPU µs/msg | errors |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server | size | msgs/s | MiB/s | p50 µs | p99 µs | server CPU µs/msg | server page faults/msg | errors |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for size in $SIZES; do
   for server in $SERVERS; do
-    read -r msgs mib p50 p99 cpu errs <<<"$(median "$server" "$size")"
+    read -r msgs mib p50 p99 cpu faults errs <<<"$(median "$server" "$size")"
     label=$server
     [[ $server == tcp_echo ]] && label="tcp_echo --threads 1"
     [[ $server == tcp_echo_eager ]] && label="tcp_echo --threads 1 --release-after-ms 0"
     [[ $server == tokio_echo ]] && label="tokio_echo (current_thread)"
     [[ $server == std_echo ]] && label="std_echo (thread per conn)"
-    echo "| $label | $size B | $msgs | $mib | $p50 | $p99 | $cpu | $errs |"
+    echo "| $label | $size B | $msgs | $mib | $p50 | $p99 | $cpu | $faults | $errs |"
   done
 done
 echo

@@ -69,11 +69,13 @@ for round in $(seq "$ROUNDS"); do
     start_server "$server"
     for size in $SIZES; do
       cpu0=$(cpu_ticks "$SERVER_PID")
+      faults0=$(minor_faults "$SERVER_PID")
       line=$("$BIN/echo_load" --tls --addr "$ADDR" --conns "$CONNS" --size "$size" --secs "$SECS")
       cpu1=$(cpu_ticks "$SERVER_PID")
+      faults=$(per_msg $(($(minor_faults "$SERVER_PID") - faults0)) "$(json msgs "$line")")
       cpu_us=$(per_us $((cpu1 - cpu0)) "$(json msgs "$line")")
       echo "round $round $server $size $line server_cpu_us_per_msg=$cpu_us" >&2
-      echo "$server $size $(json msgs_per_sec "$line") $(json mib_per_sec "$line") $(json p50_us "$line") $(json p99_us "$line") $cpu_us $(json errors "$line")" >>"$WORK/runs"
+      echo "$server $size $(json msgs_per_sec "$line") $(json mib_per_sec "$line") $(json p50_us "$line") $(json p99_us "$line") $cpu_us $faults $(json errors "$line")" >>"$WORK/runs"
     done
     cpu0=$(cpu_ticks "$SERVER_PID")
     line=$("$BIN/echo_load" --tls --handshakes --addr "$ADDR" --conns "$HS_CONNS" --size "$HS_SIZE" --secs "$SECS")
@@ -113,12 +115,12 @@ echo "- command: SECS=$SECS CONNS=$CONNS SIZES=\"$SIZES\" ROUNDS=$ROUNDS HS_CONN
 echo
 echo "### TLS echo throughput and latency ($CONNS connections, 1 message in flight each, ${SECS}s, median of $ROUNDS)"
 echo
-echo "| server | size | msgs/s | MiB/s | p50 µs | p99 µs | server CPU µs/msg | errors |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server | size | msgs/s | MiB/s | p50 µs | p99 µs | server CPU µs/msg | server page faults/msg | errors |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for size in $SIZES; do
   for server in $SERVERS; do
-    read -r msgs mib p50 p99 cpu errs <<<"$(median "$WORK/runs" "$server" "$size" 3 4 5 6 7)"
-    echo "| $(label "$server") | $size B | $msgs | $mib | $p50 | $p99 | $cpu | $errs |"
+    read -r msgs mib p50 p99 cpu faults errs <<<"$(median "$WORK/runs" "$server" "$size" 3 4 5 6 7 8)"
+    echo "| $(label "$server") | $size B | $msgs | $mib | $p50 | $p99 | $cpu | $faults | $errs |"
   done
 done
 echo
