@@ -123,7 +123,7 @@ impl LengthPrefixed {
         let space = wr.space(width + body.len())?;
         let (head, tail) = space.split_at_mut(width);
         self.prefix.write(body.len(), head);
-        tail.copy_from_slice(body);
+        crate::copy::copy_elements(tail, body);
         wr.commit(width + body.len())?;
         Ok(())
     }

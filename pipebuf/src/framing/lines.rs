@@ -48,7 +48,7 @@ impl Lines {
             return Err(FrameError::DelimiterInBody { at });
         }
         let space = wr.space(body.len() + 1)?;
-        space[..body.len()].copy_from_slice(body);
+        crate::copy::copy_elements(&mut space[..body.len()], body);
         space[body.len()] = self.delimiter;
         wr.commit(body.len() + 1)?;
         Ok(())

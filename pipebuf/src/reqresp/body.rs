@@ -159,7 +159,7 @@ impl BodyWriter {
                                 reserved: max + n,
                             }));
                         };
-                        body.copy_from_slice(&src.data()[..n]);
+                        crate::copy::copy_elements(body, &src.data()[..n]);
                         dst.commit(h + n)?;
                         src.consume(n)?;
                         *self = BodyWriter::Chunked { first: false };
