@@ -170,6 +170,16 @@ pub enum Failure {
     TimedOut,
 }
 
+impl From<crate::EofKind> for Failure {
+    /// How the incoming side ended, as the failure of the requests it leaves unanswered.
+    fn from(kind: crate::EofKind) -> Self {
+        match kind {
+            crate::EofKind::Close => Failure::Closed,
+            crate::EofKind::Abort => Failure::Aborted,
+        }
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

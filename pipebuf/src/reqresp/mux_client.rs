@@ -8,7 +8,7 @@ use super::{
     Body, Decoder, Encoded, Encoder, Error, Failure, Head, LatePolicy, Refusal, SubmitError,
     Tagging, Ticket,
 };
-use crate::{EofKind, PBufRdWr, PBufWr};
+use crate::{PBufRdWr, PBufWr};
 
 /// What a [`MuxClient`] reports from [`process`](MuxClient::process).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -362,11 +362,7 @@ impl<E: Encoder, D: Decoder, T: Tagging<E, D>, C> MuxClient<E, D, T, C> {
         if let Some(kind) = net.rd.pending_eof() {
             net.rd.consume_all();
             net.rd.consume_eof();
-            let failure = match kind {
-                EofKind::Close => Failure::Closed,
-                EofKind::Abort => Failure::Aborted,
-            };
-            self.fail(failure, on_event);
+            self.fail(kind.into(), on_event);
             self.conn = Conn::Ended;
             *events = true;
         }

@@ -4,7 +4,7 @@ use alloc::collections::VecDeque;
 
 use super::body::{BodyReader, BodyWriter};
 use super::{Body, Decoder, Encoded, Encoder, Error, Failure, Head, Refusal, SubmitError, Ticket};
-use crate::{EofKind, PBufRd, PBufRdWr, PBufWr, PipeBuf};
+use crate::{PBufRd, PBufRdWr, PBufWr, PipeBuf};
 
 /// What a [`PipelinedClient`] reports from [`process`](PipelinedClient::process).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,11 +320,7 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
             if !stuck_on_body && !waiting_for_app {
                 net.rd.consume_all();
                 net.rd.consume_eof();
-                let failure = match kind {
-                    EofKind::Close => Failure::Closed,
-                    EofKind::Abort => Failure::Aborted,
-                };
-                self.fail(net, failure, on_event);
+                self.fail(net, kind.into(), on_event);
                 self.conn = Conn::Ended;
                 *events = true;
             }
