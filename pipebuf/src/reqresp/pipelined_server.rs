@@ -73,7 +73,8 @@ pub struct PipelinedServer<E: Encoder, D> {
     /// Finished responses not written yet, by sequence number.
     finished: BTreeMap<u64, E::Item>,
     conn: Conn,
-    tx: Option<(u64, BodyWriter)>,
+    /// The body of the last response written (number `out_seq - 1`), while it is sent.
+    tx: Option<BodyWriter>,
     resp_body: PipeBuf<u8>,
     rx: Option<BodyReader>,
     req_body_owner: Option<u64>,
@@ -156,8 +157,8 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
     /// body, push for a chunk boundary, close to end it, abort to break the connection.
     /// The responses behind it wait until it is closed.
     pub fn response_body(&mut self) -> Option<(u64, PBufWr<'_>)> {
-        let (seq, _) = self.tx?;
-        Some((seq, self.resp_body.wr()))
+        self.tx?;
+        Some((self.out_seq - 1, self.resp_body.wr()))
     }
 
     /// Writes finished responses (and response body bytes) in order, decodes requests and
@@ -216,25 +217,31 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
 
     fn write(&mut self, net: &mut PBufRdWr<'_>) -> Result<(), Error<D::Error, E::Error>> {
         loop {
-            if let Some((_, writer)) = &mut self.tx {
+            if let Some(writer) = &mut self.tx {
                 writer.pump(&mut self.encoder, &mut self.resp_body.rd(), &mut net.wr)?;
                 if !writer.is_done() {
                     return Ok(());
                 }
                 self.tx = None;
             }
-            let Some(response) = self.finished.get(&self.out_seq) else {
+            // Every waiting response is for `out_seq` or later: the first is the next one,
+            // or the next one is not finished yet.
+            let Some(next) = self
+                .finished
+                .first_entry()
+                .filter(|e| *e.key() == self.out_seq)
+            else {
                 return Ok(());
             };
-            let body = match self.encoder.encode(response, &mut net.wr) {
+            let body = match self.encoder.encode(next.get(), &mut net.wr) {
                 Err(e) => return Err(Error::Encode(e)),
                 Ok(Encoded::Full) => return Ok(()),
                 Ok(Encoded::Written(body)) => body,
             };
-            self.finished.remove(&self.out_seq);
+            next.remove();
             if body != Body::None {
                 self.resp_body.reset();
-                self.tx = Some((self.out_seq, BodyWriter::new(body)));
+                self.tx = Some(BodyWriter::new(body));
             }
             self.out_seq += 1;
         }
