@@ -185,6 +185,8 @@ impl<'a, T: Copy> PBufRd<'a, T> {
     /// Moves as much data as fits into `dest`, then, once all data has gone, the push and the
     /// EOF with its kind. Returns whether anything moved (activity).
     ///
+    /// When `dest` is empty and both buffers are growable, the two exchange their storage
+    /// instead of copying the data (an echo or a pass-through layer then copies nothing).
     /// When `dest` is full the rest stays here (backpressure); a push or EOF waits behind the
     /// data it follows. Fails with [`Error::AfterEof`] only if data or an EOF must go to a
     /// `dest` whose producer side has already ended.
@@ -202,7 +204,9 @@ impl<'a, T: Copy> PBufRd<'a, T> {
     /// ```
     pub fn forward(&mut self, dest: &mut PBufWr<'_, T>) -> Result<bool, Error> {
         let mut activity = false;
-        if !self.is_empty() {
+        if !self.is_empty() && self.hand_over(dest) {
+            activity = true;
+        } else if !self.is_empty() {
             let n = dest.append_some(self.data())?;
             if n > 0 {
                 // Cannot fail: n <= len.
@@ -233,6 +237,44 @@ impl<'a, T: Copy> PBufRd<'a, T> {
     }
 }
 
+impl<T: Copy> PBufRd<'_, T> {
+    /// Moves all waiting data to `dest` without copying it: when `dest` is empty and both
+    /// buffers are growable, the two exchange their storage (each must fit under the other's
+    /// cap, and neither producer may hold a reservation, whose bytes would go with it).
+    /// Returns whether it did; if not, nothing changed.
+    #[cfg(feature = "alloc")]
+    fn hand_over(&mut self, dest: &mut PBufWr<'_, T>) -> bool {
+        if dest.is_eof() || self.meta.reserved != 0 {
+            return false;
+        }
+        let (dmeta, dstore) = dest.parts();
+        if dmeta.len() != 0 || dmeta.reserved != 0 {
+            return false;
+        }
+        let (StoreRef::Growable(src), StoreRef::Growable(dst)) = (&mut self.store, dstore) else {
+            return false;
+        };
+        if !src.swap_allocations(dst) {
+            return false;
+        }
+        // The totals the tripwires count: `dest` produced the data (its consumed total
+        // stays), this buffer consumed it all.
+        let consumed = dmeta.base.wrapping_add(dmeta.rd);
+        dmeta.base = consumed.wrapping_sub(self.meta.rd);
+        dmeta.rd = self.meta.rd;
+        dmeta.wr = self.meta.wr;
+        self.meta.base = self.meta.base.wrapping_add(self.meta.wr);
+        self.meta.rd = 0;
+        self.meta.wr = 0;
+        true
+    }
+
+    #[cfg(not(feature = "alloc"))]
+    fn hand_over(&mut self, _: &mut PBufWr<'_, T>) -> bool {
+        false
+    }
+}
+
 impl<T> fmt::Debug for PBufRd<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PBufRd")
@@ -260,6 +302,60 @@ mod tests {
     }
 
     use crate::{EofKind, Error, PBufState, PipeBuf};
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn forward_into_an_empty_growable_buffer_hands_the_storage_over_instead_of_copying() {
+        let (mut a, mut b) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+        a.wr().append(&[7; 5000]).unwrap();
+        a.rd().consume(1000).unwrap();
+        a.wr().push();
+        a.wr().close();
+        let (a_cap, a_trip, b_trip) = (a.capacity(), a.tripwire(), b.tripwire());
+        assert!(a.rd().forward(&mut b.wr()).unwrap());
+        assert_eq!(b.capacity(), a_cap, "the storage moved");
+        assert_eq!(a.capacity(), 0);
+        assert_eq!(b.data(), &[7; 4000][..]);
+        assert!(a.rd().is_done());
+        assert_eq!(b.state(), PBufState::Closing);
+        assert!(b.rd().has_pending_push());
+        assert_ne!(a.tripwire(), a_trip);
+        assert_ne!(b.tripwire(), b_trip);
+        // Both ends go on as usual: b's data is consumed, a is written again.
+        let mut rd = b.rd();
+        rd.consume_all();
+        assert_eq!(rd.consume_eof(), Some(EofKind::Close));
+        let mut c = PipeBuf::<u8>::new();
+        c.wr().append(b"next").unwrap();
+        let mut d = PipeBuf::<u8>::new();
+        d.wr().append(b"x").unwrap();
+        assert!(
+            c.rd().forward(&mut d.wr()).unwrap(),
+            "a non-empty dest is appended to"
+        );
+        assert_eq!(d.data(), b"xnext");
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn forward_copies_when_the_storage_cannot_be_handed_over() {
+        // The source's allocation exceeds the destination's cap.
+        let mut big = PipeBuf::<u8>::with_limits(8192, 8192);
+        let mut small = PipeBuf::<u8>::with_limits(16, 4096);
+        big.wr().append(&[1; 3000]).unwrap();
+        assert!(big.rd().forward(&mut small.wr()).unwrap());
+        assert_eq!(small.data(), &[1; 3000][..]);
+        assert_eq!(big.capacity(), 8192, "copied, not handed over");
+        // The source's producer holds a reservation: its bytes must stay with it.
+        let mut src = PipeBuf::<u8>::new();
+        let mut dst = PipeBuf::<u8>::new();
+        src.wr().append(b"abc").unwrap();
+        src.wr().space(10).unwrap()[..2].copy_from_slice(b"de");
+        assert!(src.rd().forward(&mut dst.wr()).unwrap());
+        assert_eq!(dst.data(), b"abc");
+        src.wr().commit(2).unwrap();
+        assert_eq!(src.data(), b"de");
+    }
 
     fn fixed() -> PipeBuf<u8, [u8; 16]> {
         PipeBuf::with_storage([0; 16])

@@ -189,6 +189,19 @@ impl<T: Copy> Growable<T> {
 }
 
 #[cfg(feature = "alloc")]
+impl<T> Growable<T> {
+    /// Exchanges the two allocations if each fits under the other's cap; returns whether it
+    /// did. Moves no element.
+    pub(crate) fn swap_allocations(&mut self, other: &mut Growable<T>) -> bool {
+        if self.vec.len() > other.max as usize || other.vec.len() > self.max as usize {
+            return false;
+        }
+        core::mem::swap(&mut self.vec, &mut other.vec);
+        true
+    }
+}
+
+#[cfg(feature = "alloc")]
 impl<T> core::fmt::Debug for Growable<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Growable")

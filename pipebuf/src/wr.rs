@@ -24,6 +24,12 @@ impl<'a, T: Copy> PBufWr<'a, T> {
         PBufWr { meta, store }
     }
 
+    /// The positions and the storage, for handing storage over (see `PBufRd::forward`).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn parts(&mut self) -> (&mut Meta, StoreRef<'_, T>) {
+        (self.meta, self.store.reborrow())
+    }
+
     /// A shorter-lived view of the same buffer, to pass to a function without giving this
     /// one away.
     #[inline]
