@@ -369,6 +369,60 @@ fn connection_end_inside_a_response_body_aborts_the_body() {
     );
 }
 
+fn end_of_stream_inside_a_chunk_header(kind: EofKind, failure: Failure) {
+    let (mut c, mut wire, mut evs) = (client(8), PipeBufPair::new(), Vec::new());
+    let a = submit(&mut c, &mut wire, "a", 1);
+    let b = submit(&mut c, &mut wire, "b", 2);
+    // One chunk, then the separator of the next chunk header and nothing more.
+    reply(&mut wire, "A #*\n3\nabc;");
+    match kind {
+        EofKind::Close => wire.lower().wr.close(),
+        EofKind::Abort => wire.lower().wr.abort(),
+    }
+    drive(&mut c, &mut wire, &mut evs).unwrap();
+    assert_eq!(
+        evs,
+        [
+            Ev::Resp(a.get(), 1, "A".into(), true),
+            Ev::Failed(b.get(), 2, failure)
+        ]
+    );
+    assert!(c.is_finished());
+    assert!(wire.up.is_empty() && wire.up.state().is_done());
+    let (_, mut rd) = c.response_body().unwrap();
+    assert_eq!(rd.data(), b"abc");
+    rd.consume_all();
+    assert!(
+        rd.consume_push(),
+        "the chunk before the cut ended with a push"
+    );
+    assert_eq!(
+        rd.consume_eof(),
+        Some(EofKind::Abort),
+        "a truncated body is an abort"
+    );
+}
+
+#[test]
+fn end_of_stream_inside_a_chunk_header_fails_the_pending_requests_and_aborts_the_body() {
+    end_of_stream_inside_a_chunk_header(EofKind::Close, Failure::Closed);
+    end_of_stream_inside_a_chunk_header(EofKind::Abort, Failure::Aborted);
+}
+
+#[test]
+fn end_of_stream_inside_the_chunk_header_of_a_cancelled_response_still_ends_the_client() {
+    let (mut c, mut wire, mut evs) = (client(8), PipeBufPair::new(), Vec::new());
+    let a = submit(&mut c, &mut wire, "a", 1);
+    let b = submit(&mut c, &mut wire, "b", 2);
+    c.cancel(a);
+    reply(&mut wire, "A #*\n3\nabc;1");
+    wire.lower().wr.close();
+    drive(&mut c, &mut wire, &mut evs).unwrap();
+    assert_eq!(evs, [Ev::Failed(b.get(), 2, Failure::Closed)]);
+    assert!(c.is_finished());
+    assert!(c.response_body().is_none());
+}
+
 #[test]
 fn request_bodies_stream_length_delimited_and_chunked() {
     let (mut c, mut wire, mut evs) = (client(8), PipeBufPair::new(), Vec::new());

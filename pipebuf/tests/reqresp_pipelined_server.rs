@@ -155,6 +155,45 @@ fn request_body_streams_to_the_application_with_backpressure() {
 }
 
 #[test]
+fn end_of_stream_inside_a_chunk_header_reports_the_end_and_aborts_the_request_body() {
+    for kind in [EofKind::Close, EofKind::Abort] {
+        let (mut s, mut wire, mut evs) = (server(8, 8), PipeBufPair::new(), Vec::new());
+        // One chunk, then the separator of the next chunk header and nothing more.
+        request(&mut wire, "put #*\n3\nabc;");
+        match kind {
+            EofKind::Close => wire.upper().wr.close(),
+            EofKind::Abort => wire.upper().wr.abort(),
+        }
+        drive_server(&mut s, &mut wire, &mut evs).unwrap();
+        assert_eq!(evs, [SEv::Req(0, "put".into(), true), SEv::End(kind)]);
+        assert!(wire.down.is_empty() && wire.down.state().is_done());
+        let (_, mut rd) = s.request_body().unwrap();
+        assert_eq!(rd.data(), b"abc");
+        rd.consume_all();
+        assert!(rd.consume_push());
+        assert_eq!(
+            rd.consume_eof(),
+            Some(EofKind::Abort),
+            "a truncated body is an abort"
+        );
+        match kind {
+            EofKind::Close => {
+                s.finish(0, Msg::new("P")).unwrap();
+                drive_server(&mut s, &mut wire, &mut evs).unwrap();
+                assert_eq!(answered(&mut wire), "P\n");
+                assert_eq!(
+                    wire.up.state(),
+                    PBufState::Closing,
+                    "closed after the answer"
+                );
+            }
+            EofKind::Abort => assert_eq!(wire.up.state(), PBufState::Aborting),
+        }
+        assert!(s.is_finished());
+    }
+}
+
+#[test]
 fn response_body_streams_after_its_head_and_holds_the_next_response() {
     let (mut s, mut wire, mut evs) = (server(8, 8), PipeBufPair::new(), Vec::new());
     request(&mut wire, "a\nb\n");

@@ -2,7 +2,23 @@
 //! framed as the codec announced it.
 
 use super::{Body, Decoder, Encoder, Error};
-use crate::{EofKind, PBufRd, PBufWr};
+use crate::{EofKind, PBufRd, PBufWr, PipeBuf};
+
+/// A growable body buffer with at most `limit` bytes.
+pub(crate) fn body_buf(limit: usize) -> PipeBuf<u8> {
+    PipeBuf::with_limits(limit.min(4096), limit)
+}
+
+/// Why [`BodyReader::pump`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The body needs bytes `src` does not have yet: the rest of a chunk header, or data.
+    Input,
+    /// The destination is full; bytes of the body wait in `src`.
+    Output,
+    /// The body is complete.
+    Done,
+}
 
 /// Where the reading of an incoming body stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,22 +42,18 @@ impl BodyReader {
         }
     }
 
-    pub(crate) fn is_done(&self) -> bool {
-        *self == BodyReader::Done
-    }
-
     /// Moves body bytes from `src` into `dst` (or skips them when `dst` is `None`) until the
-    /// body ends, `src` runs dry or `dst` is full. The end of a chunk pushes `dst`, the end of
-    /// the body closes it. Bytes after the body are never touched.
+    /// body ends, `src` runs dry or `dst` is full, and says which. The end of a chunk pushes
+    /// `dst`, the end of the body closes it. Bytes after the body are never touched.
     pub(crate) fn pump<D: Decoder, EE>(
         &mut self,
         decoder: &mut D,
         src: &mut PBufRd<'_>,
         mut dst: Option<&mut PBufWr<'_>>,
-    ) -> Result<(), Error<D::Error, EE>> {
+    ) -> Result<Stop, Error<D::Error, EE>> {
         loop {
             match *self {
-                BodyReader::Done => return Ok(()),
+                BodyReader::Done => return Ok(Stop::Done),
                 BodyReader::Length(left) | BodyReader::Data(left) => {
                     let want = usize::try_from(left).unwrap_or(usize::MAX).min(src.len());
                     let moved = match dst.as_deref_mut() {
@@ -55,7 +67,11 @@ impl BodyReader {
                             BodyReader::Length(_) => BodyReader::Length(left),
                             _ => BodyReader::Data(left),
                         };
-                        return Ok(());
+                        return Ok(if moved < want {
+                            Stop::Output
+                        } else {
+                            Stop::Input
+                        });
                     }
                     if let BodyReader::Data(_) = *self {
                         if let Some(wr) = dst.as_deref_mut() {
@@ -71,7 +87,7 @@ impl BodyReader {
                         .decode_chunk(src.data(), first)
                         .map_err(Error::Decode)?
                     else {
-                        return Ok(());
+                        return Ok(Stop::Input);
                     };
                     src.consume(chunk.len)?;
                     if chunk.data_len == 0 {
@@ -89,6 +105,118 @@ impl BodyReader {
             wr.close();
         }
         *self = BodyReader::Done;
+    }
+}
+
+/// What holds up the incoming side of a connection after [`BodyIn::pump`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Incoming {
+    /// Nothing: the next head may be decoded.
+    Free,
+    /// The body being received needs bytes the connection has not delivered yet.
+    Input,
+    /// The application: the body buffer is full, or the body's end is not consumed yet.
+    App,
+}
+
+impl Incoming {
+    /// Whether the end of `src` may be handled now, with the connection held up this way
+    /// (for `Free`: after no head could be decoded). Only bytes that can still be decoded
+    /// once the application has caught up hold the end back; a body that needs more input
+    /// than is left is truncated.
+    pub(crate) fn lets_eof_through(self, src: &PBufRd<'_>) -> bool {
+        self != Incoming::App || src.is_empty()
+    }
+}
+
+/// The receiving side of streamed bodies on one connection: the body being read from the
+/// connection, and the buffer the application reads it from until it consumed its EOF.
+/// `I` names the message the body belongs to (ticket or sequence number).
+#[derive(Debug)]
+pub(crate) struct BodyIn<I> {
+    /// The body being read from the connection.
+    reader: Option<BodyReader>,
+    /// Whose body sits in `buf`, until the application consumed its EOF. `None` while a
+    /// body is read means it is skipped (nobody wants it).
+    owner: Option<I>,
+    buf: PipeBuf<u8>,
+}
+
+impl<I: Copy + PartialEq> BodyIn<I> {
+    /// Body buffers of at most `limit` bytes.
+    pub(crate) fn new(limit: usize) -> Self {
+        BodyIn {
+            reader: None,
+            owner: None,
+            buf: body_buf(limit),
+        }
+    }
+
+    /// Starts reading the body announced by the head just decoded: into the buffer for
+    /// `owner`, or skipped when `owner` is `None`. Only after [`pump`](Self::pump) said
+    /// [`Incoming::Free`].
+    pub(crate) fn start(&mut self, owner: Option<I>, body: Body) {
+        if owner.is_some() {
+            self.buf.reset();
+        }
+        self.owner = owner;
+        self.reader = Some(BodyReader::new(body));
+    }
+
+    /// Drops `id`'s body if it is the one in the buffer: the rest of it, if still arriving,
+    /// is skipped.
+    pub(crate) fn drop_body_of(&mut self, id: I) {
+        if self.owner == Some(id) {
+            self.owner = None;
+            self.buf.reset();
+        }
+    }
+
+    /// The body buffer with its owner, until the application consumed its EOF.
+    pub(crate) fn rd(&mut self) -> Option<(I, PBufRd<'_>)> {
+        let id = self.owner?;
+        if self.buf.state().is_done() {
+            return None;
+        }
+        Some((id, self.buf.rd()))
+    }
+
+    pub(crate) fn tripwire(&self) -> crate::Tripwire {
+        self.buf.tripwire()
+    }
+
+    /// Moves the body being received on from `src` and says what holds up the connection.
+    /// Sets `activity` when it frees the buffer of a body whose end the application consumed.
+    pub(crate) fn pump<D: Decoder, EE>(
+        &mut self,
+        decoder: &mut D,
+        src: &mut PBufRd<'_>,
+        activity: &mut bool,
+    ) -> Result<Incoming, Error<D::Error, EE>> {
+        if let Some(reader) = &mut self.reader {
+            let mut wr = self.buf.wr();
+            let dst = self.owner.is_some().then_some(&mut wr);
+            match reader.pump(decoder, src, dst)? {
+                Stop::Input => return Ok(Incoming::Input),
+                Stop::Output => return Ok(Incoming::App),
+                Stop::Done => self.reader = None,
+            }
+        }
+        if self.owner.is_some() {
+            if !self.buf.state().is_done() {
+                return Ok(Incoming::App); // the application is still reading the last body
+            }
+            self.owner = None;
+            *activity = true;
+        }
+        Ok(Incoming::Free)
+    }
+
+    /// The connection ended or broke: a body being received is aborted (if anyone wants it).
+    pub(crate) fn abort(&mut self) {
+        if self.reader.take().is_some() && self.owner.is_some() {
+            self.buf.wr().abort();
+        }
     }
 }
 
@@ -220,22 +348,27 @@ mod tests {
 
     type E = Error<TextError, TextError>;
 
-    fn read(body: Body, input: &[u8], dst_limit: usize) -> (BodyReader, PipeBuf<u8>, PipeBuf<u8>) {
+    fn read(
+        body: Body,
+        input: &[u8],
+        dst_limit: usize,
+    ) -> (BodyReader, Stop, PipeBuf<u8>, PipeBuf<u8>) {
         let (mut src, mut dst) = (
             PipeBuf::<u8>::new(),
             PipeBuf::<u8>::with_limits(4, dst_limit),
         );
         src.wr().append(input).unwrap();
         let mut reader = BodyReader::new(body);
-        let r: Result<(), E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), Some(&mut dst.wr()));
-        r.unwrap();
-        (reader, src, dst)
+        let r: Result<Stop, E> =
+            reader.pump(&mut PLAIN.clone(), &mut src.rd(), Some(&mut dst.wr()));
+        (reader, r.unwrap(), src, dst)
     }
 
     #[test]
     fn length_body_stops_at_its_end_and_leaves_the_next_message() {
-        let (reader, src, dst) = read(Body::Length(3), b"abcnext", 64);
-        assert!(reader.is_done());
+        let (reader, stop, src, dst) = read(Body::Length(3), b"abcnext", 64);
+        assert_eq!(reader, BodyReader::Done);
+        assert_eq!(stop, Stop::Done);
         assert_eq!(dst.data(), b"abc");
         assert_eq!(dst.state(), crate::PBufState::Closing);
         assert_eq!(src.data(), b"next");
@@ -243,19 +376,34 @@ mod tests {
 
     #[test]
     fn full_destination_leaves_the_rest_in_the_source() {
-        let (reader, src, dst) = read(Body::Length(6), b"abcdefnext", 4);
+        let (reader, stop, src, dst) = read(Body::Length(6), b"abcdefnext", 4);
         assert_eq!(reader, BodyReader::Length(2));
+        assert_eq!(stop, Stop::Output);
         assert_eq!(dst.data(), b"abcd");
         assert_eq!(src.data(), b"efnext");
     }
 
     #[test]
     fn chunked_body_pushes_at_each_chunk_end_and_closes_at_the_empty_chunk() {
-        let (reader, src, dst) = read(Body::Chunked, b"2\nab;1\nc;0\nrest", 64);
-        assert!(reader.is_done());
+        let (reader, stop, src, dst) = read(Body::Chunked, b"2\nab;1\nc;0\nrest", 64);
+        assert_eq!(reader, BodyReader::Done);
+        assert_eq!(stop, Stop::Done);
         assert_eq!(dst.data(), b"abc");
         assert!(dst.has_pending_push());
         assert_eq!(src.data(), b"rest");
+    }
+
+    #[test]
+    fn body_waiting_for_input_says_so_whether_inside_data_or_a_chunk_header() {
+        let (reader, stop, src, _) = read(Body::Length(6), b"abc", 64);
+        assert_eq!((reader, stop), (BodyReader::Length(3), Stop::Input));
+        assert!(src.is_empty());
+        let (reader, stop, src, dst) = read(Body::Chunked, b"3\nabc;1", 64);
+        assert_eq!(
+            (reader, stop),
+            (BodyReader::Header { first: false }, Stop::Input)
+        );
+        assert_eq!((src.data(), dst.data()), (&b";1"[..], &b"abc"[..]));
     }
 
     #[test]
@@ -263,9 +411,8 @@ mod tests {
         let mut src = PipeBuf::<u8>::new();
         src.wr().append(b"1\nx;0\nrest").unwrap();
         let mut reader = BodyReader::new(Body::Chunked);
-        let r: Result<(), E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), None);
-        r.unwrap();
-        assert!(reader.is_done());
+        let r: Result<Stop, E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), None);
+        assert_eq!(r, Ok(Stop::Done));
         assert_eq!(src.data(), b"rest");
     }
 
@@ -274,7 +421,7 @@ mod tests {
         let mut src = PipeBuf::<u8>::new();
         src.wr().append(b"zz\n").unwrap();
         let mut reader = BodyReader::new(Body::Chunked);
-        let r: Result<(), E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), None);
+        let r: Result<Stop, E> = reader.pump(&mut PLAIN.clone(), &mut src.rd(), None);
         assert_eq!(r, Err(Error::Decode(TextError::BadNumber)));
     }
 

@@ -2,7 +2,7 @@
 
 use alloc::collections::VecDeque;
 
-use super::body::{BodyReader, BodyWriter};
+use super::body::{BodyIn, BodyWriter, Incoming, body_buf};
 use super::{Body, Decoder, Encoded, Encoder, Error, Failure, Head, Refusal, SubmitError, Ticket};
 use crate::{PBufRd, PBufRdWr, PBufWr, PipeBuf};
 
@@ -85,11 +85,8 @@ pub struct PipelinedClient<E: Encoder, D, C> {
     /// The request whose body is being sent, and how far it is.
     tx: Option<(Ticket, BodyWriter)>,
     req_body: PipeBuf<u8>,
-    /// The response whose body is being received; `skip` once it is cancelled.
-    rx: Option<(Ticket, BodyReader, bool)>,
-    /// The ticket whose body sits in `resp_body` until the application consumed its EOF.
-    resp_body_owner: Option<Ticket>,
-    resp_body: PipeBuf<u8>,
+    /// Response bodies: the one being received and the one the application reads.
+    rx: BodyIn<Ticket>,
 }
 
 impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
@@ -104,9 +101,7 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
             conn: Conn::Open,
             tx: None,
             req_body: body_buf(super::DEFAULT_BODY_LIMIT),
-            rx: None,
-            resp_body_owner: None,
-            resp_body: body_buf(super::DEFAULT_BODY_LIMIT),
+            rx: BodyIn::new(super::DEFAULT_BODY_LIMIT),
         }
     }
 
@@ -114,7 +109,7 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
     /// once; a full response body buffer stops the decoding of the connection).
     pub fn with_body_limit(mut self, limit: usize) -> Self {
         self.req_body = body_buf(limit);
-        self.resp_body = body_buf(limit);
+        self.rx = BodyIn::new(limit);
         self
     }
 
@@ -186,15 +181,7 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
         if let Some(slot) = self.pending.iter_mut().find(|p| p.ticket == ticket) {
             return slot.context.take();
         }
-        if let Some((t, _, skip)) = &mut self.rx {
-            if *t == ticket {
-                *skip = true;
-            }
-        }
-        if self.resp_body_owner == Some(ticket) {
-            self.resp_body_owner = None;
-            self.resp_body.reset();
-        }
+        self.rx.drop_body_of(ticket);
         None
     }
 
@@ -209,11 +196,7 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
     /// application has consumed its EOF (close: complete; abort: the connection broke
     /// inside it). A push marks a chunk boundary.
     pub fn response_body(&mut self) -> Option<(Ticket, PBufRd<'_>)> {
-        let ticket = self.resp_body_owner?;
-        if self.resp_body.state().is_done() {
-            return None;
-        }
-        Some((ticket, self.resp_body.rd()))
+        self.rx.rd()
     }
 
     /// Sends request body bytes, decodes responses and handles the end of the incoming
@@ -246,7 +229,7 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
             net.rd.tripwire(),
             net.wr.tripwire(),
             self.req_body.tripwire(),
-            self.resp_body.tripwire(),
+            self.rx.tripwire(),
         ]
     }
 
@@ -265,32 +248,20 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
         if self.conn != Conn::Open {
             return Ok(());
         }
-        loop {
-            if let Some((_, reader, skip)) = &mut self.rx {
-                let mut body_wr = self.resp_body.wr();
-                let dst = if *skip { None } else { Some(&mut body_wr) };
-                reader.pump(&mut self.decoder, &mut net.rd, dst)?;
-                if !reader.is_done() {
-                    break;
-                }
-                self.rx = None;
-            }
-            if self.resp_body_owner.is_some() {
-                if !self.resp_body.state().is_done() {
-                    break; // the application is still reading the last body
-                }
-                self.resp_body_owner = None;
-                *events = true;
+        let held = loop {
+            let held = self.rx.pump(&mut self.decoder, &mut net.rd, events)?;
+            if held != Incoming::Free {
+                break held;
             }
             let Some(Head { message, len, body }) =
                 self.decoder.decode(net.rd.data()).map_err(Error::Decode)?
             else {
-                break;
+                break Incoming::Free;
             };
             let Some(slot) = self.pending.pop_front() else {
                 return Err(Error::Desynchronized);
             };
-            let wanted = slot.context.is_some();
+            let wanted = slot.context.is_some().then_some(slot.ticket);
             match slot.context {
                 Some(context) => {
                     on_event(ClientEvent::Response {
@@ -305,19 +276,12 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
             }
             net.rd.consume(len)?;
             if body != Body::None {
-                if wanted {
-                    self.resp_body.reset();
-                    self.resp_body_owner = Some(slot.ticket);
-                }
-                self.rx = Some((slot.ticket, BodyReader::new(body), !wanted));
+                self.rx.start(wanted, body);
             }
-        }
+        };
         // The end of the incoming stream, once nothing more can be decoded before it.
         if let Some(kind) = net.rd.pending_eof() {
-            let stuck_on_body = self.rx.is_some() && !net.rd.is_empty();
-            let waiting_for_app =
-                self.rx.is_none() && self.resp_body_owner.is_some() && !net.rd.is_empty();
-            if !stuck_on_body && !waiting_for_app {
+            if held.lets_eof_through(&net.rd) {
                 net.rd.consume_all();
                 net.rd.consume_eof();
                 self.fail(net, kind.into(), on_event);
@@ -336,11 +300,7 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
         failure: Failure,
         on_event: &mut impl FnMut(ClientEvent<C, D::Item<'_>>),
     ) {
-        if let Some((_, _, skip)) = self.rx.take() {
-            if !skip {
-                self.resp_body.wr().abort();
-            }
-        }
+        self.rx.abort();
         if failure == Failure::Broken {
             net.wr.abort();
             if self.tx.take().is_some() {
@@ -357,11 +317,6 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
             }
         }
     }
-}
-
-/// A growable body buffer with at most `limit` bytes.
-pub(crate) fn body_buf(limit: usize) -> PipeBuf<u8> {
-    PipeBuf::with_limits(limit.min(4096), limit)
 }
 
 #[cfg(test)]

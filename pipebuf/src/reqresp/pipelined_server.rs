@@ -3,8 +3,7 @@
 
 use alloc::collections::BTreeMap;
 
-use super::body::{BodyReader, BodyWriter};
-use super::pipelined_client::body_buf;
+use super::body::{BodyIn, BodyWriter, Incoming, body_buf};
 use super::{Body, Decoder, Encoded, Encoder, Error, FinishError, Head};
 use crate::{EofKind, PBufRd, PBufRdWr, PBufWr, PipeBuf};
 
@@ -76,9 +75,8 @@ pub struct PipelinedServer<E: Encoder, D> {
     /// The body of the last response written (number `out_seq - 1`), while it is sent.
     tx: Option<BodyWriter>,
     resp_body: PipeBuf<u8>,
-    rx: Option<BodyReader>,
-    req_body_owner: Option<u64>,
-    req_body: PipeBuf<u8>,
+    /// Request bodies: the one being received and the one the application reads.
+    rx: BodyIn<u64>,
 }
 
 impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
@@ -96,15 +94,13 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
             conn: Conn::Open,
             tx: None,
             resp_body: body_buf(super::DEFAULT_BODY_LIMIT),
-            rx: None,
-            req_body_owner: None,
-            req_body: body_buf(super::DEFAULT_BODY_LIMIT),
+            rx: BodyIn::new(super::DEFAULT_BODY_LIMIT),
         }
     }
 
     /// Sets the limit of the request and response body buffers.
     pub fn with_body_limit(mut self, limit: usize) -> Self {
-        self.req_body = body_buf(limit);
+        self.rx = BodyIn::new(limit);
         self.resp_body = body_buf(limit);
         self
     }
@@ -146,11 +142,7 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
     /// The body buffer of the latest request with a body, with its sequence number, until
     /// the application has consumed its EOF. Decoding waits until then.
     pub fn request_body(&mut self) -> Option<(u64, PBufRd<'_>)> {
-        let seq = self.req_body_owner?;
-        if self.req_body.state().is_done() {
-            return None;
-        }
-        Some((seq, self.req_body.rd()))
+        self.rx.rd()
     }
 
     /// The body buffer of the response being sent, with its sequence number: write the
@@ -176,9 +168,7 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
         let mut events = false;
         if let Err(e) = self.run(&mut net, &mut on_event, &mut events) {
             net.wr.abort();
-            if self.rx.take().is_some() {
-                self.req_body.wr().abort();
-            }
+            self.rx.abort();
             self.tx = None;
             self.finished.clear();
             self.conn = Conn::Broken;
@@ -191,7 +181,7 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
         [
             net.rd.tripwire(),
             net.wr.tripwire(),
-            self.req_body.tripwire(),
+            self.rx.tripwire(),
             self.resp_body.tripwire(),
         ]
     }
@@ -253,34 +243,19 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
         on_event: &mut impl FnMut(ServerEvent<D::Item<'_>>),
         events: &mut bool,
     ) -> Result<(), Error<D::Error, E::Error>> {
-        let mut held = false;
-        loop {
-            if let Some(reader) = &mut self.rx {
-                reader.pump(
-                    &mut self.decoder,
-                    &mut net.rd,
-                    Some(&mut self.req_body.wr()),
-                )?;
-                if !reader.is_done() {
-                    break;
-                }
-                self.rx = None;
-            }
-            if self.req_body_owner.is_some() {
-                if !self.req_body.state().is_done() {
-                    break; // the application is still reading the last body
-                }
-                self.req_body_owner = None;
-                *events = true;
+        let held = loop {
+            let held = self.rx.pump(&mut self.decoder, &mut net.rd, events)?;
+            if held != Incoming::Free {
+                break held;
             }
             if self.in_flight() >= self.max_in_flight || self.finished.len() >= self.max_waiting {
-                held = true; // backpressure: leave the requests unread
-                break;
+                // Backpressure: the requests stay unread until the application answers.
+                break Incoming::App;
             }
             let Some(Head { message, len, body }) =
                 self.decoder.decode(net.rd.data()).map_err(Error::Decode)?
             else {
-                break;
+                break Incoming::Free;
             };
             let seq = self.next_seq;
             self.next_seq += 1;
@@ -292,22 +267,15 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
             *events = true;
             net.rd.consume(len)?;
             if body != Body::None {
-                self.req_body.reset();
-                self.req_body_owner = Some(seq);
-                self.rx = Some(BodyReader::new(body));
+                self.rx.start(Some(seq), body);
             }
-        }
+        };
         // The end of the incoming stream, once nothing more can be decoded before it.
         if let Some(kind) = net.rd.pending_eof() {
-            let stuck_on_body = self.rx.is_some() && !net.rd.is_empty();
-            let waiting_for_app =
-                self.rx.is_none() && (self.req_body_owner.is_some() || held) && !net.rd.is_empty();
-            if !stuck_on_body && !waiting_for_app {
+            if held.lets_eof_through(&net.rd) {
                 net.rd.consume_all();
                 net.rd.consume_eof();
-                if self.rx.take().is_some() {
-                    self.req_body.wr().abort();
-                }
+                self.rx.abort();
                 on_event(ServerEvent::End(kind));
                 *events = true;
                 match kind {
