@@ -166,8 +166,6 @@ pub enum Failure {
     Aborted,
     /// The component failed (see [`Error`]) and aborted the connection.
     Broken,
-    /// No answer came before the request's deadline (multiplexed clients).
-    TimedOut,
 }
 
 impl From<crate::EofKind> for Failure {
@@ -186,7 +184,6 @@ impl fmt::Display for Failure {
             Failure::Closed => "connection closed before the response",
             Failure::Aborted => "connection aborted before the response",
             Failure::Broken => "connection failed",
-            Failure::TimedOut => "no response before the deadline",
         })
     }
 }
