@@ -301,3 +301,90 @@ impl Tls {
             .map_err(TlsError::classify)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pipebuf::PipeBufPair;
+
+    use super::*;
+    use crate::config;
+
+    /// A client and a server on `api`, the wire between them and each one's plaintext pair.
+    struct Pair {
+        client: Tls,
+        server: Tls,
+        wire: PipeBufPair,
+        client_plain: PipeBufPair,
+        server_plain: PipeBufPair,
+    }
+
+    impl Pair {
+        fn new(api: RustlsApi) -> Pair {
+            let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+            let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+            let server =
+                config::server_config(cert_pem.as_bytes(), key_pem.as_bytes(), &Default::default())
+                    .unwrap();
+            let client = config::client_config(cert_pem.as_bytes(), &Default::default()).unwrap();
+            Pair {
+                client: Tls::client_using(client, "localhost".try_into().unwrap(), api).unwrap(),
+                server: Tls::server_using(server, api).unwrap(),
+                wire: PipeBufPair::new(),
+                client_plain: PipeBufPair::new(),
+                server_plain: PipeBufPair::new(),
+            }
+        }
+
+        /// Runs both sides until neither does anything; the client application writes what
+        /// is left of `send` as far as its buffer takes it.
+        fn settle(&mut self, send: &mut &[u8]) {
+            for _ in 0..100_000 {
+                let n = self.client_plain.upper().wr.append_some(send).unwrap();
+                *send = &send[n..];
+                let c = self
+                    .client
+                    .process(self.wire.upper(), self.client_plain.lower())
+                    .unwrap();
+                let s = self
+                    .server
+                    .process(self.wire.lower(), self.server_plain.lower())
+                    .unwrap();
+                if n == 0 && !c && !s {
+                    return;
+                }
+            }
+            panic!("the pair did not settle");
+        }
+    }
+
+    #[test]
+    fn unbuffered_receiving_sets_nothing_aside_while_the_application_sends_nothing() {
+        let mut pair = Pair::new(RustlsApi::Unbuffered);
+        let data: Vec<u8> = (0..1 << 20)
+            .map(|i: u32| i.wrapping_mul(2_654_435_761) as u8)
+            .collect();
+        let mut send = &data[..];
+        // The server application neither reads nor sends: its plaintext buffer fills up and
+        // the rest waits in rustls and in the encrypted buffer.
+        pair.settle(&mut send);
+        assert!(!send.is_empty(), "no backpressure reached the client");
+        assert_eq!(
+            pair.server.engine.set_aside(),
+            0,
+            "records set aside though nothing is sent"
+        );
+        // Reading resumes: everything arrives, still without being set aside.
+        let mut received = Vec::new();
+        for _ in 0..10_000 {
+            let mut app = pair.server_plain.upper();
+            received.extend_from_slice(app.rd.data());
+            app.rd.consume_all();
+            if received.len() == data.len() {
+                break;
+            }
+            pair.settle(&mut send);
+        }
+        assert!(received == data, "data differs");
+        assert_eq!(pair.server.engine.set_aside(), 0);
+    }
+}

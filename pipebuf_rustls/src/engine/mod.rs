@@ -163,6 +163,16 @@ impl Engine {
         each!(self, e => e.refresh_traffic_keys())
     }
 
+    /// Decrypted bytes the unbuffered engine ever set aside to reach rustls' write state.
+    #[cfg(test)]
+    pub(crate) fn set_aside(&self) -> usize {
+        match self {
+            Engine::Buffered(_) => 0,
+            Engine::UnbufferedServer(e) => e.set_aside(),
+            Engine::UnbufferedClient(e) => e.set_aside(),
+        }
+    }
+
     pub(crate) fn alpn_protocol(&self) -> Option<&[u8]> {
         self.common().alpn_protocol()
     }

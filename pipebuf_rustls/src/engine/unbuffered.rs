@@ -74,8 +74,9 @@ pub(crate) struct Unbuffered<C> {
     conn: C,
     /// Encoded handshake, alert and close_notify records waiting for encrypted-buffer space.
     out: Vec<u8>,
-    /// Decrypted data taken from rustls to reach its write state while the plaintext buffer
-    /// was full (at most one record); delivered before anything else.
+    /// Decrypted records taken from rustls while the plaintext buffer was full, only to reach
+    /// its write state for sending (up to `HELD_LIMIT`, plus the record that crossed it);
+    /// delivered before anything else.
     held: Vec<u8>,
     /// rustls holds decrypted records the plaintext buffer had no room for.
     pending: bool,
@@ -89,6 +90,9 @@ pub(crate) struct Unbuffered<C> {
     /// rustls last stopped in its write state with this much input left: until the input
     /// or its queue changes, another round would only say the same, so flushes skip it.
     settled_at: Option<usize>,
+    /// Bytes ever moved into `held`, for tests of when records are set aside.
+    #[cfg(test)]
+    set_aside: usize,
 }
 
 impl<C> std::fmt::Debug for Unbuffered<C> {
@@ -129,7 +133,15 @@ impl<C: Records> Unbuffered<C> {
             failed: false,
             sni: None,
             settled_at: None,
+            #[cfg(test)]
+            set_aside: 0,
         }
+    }
+
+    /// Bytes ever set aside into `held`.
+    #[cfg(test)]
+    pub(crate) fn set_aside(&self) -> usize {
+        self.set_aside
     }
 
     pub(crate) fn common(&self) -> &CommonState {
@@ -194,7 +206,13 @@ impl<C: Records> Unbuffered<C> {
                         Some(wr) => {
                             let _ = wr.append(record.payload);
                         }
-                        None => self.held.extend_from_slice(record.payload),
+                        None => {
+                            self.held.extend_from_slice(record.payload);
+                            #[cfg(test)]
+                            {
+                                self.set_aside += record.payload.len();
+                            }
+                        }
                     }
                 }
                 Ok(step)
@@ -384,7 +402,11 @@ impl<C: Records> Unbuffered<C> {
             let _ = self.pump(rd, &mut write);
             self.key_update = !done;
         }
-        if !self.is_settled(rd) {
+        // With records waiting for plaintext room and nothing to send, a round would only
+        // set them aside: a copy and memory per stalled connection for nothing. `receive`
+        // takes them once the application reads.
+        let stalled = self.pending && !self.conn.wants_write();
+        if !stalled && !self.is_settled(rd) {
             let _ = self.pump(rd, &mut |_| ());
         }
         if !self.out.is_empty() {
