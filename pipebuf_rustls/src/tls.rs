@@ -7,13 +7,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ServerConfig};
 
 use crate::TlsError;
-use crate::engine::{Engine, RustlsApi};
-
-/// Worst-case bytes a TLS record adds to its payload (header, AEAD tag, content type, padding
-/// allowance), so plaintext is only taken when its records will fit the encrypted buffer.
-const RECORD_OVERHEAD: usize = 64;
-/// Largest plaintext per TLS record.
-const MAX_FRAGMENT: usize = 16 * 1024;
+use crate::engine::{Engine, RustlsApi, max_plaintext};
 
 /// A TLS server or client between an encrypted pair (towards the socket) and a plaintext pair
 /// (towards the application).
@@ -155,11 +149,9 @@ impl Tls {
             Some(EofKind::Close) => self.engine.plaintext_pending() == 0,
             None => false,
         };
-        if self.engine.peer_closed() {
-            crypt.rd.consume_all();
-            crypt.rd.consume_push();
-        } else if input_over && !crypt.rd.is_empty() {
-            if self.engine.abandon_input() && !crypt.wr.is_eof() {
+        let peer_closed = self.engine.peer_closed();
+        if peer_closed || (input_over && !crypt.rd.is_empty()) {
+            if !peer_closed && self.engine.abandon_input() && !crypt.wr.is_eof() {
                 // This engine cannot go on without the input it had started on.
                 crypt.wr.abort();
             }
@@ -208,9 +200,8 @@ impl Tls {
                 if self.engine.wants_write() {
                     break;
                 }
-                let room = crypt.wr.room();
-                let records = room / (MAX_FRAGMENT + RECORD_OVERHEAD) + 1;
-                let fits = room.saturating_sub(records * RECORD_OVERHEAD);
+                // Only plaintext whose records will fit the encrypted buffer is taken.
+                let fits = max_plaintext(crypt.wr.room());
                 if fits == 0 {
                     break;
                 }

@@ -5,10 +5,10 @@
 //! plaintext queue, copied into the plaintext buffer. Per byte sent: encrypted into a record
 //! rustls allocates, copied into the encrypted buffer.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 
-use pipebuf::{PBufRd, PBufWr};
+use pipebuf::{PBufRd, PBufWr, ReadStatus};
 use rustls::pki_types::ServerName;
 use rustls::{
     ClientConfig, ClientConnection, CommonState, Connection, ServerConfig, ServerConnection,
@@ -97,18 +97,12 @@ impl Buffered {
     /// Moves decrypted data into `wr` as far as it fits.
     fn drain_plaintext(&mut self, wr: &mut PBufWr<'_>) {
         while self.plaintext_pending > 0 {
-            let Ok(space) = wr.space_upto(self.plaintext_pending) else {
-                break;
-            };
-            if space.is_empty() {
-                break;
-            }
-            match self.conn.reader().read(space) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let _ = wr.commit(n);
+            match wr.read_from(&mut self.conn.reader(), self.plaintext_pending) {
+                Ok(ReadStatus::Read(n) | ReadStatus::Partial(n)) => {
                     self.plaintext_pending = self.plaintext_pending.saturating_sub(n);
                 }
+                // Full, or (not expected with bytes pending) nothing or the end from rustls.
+                _ => break,
             }
         }
     }

@@ -18,6 +18,24 @@ use rustls::{ClientConfig, CommonState, ServerConfig};
 use buffered::Buffered;
 use unbuffered::Unbuffered;
 
+/// Largest plaintext per TLS record.
+const MAX_FRAGMENT: usize = 16 * 1024;
+/// Most a TLS record adds to its payload (header, AEAD tag, content type, explicit nonce,
+/// padding allowance).
+const RECORD_OVERHEAD: usize = 64;
+
+/// The most plaintext whose records surely fit in `room` bytes of encrypted buffer.
+pub(crate) fn max_plaintext(room: usize) -> usize {
+    let records = room / (MAX_FRAGMENT + RECORD_OVERHEAD) + 1;
+    room.saturating_sub(records * RECORD_OVERHEAD)
+}
+
+/// The most encrypted bytes the records of `len` plaintext bytes take (so
+/// `sealed_len(max_plaintext(room)) <= room`).
+fn sealed_len(len: usize) -> usize {
+    len + (len / MAX_FRAGMENT + 1) * RECORD_OVERHEAD
+}
+
 /// Which rustls API a [`Tls`](crate::Tls) component drives.
 ///
 /// Both behave the same at the component's interface; they differ in copies and in what
@@ -195,5 +213,32 @@ impl Engine {
 
     pub(crate) fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
         self.common().peer_certificates()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plaintext_taken_for_a_room_seals_into_it() {
+        let edges = [
+            0,
+            1,
+            63,
+            64,
+            65,
+            MAX_FRAGMENT,
+            MAX_FRAGMENT + RECORD_OVERHEAD,
+        ];
+        for k in 0..5 {
+            for edge in edges {
+                for delta in [0, 1, 2] {
+                    let room = (k * (MAX_FRAGMENT + RECORD_OVERHEAD) + edge).saturating_sub(delta);
+                    let fits = max_plaintext(room);
+                    assert!(sealed_len(fits) <= room || fits == 0, "room {room}: {fits}");
+                }
+            }
+        }
     }
 }

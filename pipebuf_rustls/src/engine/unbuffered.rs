@@ -18,6 +18,7 @@ use rustls::unbuffered::{
 use rustls::{ClientConfig, CommonState, ServerConfig};
 
 use super::client_hello::{Sni, sni};
+use super::sealed_len;
 
 /// The two unbuffered connection types, which share no trait in rustls.
 pub(crate) trait Records: std::ops::Deref<Target = CommonStateHolder<Self::Data>> {
@@ -64,10 +65,6 @@ const ALERT_ROOM: usize = 64;
 /// Most decrypted data held back while sending (rustls' buffered API has the same default
 /// limit for received plaintext). Beyond it, sending waits until the application reads.
 const HELD_LIMIT: usize = 64 * 1024;
-/// Largest plaintext per TLS record.
-const MAX_FRAGMENT: usize = 16 * 1024;
-/// Most a TLS record adds to its payload (header, AEAD tag, content type, explicit nonce).
-const RECORD_OVERHEAD: usize = 64;
 
 /// A rustls connection driven through its unbuffered API.
 pub(crate) struct Unbuffered<C> {
@@ -168,24 +165,24 @@ impl<C: Records> Unbuffered<C> {
         !self.out.is_empty() || self.conn.wants_write()
     }
 
-    /// One `process_tls_records` round over `input`. Decrypted records go to `plain` as far
-    /// as they fit (into `held` when there is no `plain`); in the write state, `write` runs.
-    /// Returns how much of `input` to discard with the outcome.
+    /// One `process_tls_records` round over the input in `rd`, which then loses what rustls
+    /// is done with. Decrypted records go to `plain` as far as they fit (into `held` when
+    /// there is no `plain`); in the write state, `write` runs.
     fn step(
         &mut self,
-        input: &mut [u8],
+        rd: &mut PBufRd<'_>,
         mut plain: Option<&mut PBufWr<'_>>,
         write: &mut dyn FnMut(WriteTraffic<'_, C::Data>),
-    ) -> (usize, Result<Step, rustls::Error>) {
+    ) -> Result<Step, rustls::Error> {
         self.settled_at = None;
-        let UnbufferedStatus { mut discard, state } = self.conn.records(input);
+        let UnbufferedStatus { mut discard, state } = self.conn.records(rd.data_mut());
         let step = match state {
             Err(e) => Err(e),
             Ok(ConnectionState::ReadTraffic(mut traffic)) => {
                 // Records go to the plaintext buffer, or aside into `held` while sending
                 // needs rustls past this state; what does not fit stays in rustls.
                 self.pending = false;
-                let mut step = Step::Again;
+                let mut step = Ok(Step::Again);
                 while let Some(len) = traffic.peek_len() {
                     let fits = match &plain {
                         Some(wr) => wr.room() >= len.get(),
@@ -193,12 +190,15 @@ impl<C: Records> Unbuffered<C> {
                     };
                     if !fits {
                         self.pending = true;
-                        step = Step::Idle;
+                        step = Ok(Step::Idle);
                         break;
                     }
                     let record = match traffic.next_record() {
                         Some(Ok(record)) => record,
-                        Some(Err(e)) => return (discard, Err(e)),
+                        Some(Err(e)) => {
+                            step = Err(e);
+                            break;
+                        }
                         None => break,
                     };
                     discard += record.discard;
@@ -215,7 +215,7 @@ impl<C: Records> Unbuffered<C> {
                         }
                     }
                 }
-                Ok(step)
+                step
             }
             Ok(ConnectionState::ReadEarlyData(_)) => {
                 // Only a server config with `max_early_data_size` set gets here.
@@ -251,25 +251,26 @@ impl<C: Records> Unbuffered<C> {
             }
             Ok(_) => Ok(Step::Idle),
         };
-        (discard, step)
+        let _ = rd.consume(discard);
+        step
     }
 
     /// Runs rustls until it is idle, collecting what it wants to send and running `write` in
-    /// its write state. rustls must always see the input from where it left off (it joins
-    /// handshake fragments in place), so `rd` is passed even when no input is wanted; records
-    /// it decrypts on the way are held (see `held`).
-    fn pump(
+    /// its write state. Decrypted records go to `plain` as far as they fit; without it (when
+    /// sending needs rustls past its read state) they are set aside into `held`. rustls must
+    /// always see the input from where it left off (it joins handshake fragments in place),
+    /// so `rd` is passed even when no input is wanted. After a failure, does nothing.
+    fn run(
         &mut self,
         rd: &mut PBufRd<'_>,
+        mut plain: Option<&mut PBufWr<'_>>,
         write: &mut dyn FnMut(WriteTraffic<'_, C::Data>),
     ) -> Result<(), rustls::Error> {
         if self.failed {
             return Ok(());
         }
         loop {
-            let (discard, step) = self.step(rd.data_mut(), None, &mut *write);
-            let _ = rd.consume(discard);
-            match step {
+            match self.step(rd, plain.as_deref_mut(), &mut *write) {
                 Ok(Step::Again) => (),
                 Ok(Step::Idle) => {
                     self.note_settled(rd);
@@ -312,9 +313,7 @@ impl<C: Records> Unbuffered<C> {
             if !self.conn.wants_write() {
                 break;
             }
-            let (discard, step) = self.step(rd.data_mut(), None, &mut |_| ());
-            let _ = rd.consume(discard);
-            if !matches!(step, Ok(Step::Again)) {
+            if !matches!(self.step(rd, None, &mut |_| ()), Ok(Step::Again)) {
                 break;
             }
         }
@@ -338,21 +337,7 @@ impl<C: Records> Unbuffered<C> {
                 return Ok(());
             }
         }
-        loop {
-            let (discard, step) = self.step(rd.data_mut(), Some(wr), &mut |_| ());
-            let _ = rd.consume(discard);
-            match step {
-                Ok(Step::Again) => (),
-                Ok(Step::Idle) => {
-                    self.note_settled(rd);
-                    return Ok(());
-                }
-                Err(e) => {
-                    self.fail(rd);
-                    return Err(e);
-                }
-            }
-        }
+        self.run(rd, Some(wr), &mut |_| ())
     }
 
     pub(crate) fn send_plaintext(
@@ -367,8 +352,7 @@ impl<C: Records> Unbuffered<C> {
         }
         let mut sent = 0;
         let mut write = |mut traffic: WriteTraffic<'_, C::Data>| {
-            let records = data.len() / MAX_FRAGMENT + 1;
-            let mut want = data.len() + records * RECORD_OVERHEAD;
+            let mut want = sealed_len(data.len());
             for _ in 0..2 {
                 if want > wr.room() {
                     return;
@@ -388,7 +372,7 @@ impl<C: Records> Unbuffered<C> {
                 }
             }
         };
-        let _ = self.pump(rd, &mut write);
+        let _ = self.run(rd, None, &mut write);
         sent
     }
 
@@ -399,7 +383,7 @@ impl<C: Records> Unbuffered<C> {
                 done = true;
                 let _ = traffic.refresh_traffic_keys();
             };
-            let _ = self.pump(rd, &mut write);
+            let _ = self.run(rd, None, &mut write);
             self.key_update = !done;
         }
         // With records waiting for plaintext room and nothing to send, a round would only
@@ -407,7 +391,7 @@ impl<C: Records> Unbuffered<C> {
         // takes them once the application reads.
         let stalled = self.pending && !self.conn.wants_write();
         if !stalled && !self.is_settled(rd) {
-            let _ = self.pump(rd, &mut |_| ());
+            let _ = self.run(rd, None, &mut |_| ());
         }
         if !self.out.is_empty() {
             let n = wr.append_some(&self.out).unwrap_or(0);
@@ -422,12 +406,12 @@ impl<C: Records> Unbuffered<C> {
             // If it did not fit, rustls keeps it queued and hands it over as an encode state.
             written = traffic.queue_close_notify(&mut record).unwrap_or(0);
         };
-        let _ = self.pump(rd, &mut write);
+        let _ = self.run(rd, None, &mut write);
         self.out.extend_from_slice(&record[..written]);
-        let _ = self.pump(rd, &mut |_| ());
+        let _ = self.run(rd, None, &mut |_| ());
     }
 
-    /// Queues a key update; rustls gets it at the next pump (it needs the input buffer).
+    /// Queues a key update; rustls gets it at the next run (it needs the input buffer).
     pub(crate) fn refresh_traffic_keys(&mut self) -> Result<(), rustls::Error> {
         if self.conn.is_handshaking() {
             return Err(rustls::Error::HandshakeNotComplete);
