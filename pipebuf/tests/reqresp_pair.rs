@@ -7,7 +7,6 @@
 mod reqresp_common;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Duration;
 
 use pipebuf::reqresp::{
     Body, ClientEvent, MuxClient, MuxEvent, MuxServer, MuxServerEvent, ServerEvent,
@@ -264,8 +263,6 @@ fn mux_client_and_server_agree_under_random_chunking_and_finish_order() {
                     .unwrap();
                 active = true;
             }
-            assert!(client.next_deadline().is_none());
-            assert_eq!(client.poll_timeout(Duration::MAX), None);
             if !active && answers.len() == N as usize {
                 done = true;
                 break;

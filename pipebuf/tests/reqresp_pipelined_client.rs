@@ -510,17 +510,22 @@ fn aborted_request_body_aborts_the_connection() {
 #[test]
 fn chunked_request_body_waits_for_room_instead_of_writing_part_of_a_chunk() {
     let mut c = client(8);
-    let mut wire = PipeBufPair::with_limits(16, 16);
+    let mut wire = PipeBufPair::with_limits(32, 32);
     c.submit(&mut wire.upper().wr, Msg::with_body("u", Body::Chunked), 1)
         .unwrap();
     assert_eq!(sent(&mut wire), "u #*\n");
     let mut evs = Vec::new();
-    c.request_body()
-        .unwrap()
-        .1
-        .append(b"0123456789abcdef")
-        .unwrap();
-    // 16 bytes of room, 22 reserved for a chunk header: nothing fits yet.
+    wire.upper().wr.append(&[b'.'; 20]).unwrap();
+    c.request_body().unwrap().1.append(b"0123456789").unwrap();
+    // 12 bytes of room: "10\n" and 9 of the 10 bytes would fit, but the writer reserves
+    // the codec's largest chunk header (22 bytes) with the data, so nothing goes out.
     drive(&mut c, &mut wire, &mut evs).unwrap();
-    assert!(wire.down.is_empty());
+    assert_eq!(sent(&mut wire), ".".repeat(20), "no part of a chunk");
+    // 32 bytes of room: the chunk goes out whole.
+    drive(&mut c, &mut wire, &mut evs).unwrap();
+    assert_eq!(sent(&mut wire), "10\n0123456789");
+    c.request_body().unwrap().1.close();
+    drive(&mut c, &mut wire, &mut evs).unwrap();
+    assert_eq!(sent(&mut wire), ";0\n");
+    assert!(c.request_body().is_none());
 }

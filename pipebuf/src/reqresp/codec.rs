@@ -156,15 +156,4 @@ mod tests {
         assert_eq!(NoChunks.max_chunk_header(), 0);
         assert_eq!(NoChunks.encode_chunk(5, true, &mut []), Ok(0));
     }
-
-    #[test]
-    fn full_buffer_is_reported_as_full_not_as_an_error() {
-        let mut pb = crate::PipeBuf::with_storage([0u8; 1]);
-        assert_eq!(
-            NoChunks.encode(&1, &mut pb.wr()),
-            Ok(Encoded::Written(Body::None))
-        );
-        assert_eq!(NoChunks.encode(&2, &mut pb.wr()), Ok(Encoded::Full));
-        assert_eq!(pb.data(), [1]);
-    }
 }
