@@ -34,16 +34,27 @@ fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
 
 /// Parses every certificate in PEM data (other PEM items are skipped); fails if none.
 pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    certs(pem, "certificate chain")
+}
+
+/// [`certs_from_pem`], with `what` naming the data in a [`ConfigError::Pem`].
+fn certs(pem: &[u8], what: &'static str) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| ConfigError::Pem {
-            what: "certificate chain",
-            source,
-        })?;
+        .map_err(|source| ConfigError::Pem { what, source })?;
     if certs.is_empty() {
         return Err(ConfigError::NoCertificates);
     }
     Ok(certs)
+}
+
+/// The trust anchors in a PEM CA bundle.
+fn roots_from_pem(pem: &[u8]) -> Result<RootCertStore, ConfigError> {
+    let mut roots = RootCertStore::empty();
+    for cert in certs(pem, "CA bundle")? {
+        roots.add(cert).map_err(ConfigError::Rustls)?;
+    }
+    Ok(roots)
 }
 
 /// Parses the first private key (PKCS#8, PKCS#1 or SEC1) in PEM data.
@@ -81,11 +92,8 @@ pub fn server_config(
     let builder = match &options.client_ca_pem {
         None => builder.with_no_client_auth(),
         Some(pem) => {
-            let mut roots = RootCertStore::empty();
-            for cert in certs_from_pem(pem)? {
-                roots.add(cert).map_err(ConfigError::Rustls)?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            let roots = Arc::new(roots_from_pem(pem)?);
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider)
                 .build()
                 .map_err(|e| ConfigError::Rustls(rustls::Error::General(e.to_string())))?;
             builder.with_client_cert_verifier(verifier)
@@ -121,10 +129,7 @@ pub fn client_config(
     ca_pem: &[u8],
     options: &ClientOptions,
 ) -> Result<Arc<ClientConfig>, ConfigError> {
-    let mut roots = RootCertStore::empty();
-    for cert in certs_from_pem(ca_pem)? {
-        roots.add(cert).map_err(ConfigError::Rustls)?;
-    }
+    let roots = roots_from_pem(ca_pem)?;
     let builder = ClientConfig::builder_with_provider(crypto_provider()?)
         .with_safe_default_protocol_versions()
         .map_err(ConfigError::Rustls)?

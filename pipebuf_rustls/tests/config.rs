@@ -133,8 +133,20 @@ fn corrupt_pem_is_a_pem_error() {
         Err(ConfigError::Pem { what, .. }) => assert_eq!(what, "certificate chain"),
         other => panic!("expected ConfigError::Pem, got {other:?}"),
     }
+    // CA bundles, of a client and of a server asking for client certificates.
     match config::client_config(CORRUPT_CERT_PEM.as_bytes(), &ClientOptions::default()) {
-        Err(ConfigError::Pem { .. }) => (),
+        Err(e @ ConfigError::Pem { what, .. }) => {
+            assert_eq!(what, "CA bundle");
+            assert!(e.to_string().contains("CA bundle"), "{e}");
+        }
+        other => panic!("expected ConfigError::Pem, got {other:?}"),
+    }
+    let options = ServerOptions {
+        client_ca_pem: Some(CORRUPT_CERT_PEM.as_bytes().to_vec()),
+        ..Default::default()
+    };
+    match config::server_config(leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes(), &options) {
+        Err(ConfigError::Pem { what, .. }) => assert_eq!(what, "CA bundle"),
         other => panic!("expected ConfigError::Pem, got {other:?}"),
     }
 }
