@@ -68,17 +68,6 @@ fn submit(
     .unwrap()
 }
 
-fn sent(wire: &mut PipeBufPair) -> String {
-    let mut rd = wire.lower().rd;
-    let s = String::from_utf8_lossy(rd.data()).into_owned();
-    rd.consume_all();
-    s
-}
-
-fn reply(wire: &mut PipeBufPair, bytes: &str) {
-    wire.lower().wr.append(bytes.as_bytes()).unwrap();
-}
-
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
@@ -300,13 +289,6 @@ fn serve(
             MuxServerEvent::End(kind) => evs.push((u32::MAX, format!("{kind:?}"))),
         })
     })
-}
-
-fn answered(wire: &mut PipeBufPair) -> String {
-    let mut rd = wire.upper().rd;
-    let s = String::from_utf8_lossy(rd.data()).into_owned();
-    rd.consume_all();
-    s
 }
 
 #[test]

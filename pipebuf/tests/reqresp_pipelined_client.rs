@@ -14,18 +14,6 @@ fn client(max: usize) -> Client {
     Client::new(PLAIN, PLAIN, max)
 }
 
-/// What the client wrote, drained.
-fn sent(wire: &mut PipeBufPair) -> String {
-    let mut rd = wire.lower().rd;
-    let s = String::from_utf8_lossy(rd.data()).into_owned();
-    rd.consume_all();
-    s
-}
-
-fn reply(wire: &mut PipeBufPair, bytes: &str) {
-    wire.lower().wr.append(bytes.as_bytes()).unwrap();
-}
-
 fn submit(c: &mut Client, wire: &mut PipeBufPair, text: &str, ctx: u32) -> Ticket {
     c.submit(&mut wire.upper().wr, Msg::new(text), ctx).unwrap()
 }

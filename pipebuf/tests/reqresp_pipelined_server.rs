@@ -18,13 +18,6 @@ fn request(wire: &mut PipeBufPair, bytes: &str) {
     wire.upper().wr.append(bytes.as_bytes()).unwrap();
 }
 
-fn answered(wire: &mut PipeBufPair) -> String {
-    let mut rd = wire.upper().rd;
-    let s = String::from_utf8_lossy(rd.data()).into_owned();
-    rd.consume_all();
-    s
-}
-
 fn req(seq: u64, text: &str) -> SEv {
     SEv::Req(seq, text.into(), false)
 }

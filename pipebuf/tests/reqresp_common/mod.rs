@@ -275,6 +275,27 @@ pub fn drive_server(
     })
 }
 
+/// What the upper side (a client) wrote, drained.
+pub fn sent(wire: &mut PipeBufPair) -> String {
+    let mut rd = wire.lower().rd;
+    let s = String::from_utf8_lossy(rd.data()).into_owned();
+    rd.consume_all();
+    s
+}
+
+/// What the lower side (a server) wrote, drained.
+pub fn answered(wire: &mut PipeBufPair) -> String {
+    let mut rd = wire.upper().rd;
+    let s = String::from_utf8_lossy(rd.data()).into_owned();
+    rd.consume_all();
+    s
+}
+
+/// The lower side (the peer of a client) writes `bytes`.
+pub fn reply(wire: &mut PipeBufPair, bytes: &str) {
+    wire.lower().wr.append(bytes.as_bytes()).unwrap();
+}
+
 /// A tiny deterministic generator for chunk sizes and orders (xorshift).
 #[derive(Debug, Clone)]
 pub struct Rng(pub u64);
