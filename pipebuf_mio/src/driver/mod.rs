@@ -152,6 +152,16 @@ struct Conn<C> {
     draining: Option<(Instant, LeftReason)>,
 }
 
+impl<C> Conn<C> {
+    /// Puts the connection in `ready` unless it is in a list already.
+    fn queue(&mut self, id: ConnId, ready: &mut Vec<ConnId>) {
+        if !self.queued {
+            self.queued = true;
+            ready.push(id);
+        }
+    }
+}
+
 /// How long a connection whose chain failed may take to deliver what was queued before it.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -477,10 +487,7 @@ impl<C: Chain> Driver<C> {
                 Some(id) => {
                     if let Some(conn) = self.conns.get_mut(id) {
                         conn.link.on_event(event);
-                        if !conn.queued {
-                            conn.queued = true;
-                            self.ready.push(id);
-                        }
+                        conn.queue(id, &mut self.ready);
                     }
                 }
                 None if event.token().0 == WAKER_TOKEN => (),
@@ -498,10 +505,7 @@ impl<C: Chain> Driver<C> {
             if let Some(conn) = self.conns.get_mut(id) {
                 if conn.deadline == Some(at) {
                     conn.deadline = None;
-                    if !conn.queued {
-                        conn.queued = true;
-                        self.ready.push(id);
-                    }
+                    conn.queue(id, &mut self.ready);
                 }
             }
         }
@@ -590,15 +594,16 @@ impl<C: Chain> Driver<C> {
     }
 
     fn run_conn(&mut self, id: ConnId, now: Instant) {
+        // The connection and its class are borrowed side by side: one lookup each per turn.
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
         conn.queued = false;
-        let class = conn.class;
-        let paused = self.class(class).is_none_or(|c| c.paused);
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
+        let mut class = self
+            .classes
+            .get_mut(conn.class.0 as usize)
+            .and_then(Option::as_mut);
+        let paused = class.as_ref().is_none_or(|c| c.paused);
         if paused && conn.link.wants_read() {
             // The peer is sending and the application chose not to read: not idleness.
             // (A connection stuck on backpressure makes no progress and does time out.)
@@ -610,21 +615,15 @@ impl<C: Chain> Driver<C> {
                 return;
             }
         }
-        if conn
-            .draining
-            .as_ref()
-            .is_some_and(|(until, _)| now >= *until)
-        {
-            if let Some((_, reason)) = conn.draining.take() {
-                self.remove(id, reason, true);
+        if let Some((until, _)) = conn.draining {
+            if now >= until {
+                if let Some((_, reason)) = conn.draining.take() {
+                    self.remove(id, reason, true);
+                }
+                return;
             }
-            return;
         }
-        let class_id = conn.class;
-        let allowance = self.class(class_id).map_or(0, Class::read_allowance);
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
+        let allowance = class.as_deref().map_or(0, Class::read_allowance);
         conn.link.set_read_budget(allowance);
         let before = conn.pair.up.tripwire();
         let before_down = conn.pair.down.tripwire();
@@ -640,7 +639,7 @@ impl<C: Chain> Driver<C> {
             chain,
             draining,
             ..
-        } = conn;
+        } = &mut *conn;
         let failed = draining.is_some();
         // A pass is the link, then the chain; the turn ends with the first pass whose chain
         // is quiet. The link already ran to its fixpoint (`Link::process` promises that a
@@ -662,11 +661,7 @@ impl<C: Chain> Driver<C> {
         if before != conn.pair.up.tripwire() || before_down != conn.pair.down.tripwire() {
             conn.last_active = now;
         }
-        if let Some(class) = self
-            .classes
-            .get_mut(class_id.0 as usize)
-            .and_then(Option::as_mut)
-        {
+        if let Some(class) = &mut class {
             class.budget_left = class.budget_left.saturating_sub(read);
         }
         match result {
@@ -679,12 +674,8 @@ impl<C: Chain> Driver<C> {
             Err(SettleError::Component(TurnError::Chain(e))) => {
                 // What the chain queued before failing (an alert, a close frame, echoed
                 // data) must still reach the peer: drain instead of dropping.
-                if let Some(conn) = self.conns.get_mut(id) {
-                    conn.draining =
-                        Some((now + DRAIN_TIMEOUT, LeftReason::ChainError(Box::new(e))));
-                    conn.queued = true;
-                    self.ready.push(id);
-                }
+                conn.draining = Some((now + DRAIN_TIMEOUT, LeftReason::ChainError(Box::new(e))));
+                conn.queue(id, &mut self.ready);
                 return;
             }
             Err(SettleError::Unsettled { .. }) => {
@@ -692,11 +683,19 @@ impl<C: Chain> Driver<C> {
                 return;
             }
         }
-        self.after_turn(id, now, allowance, read);
+        self.after_turn(id, now, paused, allowance, read);
     }
 
-    /// Removal, interest, scheduling and timers once a connection has settled.
-    fn after_turn(&mut self, id: ConnId, now: Instant, allowance: usize, read: usize) {
+    /// Removal, interest, scheduling and timers once a connection has settled (`paused`:
+    /// whether its class is paused, as the turn found it).
+    fn after_turn(
+        &mut self,
+        id: ConnId,
+        now: Instant,
+        paused: bool,
+        allowance: usize,
+        read: usize,
+    ) {
         let Some(conn) = self.conns.get_mut(id) else {
             return;
         };
@@ -714,11 +713,6 @@ impl<C: Chain> Driver<C> {
             self.remove(id, reason, reset);
             return;
         }
-        let class = conn.class;
-        let paused = self.class(class).is_none_or(|c| c.paused);
-        let Some(conn) = self.conns.get_mut(id) else {
-            return;
-        };
         // Reading stopped on the budget with data maybe left in the socket: next turn, and
         // first in line if it got nothing this time.
         if conn.link.wants_read()
@@ -842,10 +836,22 @@ impl<C: Chain> Driver<C> {
 
     fn queue(&mut self, id: ConnId) {
         if let Some(conn) = self.conns.get_mut(id) {
-            if !conn.queued {
-                conn.queued = true;
-                self.ready.push(id);
+            conn.queue(id, &mut self.ready);
+        }
+    }
+
+    /// Gives a connection a turn in the next [`poll`](Driver::poll) (which then does not
+    /// wait), without I/O: its chain's [`process`](Chain::process) runs even though the
+    /// socket had no event. For state the chain reads that the application changed outside
+    /// the driver (a shared flag, a queue, a send window), where [`send`](Driver::send) has
+    /// no bytes to pass. Returns false if there is no such connection.
+    pub fn wake(&mut self, id: ConnId) -> bool {
+        match self.conns.get_mut(id) {
+            Some(conn) => {
+                conn.queue(id, &mut self.ready);
+                true
             }
+            None => false,
         }
     }
 
@@ -903,11 +909,7 @@ impl<C: Chain> Driver<C> {
 
     /// Changes a class's priority and budget.
     pub fn configure_class(&mut self, class: ClassId, config: ClassConfig) -> bool {
-        match self
-            .classes
-            .get_mut(class.0 as usize)
-            .and_then(Option::as_mut)
-        {
+        match self.class_mut(class) {
             Some(c) => {
                 c.config = config;
                 true
@@ -953,11 +955,7 @@ impl<C: Chain> Driver<C> {
     /// Stops reading from the sockets of a class's members (they are backpressured; the
     /// others are not affected). Writing continues.
     pub fn pause_class(&mut self, class: ClassId) -> bool {
-        match self
-            .classes
-            .get_mut(class.0 as usize)
-            .and_then(Option::as_mut)
-        {
+        match self.class_mut(class) {
             Some(c) => {
                 c.paused = true;
                 true
@@ -968,11 +966,7 @@ impl<C: Chain> Driver<C> {
 
     /// Resumes reading for a paused class.
     pub fn resume_class(&mut self, class: ClassId) -> bool {
-        let members = match self
-            .classes
-            .get_mut(class.0 as usize)
-            .and_then(Option::as_mut)
-        {
+        let members = match self.class_mut(class) {
             Some(c) => {
                 c.paused = false;
                 c.members.clone()
