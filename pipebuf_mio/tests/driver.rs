@@ -1,6 +1,7 @@
 //! Integration tests of the [`Driver`]: many concurrent connections, graceful shutdown,
-//! classes (pause, read budget, moves, removal), limits, idle timeouts, hostile peers,
-//! outgoing connections, broadcasts and stale ids.
+//! classes (pause, read budget, priority, moves, removal), limits, idle timeouts, buffer
+//! release, hostile peers and chains that never settle, outgoing connections, broadcasts and
+//! stale ids.
 //!
 //! Every test runs the driver on its own thread (see [`Server`]) and talks to it over real
 //! loopback sockets (127.0.0.1, port 0) from the test thread or client threads. Every socket
@@ -123,6 +124,11 @@ enum Mode {
     GracefulEcho,
     /// Discards everything; closes (or aborts) after the peer's close (or abort).
     Sink,
+    /// A [`Sink`](Mode::Sink) that reports every `process` call with [`Context::emit`], so the
+    /// event log shows the order of turns.
+    Report,
+    /// A buggy chain that always reports activity: it never settles.
+    Spin,
 }
 
 /// A chain in one of the [`Mode`]s, counting the bytes it took from `net.rd`.
@@ -155,8 +161,11 @@ impl Chain for TestChain {
     fn process(
         &mut self,
         mut net: PBufRdWr<'_>,
-        _: &mut Context<'_, ()>,
+        cx: &mut Context<'_, ()>,
     ) -> Result<bool, pipebuf::Error> {
+        if self.mode == Mode::Report {
+            cx.emit(());
+        }
         match self.mode {
             Mode::Echo => {
                 let before = net.rd.len();
@@ -178,7 +187,8 @@ impl Chain for TestChain {
                 }
                 Ok(moved)
             }
-            Mode::Sink => {
+            Mode::Spin => Ok(true),
+            Mode::Sink | Mode::Report => {
                 let n = net.rd.consume_all();
                 self.count(n);
                 let push = net.rd.consume_push();
@@ -201,7 +211,7 @@ impl Chain for TestChain {
     fn close(&mut self, mut net: PBufRdWr<'_>) {
         match self.mode {
             Mode::GracefulEcho => self.closing = true,
-            Mode::Echo | Mode::Sink => net.wr.close(),
+            Mode::Echo | Mode::Sink | Mode::Report | Mode::Spin => net.wr.close(),
         }
     }
 
@@ -1139,6 +1149,48 @@ fn a_class_read_budget_is_shared_by_all_its_flooding_members() {
     });
 }
 
+#[test]
+fn a_higher_priority_class_is_processed_first_in_a_turn() {
+    shared(Duration::from_secs(30), || {
+        let server = Server::start(DriverConfig::default(), &[Mode::Report]);
+        let high = server.with(|d| {
+            d.add_class(ClassConfig {
+                priority: 10,
+                ..ClassConfig::default()
+            })
+            .unwrap()
+        });
+        let (_low_stream, low) = server.connect(0);
+        let (_high_stream, high_id) = server.connect(0);
+        assert!(server.with(move |d| d.move_to(high_id, high)));
+        let messages = |log: &[Ev]| -> Vec<ConnId> {
+            log.iter()
+                .filter_map(|e| match e {
+                    Ev::Message { id } => Some(*id),
+                    _ => None,
+                })
+                .collect()
+        };
+        for round in 0..5 {
+            // Quiet: no turns until the application asks for them.
+            thread::sleep(Duration::from_millis(50));
+            let before = messages(&server.log()).len();
+            // Queued low first: a turn in arrival order would run it first.
+            assert!(server.with(move |d| d.wake(low) && d.wake(high_id)));
+            let order = server.wait(Duration::from_secs(5), "both turns", |log| {
+                let all = messages(log);
+                (all.len() >= before + 2).then(|| all[before..before + 2].to_vec())
+            });
+            assert_eq!(order, [high_id, low], "round {round}: turn order");
+        }
+        assert!(!server.with(move |d| {
+            d.abort(low);
+            d.wake(low)
+        }));
+        server.stop();
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // 4. Moving connections between classes.
 // ---------------------------------------------------------------------------------------
@@ -1509,6 +1561,49 @@ fn large_buffers_of_a_busy_connection_are_kept_within_the_byte_budget_and_freed_
     });
 }
 
+#[test]
+fn idle_buffers_are_kept_for_at_most_max_lingering_connections() {
+    exclusive(Duration::from_secs(30), || {
+        for (max_lingering, kept) in [(DriverConfig::default().max_lingering, true), (1, false)] {
+            let config = DriverConfig {
+                release_after: Duration::from_secs(10),
+                max_lingering,
+                ..DriverConfig::default()
+            };
+            let server = Server::start(config, &[Mode::Echo]);
+            let (mut a, a_id) = server.connect(0);
+            let (mut b, b_id) = server.connect(0);
+            round_trip(&mut a, b"warm up");
+            round_trip(&mut b, b"warm up");
+            RELEASES.store(0, Ordering::SeqCst);
+            // Turns alternate between the two: each keeps its buffers for `release_after`,
+            // unless only one may.
+            for i in 0..5 {
+                round_trip(&mut a, format!("a {i}").as_bytes());
+                round_trip(&mut b, format!("b {i}").as_bytes());
+            }
+            let releases = RELEASES.load(Ordering::SeqCst);
+            if kept {
+                assert_eq!(releases, 0, "buffers freed within max_lingering");
+            } else {
+                assert!(
+                    releases >= 5,
+                    "{releases} releases with max_lingering 1 and two busy connections"
+                );
+            }
+            finish(a);
+            finish(b);
+            for id in [a_id, b_id] {
+                assert_eq!(
+                    server.wait_left(id, Duration::from_secs(5)).1,
+                    Reason::Closed
+                );
+            }
+            server.stop();
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // 8. Hostile peers.
 // ---------------------------------------------------------------------------------------
@@ -1664,6 +1759,42 @@ fn hostile_peers_leak_no_file_descriptors_and_do_not_disturb_others() {
         );
         assert!(normal_trips.load(Ordering::SeqCst) > 0);
         assert_eq!(after, baseline, "file descriptors leaked");
+        server.stop();
+    });
+}
+
+#[test]
+fn a_chain_that_never_settles_is_dropped_after_max_passes_and_others_are_not() {
+    shared(Duration::from_secs(30), || {
+        let config = DriverConfig {
+            max_passes: 50,
+            ..DriverConfig::default()
+        };
+        let server = Server::start(config, &[Mode::Echo, Mode::Spin]);
+        let (mut echo, echo_id) = server.connect(0);
+        round_trip(&mut echo, b"before");
+        // A blocking connect, not `client()`: the reset may come before a timed connect has
+        // checked its result or before socket options are set.
+        let n = server.joined().len();
+        let mut spin = TcpStream::connect(server.addrs[1]).unwrap();
+        let (spin_id, _) = server.wait_joined(n);
+        assert_eq!(
+            server.wait_left(spin_id, Duration::from_secs(5)).1,
+            Reason::Unsettled
+        );
+        let _ = spin.set_read_timeout(Some(IO_TIMEOUT));
+        match spin.read(&mut [0; 16]) {
+            Err(e) if is_reset(&e) => (),
+            other => panic!("expected a reset, got {other:?}"),
+        }
+        round_trip(&mut echo, b"after");
+        assert_eq!(left_of(&server.log(), echo_id), None);
+        assert_eq!(server.with(|d| d.connection_count()), 1);
+        finish(echo);
+        assert_eq!(
+            server.wait_left(echo_id, Duration::from_secs(5)).1,
+            Reason::Closed
+        );
         server.stop();
     });
 }
