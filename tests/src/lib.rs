@@ -11,9 +11,16 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Path of an example program from the `pipebuf_examples` package, built once per test
-/// process with the cargo that runs the tests (same profile and target directory).
+/// process with the cargo that runs the tests, in the profile of the running test binary
+/// (its directory tells: `cargo test --release` tests release builds of the examples).
 pub fn example_bin(name: &str) -> Result<PathBuf, String> {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // The test binary lives in target/<profile>/deps/.
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .ok_or("test binary has no target directory")?;
     BUILT
         .get_or_init(|| {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -37,8 +44,20 @@ pub fn example_bin(name: &str) -> Result<PathBuf, String> {
                     build.env_remove(&key);
                 }
             }
+            build.args(["build", "--quiet", "-p", "pipebuf_examples", "--bins"]);
+            // The directory names the profile: `debug` is the dev (and test) profile,
+            // `release` the release (and bench) profile, any other a custom profile.
+            match dir.file_name().and_then(|n| n.to_str()) {
+                Some("debug") => (),
+                Some("release") => {
+                    build.arg("--release");
+                }
+                Some(profile) => {
+                    build.args(["--profile", profile]);
+                }
+                None => return Err(format!("no profile directory in {}", dir.display())),
+            }
             let status = build
-                .args(["build", "--quiet", "-p", "pipebuf_examples", "--bins"])
                 .status()
                 .map_err(|e| format!("cannot run cargo: {e}"))?;
             if status.success() {
@@ -48,12 +67,6 @@ pub fn example_bin(name: &str) -> Result<PathBuf, String> {
             }
         })
         .clone()?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    // The test binary lives in target/<profile>/deps/.
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .ok_or("test binary has no target directory")?;
     let path = dir.join(name);
     if path.exists() {
         Ok(path)
