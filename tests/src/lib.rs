@@ -2,12 +2,13 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Path of an example program from the `pipebuf_examples` package, built once per test
@@ -207,6 +208,28 @@ pub struct Pki {
     pub key_pem: String,
 }
 
+/// Where [`Pki::write_to`] put the PEM files.
+#[derive(Debug)]
+pub struct PkiFiles {
+    /// The CA certificate.
+    pub ca: PathBuf,
+    /// The leaf certificate.
+    pub cert: PathBuf,
+    /// The leaf's private key.
+    pub key: PathBuf,
+}
+
+impl Pki {
+    /// Writes the three PEMs to `ca.pem`, `cert.pem` and `key.pem` in `dir`.
+    pub fn write_to(&self, dir: &TempDir) -> PkiFiles {
+        PkiFiles {
+            ca: dir.file("ca.pem", &self.ca_pem),
+            cert: dir.file("cert.pem", &self.cert_pem),
+            key: dir.file("key.pem", &self.key_pem),
+        }
+    }
+}
+
 /// Makes a CA named `ca_name` and a leaf for localhost/127.0.0.1 signed by it.
 pub fn make_pki(ca_name: &str) -> Pki {
     use rcgen::{
@@ -238,44 +261,55 @@ pub fn make_pki(ca_name: &str) -> Pki {
 
 /// Runs `cmd` to its end with stdin closed, collecting stdout and stderr; kills it and
 /// returns an error naming `timeout` if it runs longer.
-pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<std::process::Output, String> {
-    use std::io::Read;
+pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<Output, String> {
+    run_bounded_with_input(cmd, None, timeout)
+}
+
+/// [`run_bounded`] with `input` (if any) written to stdin from a thread, then stdin closed:
+/// the input's end of stream.
+pub fn run_bounded_with_input(
+    cmd: &mut Command,
+    input: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<Output, String> {
     let program = cmd.get_program().to_string_lossy().into_owned();
+    let stdin = if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    };
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {program}: {e}"))?;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut all = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut all);
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                format!("cannot start {program}: not found (is it installed and on the PATH?)")
             }
-            all
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
+            _ => format!("cannot start {program}: {e}"),
+        })?;
+    let writer = match (child.stdin.take(), input) {
+        (Some(mut pipe), Some(input)) => {
+            let input = input.to_vec();
+            // Dropping the pipe at the end of the thread is the input's end of stream; a
+            // child that exits without reading it all just fails the write.
+            Some(std::thread::spawn(move || {
+                let _ = pipe.write_all(&input);
+            }))
         }
+        _ => None,
     };
+    let stdout = read_to_end_on_thread(child.stdout.take());
+    let stderr = read_to_end_on_thread(child.stderr.take());
+    let status = wait_bounded(&mut child, timeout);
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
     match status {
-        Some(status) => Ok(std::process::Output {
+        Some(status) => Ok(Output {
             status,
             stdout,
             stderr,
@@ -286,6 +320,84 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<std::process:
             String::from_utf8_lossy(&stderr)
         )),
     }
+}
+
+/// Waits for `child` to exit; kills it (and reaps it) and returns `None` after `timeout`.
+pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+/// Collects everything `pipe` produces until its end, on a thread (nothing for `None`).
+pub fn read_to_end_on_thread(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut all);
+        }
+        all
+    })
+}
+
+/// The one line on `out`'s stdout, without its line end; panics (showing stdout and stderr)
+/// unless there is exactly one.
+pub fn stdout_line(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "exactly one line expected on stdout: {text:?}; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines[0].to_string()
+}
+
+/// The fields of a one-line JSON object whose values are all numbers (the summaries the
+/// load tools and clients print, `{"msgs":10,"p50_us":12.5}`), in order. Panics on anything
+/// else.
+pub fn json_fields(line: &str) -> Vec<(String, f64)> {
+    let body = line
+        .trim()
+        .strip_prefix('{')
+        .and_then(|l| l.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("not a JSON object: {line:?}"));
+    body.split(',')
+        .map(|pair| {
+            let (key, value) = pair
+                .split_once(':')
+                .unwrap_or_else(|| panic!("no key:value in {pair:?} of {line:?}"));
+            let key = key
+                .strip_prefix('"')
+                .and_then(|k| k.strip_suffix('"'))
+                .unwrap_or_else(|| panic!("unquoted key in {pair:?} of {line:?}"));
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("not a number in {pair:?} of {line:?}"));
+            (key.to_string(), value)
+        })
+        .collect()
+}
+
+/// The value of `name` in a one-line JSON object of numbers (see [`json_fields`]); panics
+/// if it has none.
+pub fn json_number(line: &str, name: &str) -> f64 {
+    json_fields(line)
+        .into_iter()
+        .find_map(|(key, value)| (key == name).then_some(value))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
 }
 
 /// Oldest `websockets` release the interop tests run against (its `websockets.asyncio` API).
@@ -363,6 +475,77 @@ pub fn py_script(name: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("py")
         .join(name)
+}
+
+/// `tests/py/ws_server.py` (Python's `websockets`, from [`test_python`]) as a process;
+/// killed when dropped, so a test that fails half-way leaves none behind.
+#[derive(Debug)]
+pub struct PyWsServer {
+    child: Child,
+    /// The loopback port it serves on.
+    pub port: u16,
+    lines: mpsc::Receiver<String>,
+}
+
+impl PyWsServer {
+    /// The longest [`start`](PyWsServer::start) and
+    /// [`expect_line`](PyWsServer::expect_line) wait for a line.
+    pub const LINE_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Starts the script with `args` (the mode first: `echo`, `reject`, `corrupt`; see the
+    /// script) and waits for its `port N` line. Its stdin stays open: the script stops when
+    /// it ends.
+    pub fn start(args: &[&str]) -> PyWsServer {
+        let mut child = Command::new(test_python())
+            .arg(py_script("ws_server.py"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start ws_server.py");
+        let out = child.stdout.take().expect("ws_server.py stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        // From here on, dropping `server` kills the script.
+        let mut server = PyWsServer {
+            child,
+            port: 0,
+            lines,
+        };
+        let line = server.expect_line("port ");
+        server.port = line["port ".len()..]
+            .parse()
+            .unwrap_or_else(|e| panic!("ws_server.py: {line:?}: {e}"));
+        server
+    }
+
+    /// The next line the script prints that starts with `prefix` (other lines are skipped);
+    /// panics after [`LINE_TIMEOUT`](PyWsServer::LINE_TIMEOUT).
+    pub fn expect_line(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + Self::LINE_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => (),
+                Err(e) => panic!("ws_server.py printed no {prefix:?} line: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for PyWsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// The directory tests leave their artefacts in (screenshots and the like), made if needed:

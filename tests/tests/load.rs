@@ -1,12 +1,13 @@
 //! `load` as a process against `ws_echo` and `wss_echo`: one JSON line with the keys the
 //! benchmarks read, messages counted, no errors; a non-zero exit when no connection opens.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use pipebuf_tests::{Server, TempDir, example_bin, make_pki, py_script, run_bounded, test_python};
+use pipebuf_tests::{
+    PyWsServer, Server, TempDir, example_bin, json_fields, make_pki, run_bounded, stdout_line,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -29,28 +30,9 @@ fn load(args: &[&str]) -> Output {
     .unwrap()
 }
 
-/// Parses the one line `{"key":number,...}` by hand: the keys in order and their values.
+/// The keys and values of the one JSON line `load` printed.
 fn parse_json(out: &Output) -> Vec<(String, f64)> {
-    let text = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 1, "exactly one line expected: {text:?}");
-    let body = lines[0]
-        .strip_prefix('{')
-        .and_then(|l| l.strip_suffix('}'))
-        .unwrap_or_else(|| panic!("not a JSON object: {text:?}"));
-    body.split(',')
-        .map(|pair| {
-            let (key, value) = pair.split_once(':').expect("key:value");
-            let key = key
-                .strip_prefix('"')
-                .and_then(|k| k.strip_suffix('"'))
-                .unwrap_or_else(|| panic!("unquoted key in {pair:?}"));
-            let value: f64 = value
-                .parse()
-                .unwrap_or_else(|_| panic!("not a number in {pair:?}"));
-            (key.to_string(), value)
-        })
-        .collect()
+    json_fields(&stdout_line(out))
 }
 
 /// Checks the shape and the counts of a successful run; returns the values by key order.
@@ -105,11 +87,11 @@ fn load_against_ws_echo_counts_messages_with_no_errors() {
 
 #[test]
 fn load_against_wss_echo_verifying_its_certificate_counts_messages_with_no_errors() {
-    let pki = make_pki("pipebuf load test CA");
     let dir = TempDir::new("load");
-    let ca = dir.file("ca.pem", &pki.ca_pem).display().to_string();
-    let cert = dir.file("cert.pem", &pki.cert_pem).display().to_string();
-    let key = dir.file("key.pem", &pki.key_pem).display().to_string();
+    let files = make_pki("pipebuf load test CA").write_to(&dir);
+    let ca = files.ca.display().to_string();
+    let cert = files.cert.display().to_string();
+    let key = files.key.display().to_string();
     let mut server = Server::start(
         "wss_echo",
         &["--addr", "127.0.0.1:0", "--cert", &cert, "--key", &key],
@@ -160,32 +142,16 @@ fn load_exits_non_zero_with_every_connection_counted_as_an_error_when_none_opens
 #[test]
 fn load_exits_non_zero_when_an_echo_comes_back_changed() {
     // Python's websockets, echoing each binary message with its last byte flipped.
-    let mut server = Command::new(test_python())
-        .arg(py_script("ws_server.py"))
-        .arg("corrupt")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let port = first
-        .trim()
-        .strip_prefix("port ")
-        .expect("port line")
-        .to_string();
+    let server = PyWsServer::start(&["corrupt"]);
     let out = load(&[
         "--url",
-        &format!("ws://127.0.0.1:{port}/"),
+        &format!("ws://127.0.0.1:{}/", server.port),
         "--duration",
         "1",
         "--connections",
         "2",
     ]);
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert_eq!(out.status.code(), Some(1));
     let fields = parse_json(&out);
     assert_eq!(fields[6], ("errors".to_string(), 2.0));

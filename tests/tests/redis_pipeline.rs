@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pipebuf_tests::{TempDir, example_bin, run_bounded};
+use pipebuf_tests::{TempDir, example_bin, json_number, run_bounded, stdout_line};
 
 /// A `redis-server` child process on a loopback port; killed when dropped, on every path.
 struct Redis {
@@ -91,20 +91,6 @@ fn which_redis_server() -> PathBuf {
         })
 }
 
-/// The number after `"name":` in a one-line JSON object.
-fn json_number(json: &str, name: &str) -> f64 {
-    let key = format!("\"{name}\":");
-    let at = json
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in {json}"));
-    let rest = &json[at + key.len()..];
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end]
-        .trim()
-        .parse()
-        .unwrap_or_else(|e| panic!("{name} in {json}: {e}"))
-}
-
 #[test]
 fn redis_pipeline_checks_every_reply_of_200000_pipelined_commands_from_a_real_redis() {
     let redis = Redis::start();
@@ -121,8 +107,7 @@ fn redis_pipeline_checks_every_reply_of_200000_pipelined_commands_from_a_real_re
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{}: {stdout} {stderr}", out.status);
-    let line = stdout.trim();
-    assert_eq!(line.lines().count(), 1, "one JSON line: {stdout}");
+    let line = &stdout_line(&out);
     assert_eq!(json_number(line, "commands"), 200_000.0, "{line}");
     assert_eq!(json_number(line, "errors"), 0.0, "{line}");
     assert!(json_number(line, "commands_per_sec") > 0.0, "{line}");

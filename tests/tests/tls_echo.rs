@@ -8,12 +8,15 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use pipebuf_tests::{Server, TempDir, example_bin, make_pki, pattern};
+use pipebuf_tests::{
+    PkiFiles, Server, TempDir, example_bin, make_pki, pattern, read_to_end_on_thread,
+    run_bounded_with_input, wait_bounded,
+};
 
 /// The longest any child process (client or server start-up) may take.
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -150,31 +153,6 @@ else:
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-/// Waits for `child` to exit; kills it and returns `None` after `timeout`.
-fn wait_for(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Collects everything `pipe` produces, on a thread.
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut all = Vec::new();
-        let _ = pipe.read_to_end(&mut all);
-        all
-    })
-}
-
 /// Spawns `cmd`, naming the tool to install when it is missing.
 fn spawn(cmd: &mut Command) -> Child {
     cmd.spawn().unwrap_or_else(|e| {
@@ -189,37 +167,10 @@ fn spawn(cmd: &mut Command) -> Child {
     })
 }
 
-/// Runs `cmd` with `input` on stdin and returns its output; panics if it runs longer than
-/// `timeout`.
+/// Runs `cmd` with `input` on stdin and returns its output; panics if it cannot start or
+/// runs longer than `timeout`.
 fn run(cmd: &mut Command, input: &[u8], timeout: Duration) -> Output {
-    let mut child = spawn(
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    );
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_vec();
-    // Dropping stdin at the end of the thread is the input's EOF.
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let stdout = drain(child.stdout.take().expect("stdout"));
-    let stderr = drain(child.stderr.take().expect("stderr"));
-    let status = wait_for(&mut child, timeout);
-    let _ = writer.join();
-    let stdout = stdout.join().expect("stdout reader");
-    let stderr = stderr.join().expect("stderr reader");
-    let Some(status) = status else {
-        panic!(
-            "{cmd:?} did not finish within {timeout:?}; stderr: {}",
-            String::from_utf8_lossy(&stderr)
-        );
-    };
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
+    run_bounded_with_input(cmd, Some(input), timeout).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn host_port(addr: &str) -> (&str, &str) {
@@ -269,9 +220,6 @@ fn assert_serves(addr: &str, seed: u8) {
     let (_, back) = python_echo(addr, "TLSv1_3", None, &data).expect("echo");
     assert!(back == data, "echo after seed {seed} differs");
 }
-
-// ---------------------------------------------------------------------------------------------
-// Certificates in a temporary directory
 
 // ---------------------------------------------------------------------------------------------
 // 1. Python ssl: byte-exact echo and close_notify both ways
@@ -365,7 +313,7 @@ fn openssl_s_client_gets_piped_stdin_back_and_exits_at_stdin_eof() {
                 }
             }
         });
-        let stderr = drain(child.stderr.take().expect("stderr"));
+        let stderr = read_to_end_on_thread(child.stderr.take());
         let mut stdin = child.stdin.take().expect("stdin");
         let input = data.clone();
         // Keep stdin open until the whole echo is back: s_client stops reading the socket as
@@ -387,7 +335,7 @@ fn openssl_s_client_gets_piped_stdin_back_and_exits_at_stdin_eof() {
             }
         }
         let _ = done_tx.send(());
-        let status = wait_for(&mut child, Duration::from_secs(10));
+        let status = wait_bounded(&mut child, Duration::from_secs(10));
         let _ = writer.join();
         let _ = reader.join();
         back.extend(rx.try_iter().flatten());
@@ -414,10 +362,7 @@ fn openssl_s_client_gets_piped_stdin_back_and_exits_at_stdin_eof() {
 #[test]
 fn cert_and_key_files_are_served_and_verify_against_their_ca() {
     let dir = TempDir::new("files");
-    let pki = make_pki("pipebuf test CA");
-    let ca = dir.file("ca.pem", &pki.ca_pem);
-    let cert = dir.file("cert.pem", &pki.cert_pem);
-    let key = dir.file("key.pem", &pki.key_pem);
+    let PkiFiles { ca, cert, key } = make_pki("pipebuf test CA").write_to(&dir);
     let other_ca = dir.file("other-ca.pem", &make_pki("another CA").ca_pem);
 
     let mut server = Server::start(
@@ -475,9 +420,7 @@ fn refused_start(args: &[&str]) -> String {
 #[test]
 fn bad_cert_or_key_files_stop_the_server_with_a_message() {
     let dir = TempDir::new("bad");
-    let pki = make_pki("pipebuf test CA");
-    let cert = dir.file("cert.pem", &pki.cert_pem);
-    let key = dir.file("key.pem", &pki.key_pem);
+    let PkiFiles { cert, key, .. } = make_pki("pipebuf test CA").write_to(&dir);
     let other_key = dir.file("other-key.pem", &make_pki("another CA").key_pem);
     let missing = dir.path("no-such-cert.pem");
     let (cert, key, other_key, missing) = (

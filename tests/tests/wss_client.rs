@@ -8,13 +8,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pipebuf_tests::{Pki, Server, TempDir, example_bin, make_pki, py_script, test_python};
+use pipebuf_tests::{PkiFiles, PyWsServer, Server, TempDir, example_bin, make_pki};
 
 /// The longest any one client run or wait may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -106,83 +105,12 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// `ws_server.py` as a process; killed when dropped.
-struct PyServer {
-    child: Child,
-    port: u16,
-    lines: mpsc::Receiver<String>,
-}
-
-impl PyServer {
-    fn start(args: &[&str]) -> PyServer {
-        let mut child = Command::new(test_python())
-            .arg(py_script("ws_server.py"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start ws_server.py");
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut server = PyServer {
-            child,
-            port: 0,
-            lines,
-        };
-        let line = server.expect_line("port ");
-        server.port = line["port ".len()..].parse().unwrap();
-        server
-    }
-
-    fn expect_line(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
-                Ok(_) => (),
-                Err(e) => panic!("ws_server.py printed no {prefix:?} line: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A test PKI in files: the CA for clients, certificate and key for servers.
-struct Files {
-    _dir: TempDir,
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn pki_files() -> Files {
-    let Pki {
-        ca_pem,
-        cert_pem,
-        key_pem,
-    } = make_pki("pipebuf wss_client test CA");
+/// A test PKI in files (the CA for clients, certificate and key for servers), and the
+/// directory that holds them, to keep while they are used.
+fn pki_files() -> (TempDir, PkiFiles) {
     let dir = TempDir::new("wss-client");
-    Files {
-        ca: dir.file("ca.pem", &ca_pem),
-        cert: dir.file("cert.pem", &cert_pem),
-        key: dir.file("key.pem", &key_pem),
-        _dir: dir,
-    }
+    let files = make_pki("pipebuf wss_client test CA").write_to(&dir);
+    (dir, files)
 }
 
 /// Lines that cover the cases: plain, non-ASCII, empty, long.
@@ -213,7 +141,7 @@ fn check_echoed(out: &Output, lines: &[String]) {
 
 #[test]
 fn wss_client_sends_stdin_lines_to_websockets_over_ws_and_closes_with_1000_at_eof() {
-    let server = PyServer::start(&["echo"]);
+    let server = PyWsServer::start(&["echo"]);
     let lines = input_lines();
     let input = lines.join("\n") + "\n";
     let url = format!("ws://127.0.0.1:{}/", server.port);
@@ -224,8 +152,8 @@ fn wss_client_sends_stdin_lines_to_websockets_over_ws_and_closes_with_1000_at_eo
 
 #[test]
 fn wss_client_talks_to_websockets_over_wss_verifying_the_server_against_ca() {
-    let files = pki_files();
-    let server = PyServer::start(&[
+    let (_dir, files) = pki_files();
+    let server = PyWsServer::start(&[
         "echo",
         "--tls",
         files.cert.to_str().unwrap(),
@@ -246,7 +174,7 @@ fn wss_client_talks_to_websockets_over_wss_verifying_the_server_against_ca() {
 
 #[test]
 fn wss_client_exits_0_when_the_server_closes_first_and_prints_what_came_before() {
-    let server = PyServer::start(&["echo"]);
+    let server = PyWsServer::start(&["echo"]);
     let url = format!("ws://127.0.0.1:{}/", server.port);
     // stdin stays open: the end comes from the server's close frame.
     let out = client(
@@ -262,7 +190,7 @@ fn wss_client_exits_0_when_the_server_closes_first_and_prints_what_came_before()
 
 #[test]
 fn wss_client_reports_a_refused_upgrade_with_its_status_and_exits_1() {
-    let server = PyServer::start(&["reject"]);
+    let server = PyWsServer::start(&["reject"]);
     let url = format!("ws://127.0.0.1:{}/", server.port);
     let out = client(&[&url], b"never sent\n", StdinEnd::Never);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -272,7 +200,7 @@ fn wss_client_reports_a_refused_upgrade_with_its_status_and_exits_1() {
 
 #[test]
 fn wss_client_gets_echoes_from_our_ws_echo_and_wss_echo() {
-    let files = pki_files();
+    let (_dir, files) = pki_files();
     let lines = input_lines();
     let input = lines.join("\n") + "\n";
     let mut ws = Server::start("ws_echo", &["--addr", "127.0.0.1:0"]).unwrap();
@@ -315,7 +243,7 @@ fn wss_client_gets_echoes_from_our_ws_echo_and_wss_echo() {
 
 #[test]
 fn wss_client_refuses_a_certificate_its_ca_did_not_sign_and_exits_1() {
-    let files = pki_files();
+    let (_dir, files) = pki_files();
     // wss_echo with its own self-signed certificate, not signed by the test CA.
     let server = Server::start("wss_echo", &["--addr", "127.0.0.1:0"]).unwrap();
     let url = format!("wss://{}/", server.addr);
