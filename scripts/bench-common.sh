@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Shared by the benchmark scripts (sourced, not run): starting and stopping a server example
-# on a free port, and reading its CPU time and echo_load's JSON.
+# on a free port, running echo_load (stopping at any error) and reading its JSON and the
+# server's CPU time.
 #
 # The sourcing script sets BIN (the release binaries' directory) and defines
 # `server_args NAME` (extra flags per server); it may define `server_bin NAME` (the binary
@@ -68,3 +69,21 @@ per_us() {
 
 # json FIELD LINE: one numeric field of echo_load's JSON line.
 json() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+# run_load WHAT ARGS...: runs echo_load with ARGS and sets LINE to its JSON line. Stops the
+# benchmark with a message naming WHAT when echo_load fails (wrong bytes, nothing echoed, bad
+# flags) or counts any error (failed connections, missing echoes): figures from such a run
+# do not compare with the others.
+run_load() {
+  local what=$1 errors
+  shift
+  if ! LINE=$("$BIN/echo_load" "$@"); then
+    echo "echo_load failed for $what (see its messages above): ${LINE:-no output}" >&2
+    exit 1
+  fi
+  errors=$(json errors "$LINE")
+  if [[ "$errors" != 0 ]]; then
+    echo "echo_load counted $errors error(s) for $what (see its messages above): $LINE" >&2
+    exit 1
+  fi
+}

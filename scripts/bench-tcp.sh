@@ -7,13 +7,15 @@
 #
 # Environment (all optional): SECS=5 (seconds per load run), CONNS=64 (connections per load
 # run), SIZES="16 65536" (message sizes), ROUNDS=3 (each server/size is run ROUNDS times,
-# interleaved; the run with the median msgs/s is shown), IDLE=10000 (idle connections for the
+# interleaved; each figure shown is the median of its column over the rounds, so figures in
+# one row may come from different rounds), IDLE=10000 (idle connections for the
 # memory benchmark), PINGS="0 16 65536" (the memory benchmark runs once per value: each idle
 # connection first echoes that many bytes; 0 = opened and never used),
 # SERVERS="tcp_echo tokio_echo std_echo" (also: tcp_echo_eager, see server_args).
 #
 # The load generator and the server share the machine: on a 2-core machine each gets about
-# one core, so figures compare servers with each other, not with other machines.
+# one core, so figures compare servers with each other, not with other machines. A load run
+# with any error (failed connection, wrong or missing echo) stops the benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,7 +72,9 @@ for round in $(seq "$ROUNDS"); do
     for size in $SIZES; do
       cpu0=$(cpu_ticks "$SERVER_PID")
       faults0=$(minor_faults "$SERVER_PID")
-      line=$("$BIN/echo_load" --addr "$ADDR" --conns "$CONNS" --size "$size" --secs "$SECS")
+      run_load "$server, $size B, round $round" \
+        --addr "$ADDR" --conns "$CONNS" --size "$size" --secs "$SECS"
+      line=$LINE
       cpu1=$(cpu_ticks "$SERVER_PID")
       faults=$(per_msg $(($(minor_faults "$SERVER_PID") - faults0)) "$(json msgs "$line")")
       msgs=$(json msgs "$line")

@@ -18,7 +18,8 @@
 # The load generator and the server share the machine: on a 2-core machine each gets about
 # one core, so figures compare servers with each other, not with other machines. Server CPU
 # (user + system, all threads, from /proc) per message or handshake is the figure least
-# affected by the client.
+# affected by the client. A load run with any error (failed connection or handshake, wrong or
+# missing echo) stops the benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,7 +71,9 @@ for round in $(seq "$ROUNDS"); do
     for size in $SIZES; do
       cpu0=$(cpu_ticks "$SERVER_PID")
       faults0=$(minor_faults "$SERVER_PID")
-      line=$("$BIN/echo_load" --tls --addr "$ADDR" --conns "$CONNS" --size "$size" --secs "$SECS")
+      run_load "$server, $size B, round $round" \
+        --tls --addr "$ADDR" --conns "$CONNS" --size "$size" --secs "$SECS"
+      line=$LINE
       cpu1=$(cpu_ticks "$SERVER_PID")
       faults=$(per_msg $(($(minor_faults "$SERVER_PID") - faults0)) "$(json msgs "$line")")
       cpu_us=$(per_us $((cpu1 - cpu0)) "$(json msgs "$line")")
@@ -78,7 +81,9 @@ for round in $(seq "$ROUNDS"); do
       echo "$server $size $(json msgs_per_sec "$line") $(json mib_per_sec "$line") $(json p50_us "$line") $(json p99_us "$line") $cpu_us $faults $(json errors "$line")" >>"$WORK/runs"
     done
     cpu0=$(cpu_ticks "$SERVER_PID")
-    line=$("$BIN/echo_load" --tls --handshakes --addr "$ADDR" --conns "$HS_CONNS" --size "$HS_SIZE" --secs "$SECS")
+    run_load "$server, handshakes, round $round" \
+      --tls --handshakes --addr "$ADDR" --conns "$HS_CONNS" --size "$HS_SIZE" --secs "$SECS"
+    line=$LINE
     cpu1=$(cpu_ticks "$SERVER_PID")
     cpu_us=$(per_us $((cpu1 - cpu0)) "$(json handshakes "$line")")
     echo "round $round $server handshakes $line server_cpu_us_per_handshake=$cpu_us" >&2

@@ -34,7 +34,9 @@
 //! `mib_per_sec` counts echoed payload in one direction (msgs × size / s / MiB). `errors`
 //! counts connections that failed: connect or handshake errors, resets, wrong bytes, early or
 //! missing end of stream, echoes still missing 5 s after the time was up. The first few are
-//! described on stderr. Exit status is 0 even with errors (the JSON tells); 1 on bad flags.
+//! described on stderr. Exit status: 1 if any echo came back wrong or no message (handshake
+//! mode: no cycle) completed in time (the JSON is printed anyway), 2 on bad flags, else 0:
+//! other errors show in `errors` only, which the benchmark scripts check.
 //!
 //! Handshake mode (`--tls --handshakes`): each of the `--conns` connections runs cycles until
 //! the time is up: connect, full TLS handshake, one `--size` message echoed, close_notify,
@@ -100,6 +102,8 @@ struct Outcome {
     /// Round-trip times of the counted messages (or cycles), in nanoseconds.
     latencies: Vec<u64>,
     errors: u64,
+    /// Connections that got bytes back that they had not sent (counted in `errors` too).
+    wrong: u64,
     /// The first few errors, described.
     notes: Vec<String>,
 }
@@ -464,11 +468,13 @@ impl Conn {
                     std::cmp::Ordering::Greater => 0,
                 };
                 if sent <= self.rx_off {
+                    shared.out.wrong += 1;
                     return Err(format!("{} bytes nobody sent", got.len()));
                 }
                 let expected = &shared.pattern.message(self.index, self.rx_seq)[self.rx_off..sent];
                 let take = expected.len().min(got.len());
                 if got[..take] != expected[..take] {
+                    shared.out.wrong += 1;
                     return Err(format!(
                         "wrong bytes in echo {} at offset {}",
                         self.rx_seq, self.rx_off
@@ -792,7 +798,9 @@ fn tls_setup(flags: &Flags, addr: SocketAddr) -> Result<Option<TlsSetup>, String
     Ok(Some(TlsSetup { config, name }))
 }
 
-fn run() -> Result<(), String> {
+/// Runs the load; `Ok` says whether it succeeded (see the exit status above), `Err` is a bad
+/// flag.
+fn run() -> Result<bool, String> {
     let flags = Flags::from_env_with_switches(
         &[
             "addr",
@@ -851,11 +859,13 @@ fn run() -> Result<(), String> {
     }
     let mut total = Outcome::default();
     for handle in handles {
-        let out = handle
-            .join()
-            .map_err(|_| "a load thread panicked".to_string())?;
+        let Ok(out) = handle.join() else {
+            eprintln!("echo_load: a load thread panicked");
+            return Ok(false);
+        };
         total.msgs += out.msgs;
         total.errors += out.errors;
+        total.wrong += out.wrong;
         total.latencies.extend(out.latencies);
         total.notes.extend(out.notes);
     }
@@ -880,15 +890,25 @@ fn run() -> Result<(), String> {
             total.errors,
         );
     }
-    Ok(())
+    if total.wrong > 0 {
+        eprintln!("echo_load: {} connections got wrong echoes", total.wrong);
+        return Ok(false);
+    }
+    if total.msgs == 0 {
+        let what = if handshakes { "cycle" } else { "message" };
+        eprintln!("echo_load: no {what} completed in time");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 fn main() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("echo_load: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }
