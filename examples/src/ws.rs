@@ -72,18 +72,12 @@ impl WsEcho {
             origin: Instant::now(),
         })
     }
-}
 
-impl Chain for WsEcho {
-    type Msg = ();
-    type Error = WsEchoError;
-
-    fn process(
-        &mut self,
-        net: PBufRdWr<'_>,
-        cx: &mut Context<'_, ()>,
-    ) -> Result<bool, WsEchoError> {
-        let now = cx.now().saturating_duration_since(self.origin);
+    /// One pass over the components at `now`; `net` is the connection's byte pair seen from
+    /// above. Returns whether anything moved. What [`Chain::process`] runs, public for
+    /// drivers other than pipebuf_mio's `Driver` (`embed_tokio`).
+    pub fn step(&mut self, now: Instant, net: PBufRdWr<'_>) -> Result<bool, WsEchoError> {
+        let now = now.saturating_duration_since(self.origin);
         let mut active = false;
         let bytes = match &mut self.tls {
             Some((tls, plain)) => {
@@ -106,12 +100,31 @@ impl Chain for WsEcho {
         Ok(active)
     }
 
+    /// When [`step`](WsEcho::step) must run again even if no byte arrives (the WebSocket's
+    /// handshake, keepalive and close timeouts).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.ws.next_deadline().map(|at| self.origin + at)
+    }
+}
+
+impl Chain for WsEcho {
+    type Msg = ();
+    type Error = WsEchoError;
+
+    fn process(
+        &mut self,
+        net: PBufRdWr<'_>,
+        cx: &mut Context<'_, ()>,
+    ) -> Result<bool, WsEchoError> {
+        self.step(cx.now(), net)
+    }
+
     fn close(&mut self, _: PBufRdWr<'_>) {
         self.echo.close();
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.ws.next_deadline().map(|at| self.origin + at)
+        WsEcho::next_deadline(self)
     }
 
     fn release(&mut self) {

@@ -1,6 +1,7 @@
 //! `embed_tokio`: a pipebuf chain driven from tokio instead of pipebuf_mio: a WebSocket echo
-//! server (TCP → `WebSocket` → echo, the chain of `ws_echo`), one tokio task per connection.
-//! For users who live in async/await: the components stay sans-IO; the task is the driver.
+//! server (TCP → `WebSocket` → echo: `ws_echo`'s chain, `pipebuf_examples::ws::WsEcho`), one
+//! tokio task per connection. For users who live in async/await: the components stay
+//! sans-IO; the task is the driver.
 //!
 //! ```text
 //! cargo run -p pipebuf_examples --bin embed_tokio -- --addr 127.0.0.1:9002
@@ -9,8 +10,8 @@
 //!
 //! Each task owns the socket and the byte pair under the chain, and loops:
 //!
-//! 1. the activity loop: `process()` of the components until a pass does nothing
-//!    (`pipebuf::settle`);
+//! 1. the activity loop: `WsEcho::step` (one pass over the components; what pipebuf_mio's
+//!    driver reaches through `Chain::process`) until a pass does nothing (`pipebuf::settle`);
 //! 2. writes from the outgoing buffer's data with `TcpStream::try_write` until the socket
 //!    would block, then passes the end of stream on (FIN for a close, RST for an abort);
 //! 3. waits with `TcpStream::ready` (`readable()` and `writable()` in one await: readable
@@ -19,8 +20,9 @@
 //! 4. reads with `try_read` straight into the incoming buffer's free space.
 //!
 //! Why the plain-TCP WebSocket and not TLS: TLS would add one more component in step 1
-//! (`pipebuf_rustls::Tls` between the byte pair and the WebSocket, as `wss_echo` does) and
-//! change nothing in the task; the task loop is what this example shows.
+//! (`pipebuf_rustls::Tls` between the byte pair and the WebSocket: `WsEcho::new` with a TLS
+//! config, as `wss_echo` does) and change nothing in the task; the task loop is what this
+//! example shows.
 //!
 //! Flags: `--addr HOST:PORT` (default 127.0.0.1:9002; port 0 picks a free port). Prints
 //! `listening on HOST:PORT`; exits with status 0 on SIGINT/SIGTERM (connections still open
@@ -34,11 +36,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use pipebuf::{EofKind, PBufRdWr, PipeBufPair, SettleError, settle};
-use pipebuf_examples::echo::Echo;
-use pipebuf_examples::ws::echo_config;
-use pipebuf_examples::{Flags, answer_http_and_close, stop_on_signals};
-use pipebuf_websocket::{WebSocket, WsError, accept_all};
+use pipebuf::{EofKind, PipeBufPair, SettleError, settle};
+use pipebuf_examples::ws::{WsEcho, WsEchoError, echo_config};
+use pipebuf_examples::{Flags, stop_on_signals};
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -49,84 +49,25 @@ const MAX_PASSES: usize = 10_000;
 /// How long a connection may wait with nothing to read, write or time out on.
 const STUCK: Duration = Duration::from_secs(60);
 
-/// The answer to a plain HTTP request.
-const NOT_WEBSOCKET: &[u8] = b"HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\n\
-Sec-WebSocket-Version: 13\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-
-/// What ends a connection's chain with an error.
-#[derive(Debug)]
-enum ChainError {
-    Ws(WsError),
-    Buffer(pipebuf::Error),
-}
-
-impl std::fmt::Display for ChainError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ChainError::Ws(e) => write!(f, "WebSocket: {e}"),
-            ChainError::Buffer(e) => write!(f, "buffer: {e}"),
-        }
-    }
-}
-
-/// The sans-IO part of one connection: WebSocket, message records, echo.
-struct EchoChain {
-    ws: WebSocket,
-    msgs: PipeBufPair,
-    echo: Echo,
-    /// The WebSocket's clock starts here.
-    origin: Instant,
-}
-
-impl EchoChain {
-    fn new() -> Self {
-        EchoChain {
-            ws: WebSocket::server(echo_config(), accept_all()),
-            msgs: PipeBufPair::new(),
-            echo: Echo::default(),
-            origin: Instant::now(),
-        }
-    }
-
-    /// One pass over the components; `net` is the byte pair seen from above.
-    fn process(&mut self, now: Instant, net: PBufRdWr<'_>) -> Result<bool, ChainError> {
-        if self.ws.is_plain_http() {
-            return Ok(answer_http_and_close(net, &[NOT_WEBSOCKET]));
-        }
-        let now = now.saturating_duration_since(self.origin);
-        let mut active = self
-            .ws
-            .process(now, net, self.msgs.lower())
-            .map_err(ChainError::Ws)?;
-        active |= self
-            .echo
-            .step(self.msgs.upper())
-            .map_err(ChainError::Buffer)?;
-        Ok(active)
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        self.ws.next_deadline().map(|at| self.origin + at)
-    }
-}
-
 /// Serves one connection to its end: `Ok` when both directions ended (cleanly or not),
 /// the chain's error once what it queued for the peer is written.
 async fn serve(mut stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
     // `up`: bytes from the socket to the chain; `down`: bytes from the chain to the socket.
     let mut net = PipeBufPair::new();
-    let mut chain = EchoChain::new();
+    // The sans-IO part, `ws_echo`'s chain: WebSocket, message records, echo. No TLS, so
+    // creating it cannot fail.
+    let mut chain = WsEcho::new(None, echo_config()).map_err(io::Error::other)?;
     // After a chain error only the socket side goes on: what the chain queued (a close
     // frame, an HTTP error) is written, input is dropped.
-    let mut failed: Option<ChainError> = None;
+    let mut failed: Option<WsEchoError> = None;
     loop {
         // 1. The activity loop.
         let now = Instant::now();
         if failed.is_some() {
             net.upper().rd.discard();
         } else {
-            match settle(MAX_PASSES, || chain.process(now, net.upper())) {
+            match settle(MAX_PASSES, || chain.step(now, net.upper())) {
                 Ok(_) => (),
                 Err(SettleError::Component(e)) => failed = Some(e),
                 Err(SettleError::Unsettled { .. }) => {
@@ -174,15 +115,16 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
             // Nothing to read or write: only a deadline can move things on.
             (false, false) => Interest::ERROR,
         };
-        let wake_at = chain
-            .next_deadline()
-            .filter(|_| failed.is_none())
-            .unwrap_or_else(|| Instant::now() + STUCK);
+        let deadline = chain.next_deadline().filter(|_| failed.is_none());
+        let wake_at = deadline.unwrap_or_else(|| Instant::now() + STUCK);
         let ready = match tokio::time::timeout_at(wake_at.into(), stream.ready(interest)).await {
             Ok(ready) => ready?,
-            // The deadline: run the chain again.
-            Err(_) if wake_at < Instant::now() + STUCK => continue,
-            Err(_) => return Ok(()),
+            Err(_) => match deadline {
+                // The chain's deadline: run it again.
+                Some(_) => continue,
+                // Nothing happened for STUCK and nothing was due: give the connection up.
+                None => return Ok(()),
+            },
         };
         // 4. Read straight into the incoming buffer's free space.
         if want_read && (ready.is_readable() || ready.is_read_closed()) {
