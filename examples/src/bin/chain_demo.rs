@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use pipebuf::framing::{FrameError, Lines};
-use pipebuf::{EofKind, PBufRd, PBufWr, PipeBuf, ReadStatus, settle};
+use pipebuf::{PBufRd, PBufWr, PipeBuf, ReadStatus, settle};
 
 /// Longest input line accepted; a longer one fails the stream instead of growing a buffer.
 const MAX_LINE: usize = 4096;
@@ -49,14 +49,8 @@ impl LineNumberer {
             }
         }
         if input.is_empty() {
-            if input.consume_push() {
-                output.push();
-            }
-            match input.consume_eof() {
-                Some(EofKind::Close) => output.close(),
-                Some(EofKind::Abort) => output.abort(),
-                None => (),
-            }
+            // With no data left, this passes the push and the end of stream on.
+            input.forward(&mut output)?;
         }
         Ok(before != (input.tripwire(), output.tripwire()))
     }
