@@ -227,7 +227,13 @@ impl Chain for ChatConn {
         {
             active = true;
             if kind == MessageKind::Text {
-                cx.emit(ChatEvent::Line(String::from_utf8_lossy(data).into_owned()));
+                // The WebSocket fails a connection whose text is not UTF-8, so this is valid;
+                // were it not (a bug), the line goes out with replacement characters.
+                let line = match std::str::from_utf8(data) {
+                    Ok(text) => text.to_owned(),
+                    Err(_) => String::from_utf8_lossy(data).into_owned(),
+                };
+                cx.emit(ChatEvent::Line(line));
             }
         }
         if app.rd.is_empty() && app.rd.has_pending_eof() {
@@ -368,16 +374,23 @@ impl Chat {
                         self.broadcast(&room, &format!("* {name} joined {room} ({count} here)"));
                     }
                     Some(name) => {
-                        let name = name.clone();
                         let text = format!("{name}: {line}");
                         if member.spend(text.len() + CHUNK_HEADER_LEN, Instant::now()) {
                             self.broadcast(&room, &text);
                         } else {
                             // Gone at once: the lines it sent in the same turn, still queued
                             // as events, find no member and go nowhere.
-                            self.leave(id);
+                            let gone = self.leave(id);
                             self.driver.abort(id);
-                            self.broadcast(&room, &format!("* {name} was disconnected: flooding"));
+                            if let Some(Member {
+                                name: Some(name), ..
+                            }) = gone
+                            {
+                                self.broadcast(
+                                    &room,
+                                    &format!("* {name} was disconnected: flooding"),
+                                );
+                            }
                         }
                     }
                 }
