@@ -17,8 +17,8 @@ fn connect(addr: &str) -> TcpStream {
 }
 
 /// Writes all of `requests` at once from a writer thread (then half-closes), while this
-/// thread reads the answers; returns the answer lines and whether the end of stream followed
-/// them.
+/// thread reads the answers up to the server's end of stream; returns the answer lines. Fails
+/// the test if the end of stream does not come within the read timeout.
 fn exchange(addr: &str, requests: Vec<u8>) -> Vec<String> {
     let stream = connect(addr);
     let mut writer = stream.try_clone().unwrap();
