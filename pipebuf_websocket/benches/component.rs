@@ -102,8 +102,9 @@ impl Link {
         write_message(&mut self.server_msgs.upper().wr, MessageKind::Binary, msg).expect("room");
         let record = self.server_msgs.lower().rd.data()[CHUNK_HEADER_LEN..].as_ptr();
         self.server_turn();
-        // A 64 KiB server frame has a 4-byte header.
-        let out = self.wire.upper().rd.data()[4..].as_ptr();
+        // The frame's header is 10 bytes (64 KiB takes the 64-bit length form).
+        let out = &self.wire.up.data()[self.wire.up.len() - LEN..];
+        let out = out.as_ptr();
         eprintln!(
             "server_send: message -> record skew {}, record -> frame skew {}",
             skew(record, msg.as_ptr()),

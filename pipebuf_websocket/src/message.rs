@@ -129,7 +129,7 @@ pub fn write_chunk(
     let space = wr.space(total).map_err(|_| ChunkError::Full)?;
     let (head, body) = space.split_at_mut(CHUNK_HEADER_LEN);
     head.copy_from_slice(&chunk_header(kind, fin, len));
-    body.copy_from_slice(data);
+    pipebuf::copy_slice(body, data);
     wr.commit(total).map_err(|_| ChunkError::Full)
 }
 

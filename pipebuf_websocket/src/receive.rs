@@ -189,7 +189,9 @@ impl Receiver {
                 Some(key) => {
                     unmask_into(src, body, key, (frame.done % 4) as usize);
                 }
-                None => body.copy_from_slice(src),
+                None => {
+                    pipebuf::copy_slice(body, src);
+                }
             }
             if kind == MessageKind::Text {
                 self.utf8

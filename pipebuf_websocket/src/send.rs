@@ -230,7 +230,9 @@ fn write_frame_into(
         Some(key) => {
             unmask_into(payload, body, key, 0);
         }
-        None => body.copy_from_slice(payload),
+        None => {
+            pipebuf::copy_slice(body, payload);
+        }
     }
     wr.commit(total).is_ok()
 }
