@@ -24,8 +24,13 @@ struct Frame {
     header: FrameHeader,
     /// Payload bytes still to come.
     remaining: u64,
-    /// Payload bytes already read (the masking key's position).
-    done: u64,
+}
+
+impl Frame {
+    /// Where the next payload byte falls in the masking key.
+    fn key_offset(&self) -> usize {
+        ((self.header.payload_len - self.remaining) % 4) as usize
+    }
 }
 
 /// The data message being received.
@@ -91,7 +96,6 @@ impl Receiver {
                     let frame = Frame {
                         header,
                         remaining: header.payload_len,
-                        done: 0,
                     };
                     self.frame = Some(frame);
                     frame
@@ -160,64 +164,60 @@ impl Receiver {
             return Ok(true);
         };
         let kind = message.kind;
-        loop {
-            let fin_frame = frame.header.fin;
-            if frame.remaining == 0 && !fin_frame {
-                // An empty frame in the middle of a message: nothing to hand on.
-                self.frame = None;
-                return Ok(true);
+        let fin_frame = frame.header.fin;
+        if frame.remaining == 0 && !fin_frame {
+            // An empty frame in the middle of a message: nothing to hand on.
+            self.frame = None;
+            return Ok(true);
+        }
+        let available = (rd.len() as u64).min(frame.remaining) as usize;
+        if available == 0 && frame.remaining > 0 {
+            return Ok(false);
+        }
+        // One record per call, as large as the room allows: afterwards either the frame is
+        // complete, or the input or the room is used up. (An empty final frame still gets a
+        // record: it ends the message.)
+        let room = wr.room();
+        if room < CHUNK_HEADER_LEN || (room == CHUNK_HEADER_LEN && available > 0) {
+            return Ok(false);
+        }
+        let n = available.min(room - CHUNK_HEADER_LEN);
+        let fin = n as u64 == frame.remaining && fin_frame;
+        let Ok(space) = wr.space(CHUNK_HEADER_LEN + n) else {
+            return Ok(false);
+        };
+        let (head, body) = space.split_at_mut(CHUNK_HEADER_LEN);
+        head.copy_from_slice(&chunk_header(kind, fin, n as u32));
+        let src = &rd.data()[..n];
+        match frame.header.mask {
+            Some(key) => {
+                unmask_into(src, body, key, frame.key_offset());
             }
-            let available = (rd.len() as u64).min(frame.remaining) as usize;
-            if available == 0 && frame.remaining > 0 {
-                return Ok(false);
-            }
-            // (An empty final frame still gets a record: it ends the message.)
-            let room = wr.room();
-            if room < CHUNK_HEADER_LEN || (room == CHUNK_HEADER_LEN && available > 0) {
-                return Ok(false);
-            }
-            let n = available.min(room - CHUNK_HEADER_LEN);
-            let completes = n as u64 == frame.remaining;
-            let fin = completes && fin_frame;
-            let Ok(space) = wr.space(CHUNK_HEADER_LEN + n) else {
-                return Ok(false);
-            };
-            let (head, body) = space.split_at_mut(CHUNK_HEADER_LEN);
-            head.copy_from_slice(&chunk_header(kind, fin, n as u32));
-            let src = &rd.data()[..n];
-            match frame.header.mask {
-                Some(key) => {
-                    unmask_into(src, body, key, (frame.done % 4) as usize);
-                }
-                None => {
-                    pipebuf::copy_slice(body, src);
-                }
-            }
-            if kind == MessageKind::Text {
-                self.utf8
-                    .feed(body)
-                    .map_err(|_| WsError::Frame(crate::frame::FrameError::InvalidUtf8))?;
-                if fin {
-                    self.utf8
-                        .finish()
-                        .map_err(|_| WsError::Frame(crate::frame::FrameError::InvalidUtf8))?;
-                }
-            }
-            let _ = wr.commit(CHUNK_HEADER_LEN + n);
-            let _ = rd.consume(n);
-            frame.remaining -= n as u64;
-            frame.done += n as u64;
-            if frame.remaining == 0 {
-                self.frame = None;
-                if fin_frame {
-                    self.message = None;
-                }
-                return Ok(true);
-            }
-            if rd.is_empty() {
-                return Ok(false);
+            None => {
+                pipebuf::copy_slice(body, src);
             }
         }
+        if kind == MessageKind::Text {
+            self.utf8
+                .feed(body)
+                .map_err(|_| WsError::Frame(crate::frame::FrameError::InvalidUtf8))?;
+            if fin {
+                self.utf8
+                    .finish()
+                    .map_err(|_| WsError::Frame(crate::frame::FrameError::InvalidUtf8))?;
+            }
+        }
+        let _ = wr.commit(CHUNK_HEADER_LEN + n);
+        let _ = rd.consume(n);
+        frame.remaining -= n as u64;
+        if frame.remaining > 0 {
+            return Ok(false);
+        }
+        self.frame = None;
+        if fin_frame {
+            self.message = None;
+        }
+        Ok(true)
     }
 
     /// Collects a control frame's payload; returns the control once complete.
@@ -232,13 +232,12 @@ impl Receiver {
             let dst = &mut self.control[start..];
             match frame.header.mask {
                 Some(key) => {
-                    unmask_into(&rd.data()[..n], dst, key, (frame.done % 4) as usize);
+                    unmask_into(&rd.data()[..n], dst, key, frame.key_offset());
                 }
                 None => dst.copy_from_slice(&rd.data()[..n]),
             }
             let _ = rd.consume(n);
             frame.remaining -= n as u64;
-            frame.done += n as u64;
         }
         if frame.remaining > 0 {
             return Ok(None);
