@@ -123,6 +123,8 @@ pub fn write_chunk(
     }
     let len = u32::try_from(data.len()).map_err(|_| ChunkError::TooLong)?;
     let total = CHUNK_HEADER_LEN + data.len();
+    // (Checked before `space`, which would refuse too, but only after compacting the buffer
+    // and growing it to its limit.)
     if total > wr.room() {
         return Err(ChunkError::Full);
     }

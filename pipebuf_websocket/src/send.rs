@@ -159,14 +159,8 @@ impl Sender {
                 self.record_sent = 0;
                 continue;
             }
-            let room = wr.room();
-            let whole = remaining + MAX_HEADER_LEN <= room;
-            let n = if whole {
-                remaining
-            } else {
-                room.saturating_sub(MAX_HEADER_LEN)
-            };
-            if n == 0 && !whole {
+            let n = fitting_payload(wr.room(), remaining, self.random.is_some());
+            if n == 0 && remaining > 0 {
                 return Ok(wrote);
             }
             let frame_fin = fin && n == remaining;
@@ -190,6 +184,32 @@ impl Sender {
             }
         }
     }
+}
+
+/// The most payload bytes, at most `remaining`, that fit in `room` together with the header
+/// of their frame (2 to 10 bytes, 4 more if `masked`). 0 if none fit, or if an empty frame
+/// is all there is to write (whose header may or may not fit).
+fn fitting_payload(room: usize, remaining: usize, masked: bool) -> usize {
+    let header_len = |n: usize| {
+        FrameHeader {
+            fin: false,
+            rsv: 0,
+            opcode: OpCode::Continuation,
+            mask: masked.then_some([0; 4]),
+            payload_len: n as u64,
+        }
+        .encoded_len()
+    };
+    // For each length form (7-bit, 16-bit, 64-bit), the most that fits with its header;
+    // a shorter payload never needs a longer header, so the best of the three is the answer.
+    [125, u16::MAX as usize, usize::MAX]
+        .into_iter()
+        .map(|form_max| {
+            let n = remaining.min(form_max);
+            n.min(room.saturating_sub(header_len(n)))
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Writes one frame into `wr`, all or nothing, masking while copying when there is a key
@@ -217,6 +237,8 @@ fn write_frame_into(
     let mut head = [0u8; MAX_HEADER_LEN];
     let head_len = header.encode(&mut head);
     let total = head_len + payload.len();
+    // (Checked before `space`, which would refuse too, but only after compacting the buffer
+    // and growing it to its limit.)
     if total > wr.room() {
         return false;
     }

@@ -12,7 +12,7 @@ use common::*;
 use pipebuf::{EofKind, PipeBufPair};
 use pipebuf_websocket::frame::FrameError;
 use pipebuf_websocket::handshake::{ClientRequest, Decision, HandshakeError};
-use pipebuf_websocket::message::{MessageKind, write_chunk};
+use pipebuf_websocket::message::{MessageKind, write_chunk, write_message};
 use pipebuf_websocket::{RejectReason, WebSocket, WsConfig, WsError};
 
 /// The one error `ep` reported, its close frame with `code` as the last thing written, the
@@ -685,6 +685,31 @@ fn a_ping_flood_against_a_full_output_keeps_every_buffer_bounded() {
     let (frames, n) = parse_frames(ep.net.down.data());
     assert_eq!(n, ep.net.down.len());
     assert!(frames.iter().all(|f| f.opcode == PONG));
+}
+
+#[test]
+fn a_message_that_exactly_fills_the_output_room_goes_out_as_one_frame() {
+    // Output limits that leave room for the 7-bit, 16-bit and 64-bit length forms; a
+    // server's header is 2, 4 or 10 bytes, a client's 4 more (the masking key).
+    for (limit, server_header) in [(127, 2), (4096, 4), (70_000, 10)] {
+        for client in [false, true] {
+            let mut ep = if client {
+                Endpoint::open_client(WsConfig::default())
+            } else {
+                Endpoint::open_server(WsConfig::default())
+            };
+            ep.net = PipeBufPair::with_limits(limit, limit);
+            let header = server_header + if client { 4 } else { 0 };
+            let data = Rng::new(limit as u64).bytes(limit - header);
+            write_message(&mut ep.msgs.upper().wr, MessageKind::Binary, &data).unwrap();
+            ep.settle();
+            assert!(ep.errors.is_empty(), "{:?}", ep.errors);
+            assert_eq!(ep.net.down.len(), limit, "limit {limit}, client {client}");
+            let t = ep.take_transcript();
+            assert_eq!(t.frames_per_message, [1], "limit {limit}, client {client}");
+            assert!(t.messages[0].1 == data);
+        }
+    }
 }
 
 #[test]
