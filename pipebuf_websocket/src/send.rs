@@ -15,6 +15,10 @@ use crate::message::{CHUNK_HEADER_LEN, MessageKind, parse_chunk_header};
 /// Fills a buffer with random bytes (masking keys).
 pub type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
 
+/// Pings queued by the application and not yet written: more are dropped (a peer that does
+/// not read gains nothing from a pile of them).
+const MAX_QUEUED_PINGS: usize = 4;
+
 /// The sending half of a WebSocket connection.
 pub(crate) struct Sender {
     /// Clients mask every frame with a fresh key from here.
@@ -60,11 +64,14 @@ impl Sender {
         self.pong = Some(payload);
     }
 
-    pub(crate) fn queue_ping(&mut self, payload: Vec<u8>) {
-        // Pings the peer has not seen yet need not pile up.
-        if self.pings.len() < 4 {
+    /// Queues a ping unless [`MAX_QUEUED_PINGS`] are waiting already; returns whether it
+    /// was queued.
+    pub(crate) fn queue_ping(&mut self, payload: Vec<u8>) -> bool {
+        let queued = self.pings.len() < MAX_QUEUED_PINGS;
+        if queued {
             self.pings.push(payload);
         }
+        queued
     }
 
     /// Queues the close frame with this status code and reason, or with an empty payload

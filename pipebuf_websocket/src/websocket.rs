@@ -200,10 +200,13 @@ impl WebSocket {
         self.close_with = Some((code, reason.into()));
     }
 
-    /// Queues a ping with `payload` (cut to 125 bytes).
-    pub fn ping(&mut self, payload: &[u8]) {
+    /// Queues a ping with `payload` (cut to 125 bytes), written by the next
+    /// [`process`](WebSocket::process) call that has room for it. At most 4 pings wait to be
+    /// written: while 4 do (the peer does not read, or the byte side is full), this one is
+    /// dropped and `false` returned.
+    pub fn ping(&mut self, payload: &[u8]) -> bool {
         let n = payload.len().min(MAX_CONTROL_PAYLOAD as usize);
-        self.sender.queue_ping(payload[..n].to_vec());
+        self.sender.queue_ping(payload[..n].to_vec())
     }
 
     /// When [`process`](WebSocket::process) must be called next even without I/O (keepalive,
@@ -491,6 +494,7 @@ impl WebSocket {
         }
         if let Some(k) = self.config.keepalive {
             if !self.ping_out && now >= heard + k {
+                // (Dropped if the application's pings fill the queue: those count too.)
                 self.sender.queue_ping(Vec::new());
                 self.ping_out = true;
             }

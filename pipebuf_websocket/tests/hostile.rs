@@ -688,6 +688,27 @@ fn a_ping_flood_against_a_full_output_keeps_every_buffer_bounded() {
 }
 
 #[test]
+fn pings_from_the_api_beyond_four_waiting_are_dropped_and_say_so() {
+    let mut ep = Endpoint::open_server(WsConfig::default());
+    // No room for a ping with a 20-byte payload.
+    ep.net = PipeBufPair::with_limits(16, 16);
+    for i in 0..4 {
+        assert!(ep.ws.ping(&[i; 20]), "ping {i}");
+    }
+    ep.settle();
+    assert!(!ep.ws.ping(b"fifth"));
+    assert!(ep.net.down.is_empty());
+    // Room at last: the four go out in order, and nothing else.
+    ep.net = PipeBufPair::new();
+    ep.settle();
+    let t = ep.take_transcript();
+    assert_eq!(t.pings, (0..4).map(|i| vec![i; 20]).collect::<Vec<_>>());
+    assert!(ep.ws.ping(b"sixth"));
+    ep.settle();
+    assert_eq!(ep.take_transcript().pings, [b"sixth".to_vec()]);
+}
+
+#[test]
 fn a_message_that_exactly_fills_the_output_room_goes_out_as_one_frame() {
     // Output limits that leave room for the 7-bit, 16-bit and 64-bit length forms; a
     // server's header is 2, 4 or 10 bytes, a client's 4 more (the masking key).
