@@ -663,28 +663,37 @@ fn garbage_with_valid_looking_masked_headers_never_panics_our_server() {
 // Floods and memory
 
 #[test]
-fn a_ping_flood_against_a_full_output_keeps_every_buffer_bounded() {
+fn a_ping_flood_against_a_full_output_leaves_one_pong_waiting_not_one_per_ping() {
     let mut ep = Endpoint::open_server(WsConfig::default());
     // The open connection gets small byte buffers (the handshake left them empty).
     ep.net = PipeBufPair::with_limits(256, 4096);
     let ping = masked(Frame::ping(vec![b'p'; 125])).encode();
-    for _ in 0..10_000 {
+    let mut pings = 0;
+    for _ in 0..1000 {
         // The peer sends as fast as we read; nobody reads our output.
         while ep.net.up.limit() - ep.net.up.len() >= ping.len() {
             ep.feed(&ping);
+            pings += 1;
         }
         ep.settle();
-        assert!(ep.net.down.len() <= 4096);
-        assert!(ep.net.down.capacity() <= 4096);
-        if ep.net.up.len() == ep.net.up.limit() {
-            break;
-        }
     }
     assert!(ep.errors.is_empty(), "{:?}", ep.errors);
-    // Our output holds whole pong frames only.
-    let (frames, n) = parse_frames(ep.net.down.data());
-    assert_eq!(n, ep.net.down.len());
+    // Our output holds whole pong frames only, fewer than the pings.
+    let frames = ep.take_frames();
     assert!(frames.iter().all(|f| f.opcode == PONG));
+    assert!(
+        frames.len() < pings,
+        "{} pongs for {pings} pings",
+        frames.len()
+    );
+    // Once the output drains, what the component had queued comes out: the answer to the
+    // latest ping only, whatever the flood.
+    ep.settle();
+    let frames = ep.take_frames();
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0].opcode, PONG);
+    ep.settle();
+    assert!(ep.take_output().is_empty());
 }
 
 #[test]
@@ -743,17 +752,21 @@ fn a_huge_message_streams_through_small_buffers_to_a_slow_reader() {
     let bytes = masked(Frame::binary(&data)).encode();
     let mut fed = 0;
     let mut received = Vec::new();
-    let mut records = 0;
     for _ in 0..10_000_000 {
         fed += ep.feed_some(&bytes[fed..]);
         ep.process();
-        assert!(ep.msgs.up.len() <= LIMIT && ep.msgs.up.capacity() <= LIMIT);
-        assert!(ep.net.up.capacity() <= LIMIT);
+        // The component holds no payload of its own: what it took from the wire (beyond
+        // the 14-byte header) is in the records waiting or was read already.
+        let taken = fed - ep.net.up.len();
+        assert!(
+            taken <= 14 + received.len() + ep.msgs.up.len(),
+            "{taken} bytes taken, {} delivered",
+            received.len() + ep.msgs.up.len()
+        );
         // The application reads one record per step.
         let mut app = ep.msgs.upper();
         if let Some(chunk) = pipebuf_websocket::message::read_chunk(&app.rd).unwrap() {
             received.extend_from_slice(chunk.data);
-            records += 1;
             let n = chunk.record_len;
             let fin = chunk.fin;
             app.rd.consume(n).unwrap();
@@ -764,7 +777,6 @@ fn a_huge_message_streams_through_small_buffers_to_a_slow_reader() {
     }
     assert!(ep.errors.is_empty(), "{:?}", ep.errors);
     assert!(received == data, "the message arrived changed");
-    assert!(records >= data.len() / LIMIT, "{records} records");
 }
 
 #[test]
@@ -792,7 +804,9 @@ fn a_huge_outgoing_message_streams_through_small_buffers_to_a_slow_network() {
             }
         }
         ep.process();
-        assert!(ep.net.down.capacity() <= LIMIT);
+        // The component holds no data of its own: what the application wrote is still in
+        // its records, or framed in the output or on the wire.
+        assert!(written <= ep.msgs.down.len() + ep.net.down.len() + wire.len());
         // The network takes at most 1000 bytes per step.
         let mut net = ep.net.lower();
         let n = net.rd.len().min(1000);

@@ -1024,10 +1024,7 @@ fn transfer(
     let mut rd = src.rd();
     let mut wr = dst.wr();
     if wr.is_eof() {
-        let n = rd.consume_all();
-        let p = rd.consume_push();
-        let e = rd.consume_eof().is_some();
-        return n > 0 || p || e;
+        return rd.discard();
     }
     let mut act = false;
     if !rd.is_empty() {
