@@ -197,6 +197,11 @@ impl MessageAssembler {
     /// Consumes records from `rd` until a message is complete, and returns its kind and
     /// data (valid until the next call); `Ok(None)` when the records so far do not end a
     /// message yet. The WebSocket's maximum message size bounds what this holds.
+    ///
+    /// Copies every message into the assembler; [`next_message_ref`] does not copy a
+    /// message that came as one record.
+    ///
+    /// [`next_message_ref`]: MessageAssembler::next_message_ref
     pub fn next_message(
         &mut self,
         rd: &mut PBufRd<'_>,
@@ -217,6 +222,100 @@ impl MessageAssembler {
                 return Ok(Some((kind, &self.data)));
             }
         }
+    }
+
+    /// Like [`next_message`](MessageAssembler::next_message), but a message that is one
+    /// record (the usual case for small messages) is not copied: the returned
+    /// [`MessageRef`] reads it where it is in `rd`, and consumes it when dropped. A message
+    /// of several records is assembled as by `next_message`, its records consumed at once.
+    /// Either way, `rd` is borrowed for as long as the `MessageRef` lives, and once it is
+    /// dropped the message is consumed.
+    ///
+    /// ```
+    /// use pipebuf::PipeBuf;
+    /// use pipebuf_websocket::message::{MessageAssembler, MessageKind, write_message};
+    ///
+    /// let mut buf = PipeBuf::<u8>::new();
+    /// write_message(&mut buf.wr(), MessageKind::Text, b"one").unwrap();
+    /// write_message(&mut buf.wr(), MessageKind::Binary, b"two").unwrap();
+    /// let mut assembler = MessageAssembler::new();
+    /// let mut rd = buf.rd();
+    /// let mut got = Vec::new();
+    /// while let Some(message) = assembler.next_message_ref(&mut rd).unwrap() {
+    ///     got.push((message.kind(), message.data().to_vec()));
+    /// }
+    /// assert_eq!(got, [(MessageKind::Text, b"one".to_vec()), (MessageKind::Binary, b"two".to_vec())]);
+    /// assert!(rd.is_empty());
+    /// ```
+    pub fn next_message_ref<'a>(
+        &'a mut self,
+        rd: &'a mut PBufRd<'_>,
+    ) -> Result<Option<MessageRef<'a>>, ChunkError> {
+        let first = chunk_at(rd.data())?.map(|chunk| (chunk.kind, chunk.fin, chunk.record_len));
+        let message_starts = self.returned || self.data.is_empty();
+        if let (Some((kind, true, len)), true) = (first, message_starts) {
+            // The message is this one record: read it in place.
+            self.data.clear();
+            self.returned = false;
+            return Ok(Some(MessageRef {
+                kind,
+                source: Source::Record {
+                    rd: rd.reborrow(),
+                    len,
+                },
+            }));
+        }
+        Ok(self.next_message(rd)?.map(|(kind, data)| MessageRef {
+            kind,
+            source: Source::Assembled(data),
+        }))
+    }
+}
+
+/// A complete message from [`MessageAssembler::next_message_ref`]. Dropping it consumes the
+/// message's record if it is still in the buffer.
+pub struct MessageRef<'a> {
+    kind: MessageKind,
+    source: Source<'a>,
+}
+
+enum Source<'a> {
+    /// Assembled from several records, all consumed.
+    Assembled(&'a [u8]),
+    /// The one record at the start of `rd`, `len` bytes long, to consume on drop.
+    Record { rd: PBufRd<'a>, len: usize },
+}
+
+impl MessageRef<'_> {
+    /// The message's type.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// The message's data.
+    pub fn data(&self) -> &[u8] {
+        match &self.source {
+            Source::Assembled(data) => data,
+            Source::Record { rd, len } => &rd.data()[CHUNK_HEADER_LEN..*len],
+        }
+    }
+}
+
+impl Drop for MessageRef<'_> {
+    fn drop(&mut self) {
+        if let Source::Record { rd, len } = &mut self.source {
+            let _ = rd.consume(*len);
+        }
+    }
+}
+
+impl core::fmt::Debug for MessageRef<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MessageRef")
+            .field("kind", &self.kind)
+            .field("len", &self.data().len())
+            .field("in_place", &matches!(self.source, Source::Record { .. }))
+            .finish()
     }
 }
 
@@ -280,6 +379,95 @@ mod tests {
         assert_eq!(
             write_message(&mut buf.wr(), MessageKind::Text, b"x"),
             Err(ChunkError::Ended)
+        );
+    }
+
+    #[test]
+    fn a_one_record_message_is_read_in_place_and_consumed_when_dropped() {
+        let mut buf = PipeBuf::<u8>::new();
+        write_message(&mut buf.wr(), MessageKind::Text, b"hello").unwrap();
+        write_message(&mut buf.wr(), MessageKind::Binary, b"world").unwrap();
+        let mut assembler = MessageAssembler::new();
+        let mut rd = buf.rd();
+        let start = rd.data().as_ptr();
+        {
+            let message = assembler.next_message_ref(&mut rd).unwrap().unwrap();
+            assert_eq!(
+                (message.kind(), message.data()),
+                (MessageKind::Text, &b"hello"[..])
+            );
+            assert!(matches!(message.source, Source::Record { .. }));
+            assert_eq!(
+                message.data().as_ptr(),
+                start.wrapping_add(CHUNK_HEADER_LEN)
+            );
+        }
+        assert_eq!(rd.len(), CHUNK_HEADER_LEN + 5);
+        let message = assembler.next_message_ref(&mut rd).unwrap().unwrap();
+        assert_eq!(
+            (message.kind(), message.data()),
+            (MessageKind::Binary, &b"world"[..])
+        );
+        drop(message);
+        assert!(rd.is_empty());
+        assert!(assembler.next_message_ref(&mut rd).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_message_ref_that_is_not_dropped_leaves_its_record_in_place() {
+        let mut buf = PipeBuf::<u8>::new();
+        write_message(&mut buf.wr(), MessageKind::Text, b"again").unwrap();
+        let mut assembler = MessageAssembler::new();
+        let mut rd = buf.rd();
+        core::mem::forget(assembler.next_message_ref(&mut rd).unwrap());
+        // Nothing consumed, nothing lost: the same message comes again.
+        let message = assembler.next_message_ref(&mut rd).unwrap().unwrap();
+        assert_eq!(message.data(), b"again");
+        drop(message);
+        assert!(rd.is_empty());
+    }
+
+    #[test]
+    fn next_message_ref_assembles_messages_of_several_records_between_one_record_ones() {
+        let mut buf = PipeBuf::<u8>::new();
+        write_message(&mut buf.wr(), MessageKind::Text, b"a").unwrap();
+        write_chunk(&mut buf.wr(), MessageKind::Binary, false, b"bc").unwrap();
+        let mut assembler = MessageAssembler::new();
+        let mut got = alloc::vec::Vec::new();
+        let mut collect = |assembler: &mut MessageAssembler, buf: &mut PipeBuf<u8>| {
+            let mut rd = buf.rd();
+            while let Some(m) = assembler.next_message_ref(&mut rd).unwrap() {
+                let in_place = matches!(m.source, Source::Record { .. });
+                got.push((m.kind(), m.data().to_vec(), in_place));
+            }
+        };
+        // "a" goes; the start of "bcd" is held by the assembler.
+        collect(&mut assembler, &mut buf);
+        assert!(buf.is_empty());
+        write_chunk(&mut buf.wr(), MessageKind::Binary, true, b"d").unwrap();
+        write_message(&mut buf.wr(), MessageKind::Text, b"e").unwrap();
+        // An empty record before the final one: still one message, read in place.
+        write_chunk(&mut buf.wr(), MessageKind::Text, false, b"").unwrap();
+        write_chunk(&mut buf.wr(), MessageKind::Text, true, b"f").unwrap();
+        collect(&mut assembler, &mut buf);
+        assert!(buf.is_empty());
+        let expected = [
+            (MessageKind::Text, &b"a"[..], true),
+            (MessageKind::Binary, b"bcd", false),
+            (MessageKind::Text, b"e", true),
+            (MessageKind::Text, b"f", false),
+        ];
+        assert_eq!(got.len(), expected.len());
+        for (g, e) in got.iter().zip(expected) {
+            assert_eq!((g.0, &g.1[..], g.2), e);
+        }
+        // And the copying call after an in-place one starts afresh.
+        write_message(&mut buf.wr(), MessageKind::Text, b"g").unwrap();
+        write_message(&mut buf.wr(), MessageKind::Text, b"h").unwrap();
+        drop(assembler.next_message_ref(&mut buf.rd()).unwrap());
+        assert_eq!(
+            assembler.next_message(&mut buf.rd()),
+            Ok(Some((MessageKind::Text, &b"h"[..])))
         );
     }
 }

@@ -120,12 +120,13 @@ impl Lines {
         cx: &mut Context<'_, Report>,
     ) -> Result<bool, ClientError> {
         let before = app.rd.tripwire();
-        while let Some((_, data)) = self
+        // (A message that came as one record is read where it is, not copied twice.)
+        while let Some(message) = self
             .assembler
-            .next_message(&mut app.rd)
+            .next_message_ref(&mut app.rd)
             .map_err(ClientError::Record)?
         {
-            cx.emit(Report::Message(data.to_vec()));
+            cx.emit(Report::Message(message.data().to_vec()));
         }
         let mut active = before != app.rd.tripwire();
         active |= app.rd.consume_push();
