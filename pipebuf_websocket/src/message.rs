@@ -9,7 +9,8 @@
 //! whole connection: close is the clean close handshake, abort a broken connection.
 //!
 //! Sending uses the same records: [`write_message`] for a whole message, or
-//! [`write_chunk`] repeatedly with `fin` on the last chunk to stream one.
+//! [`write_chunk`] repeatedly with `fin` on the last chunk to stream one, or
+//! [`write_chunk_some`] repeatedly to stream one as fast as the buffer takes it.
 
 use pipebuf::{PBufRd, PBufWr};
 
@@ -133,6 +134,67 @@ pub fn write_chunk(
     head.copy_from_slice(&chunk_header(kind, fin, len));
     pipebuf::copy_slice(body, data);
     wr.commit(total).map_err(|_| ChunkError::Full)
+}
+
+/// Writes the start of `data`, the rest of a message, as one record: as much as fits now,
+/// at most `max_chunk` bytes (and less than 4 GiB). Returns how many bytes of `data` went
+/// and whether that was all of it, which ends the message (the record has `fin` set).
+/// Call again with the rest, once there is room, until it returns `true`.
+///
+/// Fails with [`ChunkError::Full`] when not even a record with one byte of data fits (with
+/// no data, when the empty record that ends the message does not fit), and with
+/// [`ChunkError::Ended`] after the stream ended; nothing is written then. A `max_chunk` of
+/// 0 counts as 1.
+///
+/// ```
+/// use pipebuf::PipeBuf;
+/// use pipebuf_websocket::message::{ChunkError, MessageKind, write_chunk_some};
+///
+/// let mut buf = PipeBuf::<u8>::with_limits(16, 16);
+/// let data = b"a message of 25 bytes ...";
+/// let mut sent = 0;
+/// // Room for 16 bytes: one record of 11 data bytes.
+/// assert_eq!(
+///     write_chunk_some(&mut buf.wr(), MessageKind::Text, &data[sent..], 1024),
+///     Ok((11, false))
+/// );
+/// sent += 11;
+/// assert_eq!(
+///     write_chunk_some(&mut buf.wr(), MessageKind::Text, &data[sent..], 1024),
+///     Err(ChunkError::Full)
+/// );
+/// buf.rd().consume_all();
+/// assert_eq!(
+///     write_chunk_some(&mut buf.wr(), MessageKind::Text, &data[sent..], 1024),
+///     Ok((11, false))
+/// );
+/// sent += 11;
+/// buf.rd().consume_all();
+/// assert_eq!(
+///     write_chunk_some(&mut buf.wr(), MessageKind::Text, &data[sent..], 1024),
+///     Ok((3, true))
+/// );
+/// ```
+pub fn write_chunk_some(
+    wr: &mut PBufWr<'_>,
+    kind: MessageKind,
+    data: &[u8],
+    max_chunk: usize,
+) -> Result<(usize, bool), ChunkError> {
+    if wr.is_eof() {
+        return Err(ChunkError::Ended);
+    }
+    let n = data
+        .len()
+        .min(max_chunk.max(1))
+        .min(u32::MAX as usize)
+        .min(wr.room().saturating_sub(CHUNK_HEADER_LEN));
+    if n == 0 && !data.is_empty() {
+        return Err(ChunkError::Full);
+    }
+    let fin = n == data.len();
+    write_chunk(wr, kind, fin, &data[..n])?;
+    Ok((n, fin))
 }
 
 /// Writes a whole message as one record. All or nothing.
@@ -379,6 +441,104 @@ mod tests {
         assert_eq!(
             write_message(&mut buf.wr(), MessageKind::Text, b"x"),
             Err(ChunkError::Ended)
+        );
+        for data in [&b""[..], b"x"] {
+            assert_eq!(
+                write_chunk_some(&mut buf.wr(), MessageKind::Text, data, 10),
+                Err(ChunkError::Ended)
+            );
+        }
+    }
+
+    /// The records in `buf`: kind, fin, data.
+    fn records(mut data: &[u8]) -> alloc::vec::Vec<(MessageKind, bool, alloc::vec::Vec<u8>)> {
+        let mut out = alloc::vec::Vec::new();
+        while let Some(chunk) = chunk_at(data).unwrap() {
+            out.push((chunk.kind, chunk.fin, chunk.data.to_vec()));
+            data = &data[chunk.record_len..];
+        }
+        assert!(data.is_empty(), "a partial record");
+        out
+    }
+
+    #[test]
+    fn write_chunk_some_writes_what_fits_and_ends_the_message_with_the_last_byte() {
+        // 16 bytes of room: 11 data bytes per record.
+        let mut buf = PipeBuf::<u8>::with_limits(16, 16);
+        let data = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        let mut sent = 0;
+        let mut lens = alloc::vec::Vec::new();
+        let mut message = alloc::vec::Vec::new();
+        loop {
+            match write_chunk_some(&mut buf.wr(), MessageKind::Binary, &data[sent..], 100) {
+                Ok((n, fin)) => {
+                    sent += n;
+                    lens.push(n);
+                    assert_eq!(fin, sent == data.len());
+                    if fin {
+                        break;
+                    }
+                }
+                Err(ChunkError::Full) => {
+                    for (kind, fin, chunk) in records(buf.data()) {
+                        assert_eq!(kind, MessageKind::Binary);
+                        assert_eq!(fin, message.len() + chunk.len() == data.len());
+                        message.extend(chunk);
+                    }
+                    buf.rd().consume_all();
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        for (_, _, chunk) in records(buf.data()) {
+            message.extend(chunk);
+        }
+        assert_eq!(lens, [11, 11, 11, 3]);
+        assert_eq!(message, data);
+    }
+
+    #[test]
+    fn write_chunk_some_keeps_records_to_max_chunk() {
+        let mut buf = PipeBuf::<u8>::new();
+        let mut wr = buf.wr();
+        assert_eq!(
+            write_chunk_some(&mut wr, MessageKind::Text, b"hello", 2),
+            Ok((2, false))
+        );
+        assert_eq!(
+            write_chunk_some(&mut wr, MessageKind::Text, b"llo", 0),
+            Ok((1, false))
+        );
+        assert_eq!(
+            write_chunk_some(&mut wr, MessageKind::Text, b"lo", 2),
+            Ok((2, true))
+        );
+        let got = records(buf.data());
+        let lens: alloc::vec::Vec<_> = got.iter().map(|(_, fin, d)| (d.len(), *fin)).collect();
+        assert_eq!(lens, [(2, false), (1, false), (2, true)]);
+    }
+
+    #[test]
+    fn write_chunk_some_needs_room_for_one_byte_or_the_empty_final_record() {
+        let mut buf = PipeBuf::with_storage([0u8; 5]);
+        // A header alone cannot carry data...
+        assert_eq!(
+            write_chunk_some(&mut buf.wr(), MessageKind::Text, b"x", 10),
+            Err(ChunkError::Full)
+        );
+        assert!(buf.is_empty());
+        // ...but it ends an empty message (or one whose data all went already).
+        assert_eq!(
+            write_chunk_some(&mut buf.wr(), MessageKind::Text, b"", 10),
+            Ok((0, true))
+        );
+        assert_eq!(
+            records(buf.data()),
+            [(MessageKind::Text, true, alloc::vec![])]
+        );
+        assert_eq!(
+            write_chunk_some(&mut buf.wr(), MessageKind::Text, b"", 10),
+            Err(ChunkError::Full)
         );
     }
 

@@ -16,7 +16,7 @@ use pipebuf::{EofKind, PBufRdWr, PipeBufPair, ReadStatus, WriteStatus};
 use pipebuf_rustls::Tls;
 use pipebuf_tests::{Pki, Server, TempDir, make_pki, pattern};
 use pipebuf_websocket::handshake::ClientRequest;
-use pipebuf_websocket::message::{CHUNK_HEADER_LEN, MessageKind, read_chunk, write_chunk};
+use pipebuf_websocket::message::{ChunkError, MessageKind, read_chunk, write_chunk_some};
 use pipebuf_websocket::{WebSocket, WsConfig};
 
 const SIZES: [usize; 7] = [0, 1, 125, 126, 65535, 65536, 1 << 20];
@@ -190,14 +190,15 @@ impl Client {
         let mut complete = false;
         self.run_until("echoed message", |c| {
             let mut app = c.app();
-            while !fin_sent && app.wr.room() > CHUNK_HEADER_LEN {
-                let n = (data.len() - sent)
-                    .min(CHUNK)
-                    .min(app.wr.room() - CHUNK_HEADER_LEN);
-                let fin = sent + n == data.len();
-                write_chunk(&mut app.wr, kind, fin, &data[sent..sent + n]).expect("chunk");
-                sent += n;
-                fin_sent = fin;
+            while !fin_sent {
+                match write_chunk_some(&mut app.wr, kind, &data[sent..], CHUNK) {
+                    Ok((n, fin)) => {
+                        sent += n;
+                        fin_sent = fin;
+                    }
+                    Err(ChunkError::Full) => break,
+                    Err(e) => panic!("chunk: {e}"),
+                }
             }
             while let Some(chunk) = read_chunk(&app.rd).expect("record") {
                 assert!(!complete, "more than one message came back");

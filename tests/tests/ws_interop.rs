@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use pipebuf::{EofKind, PipeBufPair, ReadStatus, WriteStatus};
 use pipebuf_tests::{Server, TempDir, make_pki, pattern, py_script, run_bounded, test_python};
 use pipebuf_websocket::handshake::ClientRequest;
-use pipebuf_websocket::message::{CHUNK_HEADER_LEN, MessageKind, read_chunk, write_chunk};
+use pipebuf_websocket::message::{ChunkError, MessageKind, read_chunk, write_chunk_some};
 use pipebuf_websocket::{HandshakeError, WebSocket, WsConfig, WsError};
 
 /// The longest one Python client run may take (its own scenario limit is 90 s).
@@ -488,16 +488,11 @@ impl WsClient {
         let mut app = self.msgs.upper();
         let mut any = false;
         while let Some((kind, data, sent)) = self.outbox.front_mut() {
-            let left = data.len() - *sent;
-            let n = left
-                .min(CHUNK)
-                .min(app.wr.room().saturating_sub(CHUNK_HEADER_LEN));
-            if app.wr.room() < CHUNK_HEADER_LEN || (n == 0 && left > 0) {
-                break;
-            }
-            let fin = n == left;
-            write_chunk(&mut app.wr, *kind, fin, &data[*sent..*sent + n])
-                .unwrap_or_else(|e| panic!("writing a chunk record: {e}"));
+            let (n, fin) = match write_chunk_some(&mut app.wr, *kind, &data[*sent..], CHUNK) {
+                Ok(written) => written,
+                Err(ChunkError::Full) => break,
+                Err(e) => panic!("writing a chunk record: {e}"),
+            };
             *sent += n;
             any = true;
             if fin {

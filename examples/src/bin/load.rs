@@ -42,7 +42,7 @@ use pipebuf::{EofKind, PBufRdWr};
 use pipebuf_examples::Flags;
 use pipebuf_examples::ws_client::{ClientError, WsClientStack, WsUrl, client_config, tls_config};
 use pipebuf_mio::{Chain, ClassId, ConnId, Context, Driver, DriverConfig, Event, LeftReason};
-use pipebuf_websocket::message::{CHUNK_HEADER_LEN, MessageKind, read_chunk, write_chunk};
+use pipebuf_websocket::message::{MessageKind, read_chunk, write_chunk_some};
 
 /// How long the connections may take to open, and how long outstanding echoes and the
 /// close handshakes may take once the time is up.
@@ -215,7 +215,6 @@ fn check_echoes(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> Result<bool, Cl
 /// Starts and writes messages while fewer than `in_flight` are out and the time is not up.
 fn send_messages(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> bool {
     let mut active = false;
-    let size = conn.pattern.size;
     loop {
         if !conn.writing {
             if conn.stopping || conn.tx_seq - conn.rx_seq >= conn.in_flight {
@@ -225,18 +224,11 @@ fn send_messages(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> bool {
             conn.tx_off = 0;
             conn.started.push_back(Instant::now());
         }
-        let left = size - conn.tx_off;
-        let room = app.wr.room();
-        if room < CHUNK_HEADER_LEN || (room == CHUNK_HEADER_LEN && left > 0) {
-            break;
-        }
-        let n = left.min(CHUNK).min(room - CHUNK_HEADER_LEN);
-        let fin = n == left;
         let message = conn.pattern.message(conn.index, conn.tx_seq);
-        let data = &message[conn.tx_off..conn.tx_off + n];
-        if write_chunk(&mut app.wr, MessageKind::Binary, fin, data).is_err() {
+        let rest = &message[conn.tx_off..];
+        let Ok((n, fin)) = write_chunk_some(&mut app.wr, MessageKind::Binary, rest, CHUNK) else {
             break;
-        }
+        };
         active = true;
         conn.tx_off += n;
         if fin {

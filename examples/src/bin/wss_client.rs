@@ -35,7 +35,7 @@ use pipebuf::{EofKind, PBufRdWr};
 use pipebuf_examples::Flags;
 use pipebuf_examples::ws_client::{ClientError, WsClientStack, WsUrl, client_config, tls_config};
 use pipebuf_mio::{Chain, ClassId, Context, Driver, DriverConfig, Event, LeftReason, SendResult};
-use pipebuf_websocket::message::{CHUNK_HEADER_LEN, MessageAssembler, MessageKind, write_chunk};
+use pipebuf_websocket::message::{MessageAssembler, MessageKind, write_chunk_some};
 
 /// Lines queued in the connection before `send` reports it full.
 const MAX_QUEUED: usize = 64;
@@ -83,18 +83,11 @@ impl Lines {
                 self.outbox.clear();
                 break;
             }
-            let left = line.len() - self.written;
-            let room = app.wr.room();
-            if room < CHUNK_HEADER_LEN || (room == CHUNK_HEADER_LEN && left > 0) {
+            let rest = &line[self.written..];
+            let Ok((n, fin)) = write_chunk_some(&mut app.wr, MessageKind::Text, rest, CHUNK) else {
+                // No room: try again on the next turn.
                 break;
-            }
-            let n = left.min(CHUNK).min(room - CHUNK_HEADER_LEN);
-            let fin = n == left;
-            let data = &line[self.written..self.written + n];
-            if write_chunk(&mut app.wr, MessageKind::Text, fin, data).is_err() {
-                // No room after all: try again on the next turn.
-                break;
-            }
+            };
             active = true;
             if fin {
                 self.outbox.pop_front();
