@@ -44,6 +44,8 @@
 //! slows `rep movsb` copies about 20-fold on the benchmark machine (see BENCHMARKS.md); the
 //! bench prints each placed copy's layout on stderr. The libraries' decode paths copy into
 //! buffers of their own, whose layout the bench cannot choose.
+//! `benches/component.rs` measures the component over the buffers an application gets, at
+//! whatever distances they land.
 
 use std::future::Future;
 use std::hint::black_box;
