@@ -287,11 +287,6 @@ impl Chain for LoadConn {
         Ok(active)
     }
 
-    fn send(&mut self, _net: PBufRdWr<'_>, _data: &[u8]) -> Result<(), pipebuf::Error> {
-        // The loop's kick once the window is set: the turn that follows starts sending.
-        Ok(())
-    }
-
     fn close(&mut self, _net: PBufRdWr<'_>) {
         self.st.stopping = true;
     }
@@ -471,7 +466,8 @@ fn run(settings: &Settings) -> Result<Tally, String> {
     let deadline = start + settings.duration;
     window.set(Some(Window { start, deadline }));
     for &id in &live {
-        driver.send(id, &[]);
+        // A turn for each, so that it starts sending now that the window is set.
+        driver.wake(id);
     }
     let mut done: Vec<ConnId> = Vec::new();
     let give_up = deadline + GRACE;

@@ -220,13 +220,14 @@ impl Chain for ChatConn {
             cx.emit(ChatEvent::Opened { room });
         }
         let mut app = self.msgs.upper();
-        while let Some((kind, data)) = self
+        while let Some(message) = self
             .assembler
-            .next_message(&mut app.rd)
+            .next_message_ref(&mut app.rd)
             .map_err(ChatError::Chunk)?
         {
             active = true;
-            if kind == MessageKind::Text {
+            let data = message.data();
+            if message.kind() == MessageKind::Text {
                 // The WebSocket fails a connection whose text is not UTF-8, so this is valid;
                 // were it not (a bug), the line goes out with replacement characters.
                 let line = match std::str::from_utf8(data) {
