@@ -141,8 +141,10 @@ mod rd;
 #[cfg(feature = "alloc")]
 pub mod reqresp;
 mod settle;
+mod stack;
 mod state;
 mod storage;
+mod time;
 mod wr;
 
 pub use buf::PipeBuf;
@@ -153,8 +155,10 @@ pub use io::{ReadStatus, WriteStatus};
 pub use pair::{PBufRdWr, PipeBufPair};
 pub use rd::PBufRd;
 pub use settle::{SettleError, settle};
+pub use stack::{Layer, Stack, StackError};
 pub use state::{EofKind, PBufState, Tripwire};
 #[cfg(feature = "alloc")]
 pub use storage::Growable;
 pub use storage::Storage;
+pub use time::Time;
 pub use wr::PBufWr;

@@ -83,4 +83,7 @@ mod tls;
 
 pub use engine::RustlsApi;
 pub use error::{ConfigError, TlsError};
+/// The rustls this crate is built on, so that its configs and names need no direct
+/// dependency.
+pub use rustls;
 pub use tls::Tls;

@@ -379,3 +379,19 @@ mod tests {
         assert_eq!(pair.server.engine.set_aside(), 0);
     }
 }
+
+/// TLS in a [`pipebuf::Stack`]: `lower` is the encrypted pair, `upper` the plaintext pair.
+/// TLS has no timers of its own (the handshake deadline belongs to the driver or the layer
+/// above), so `now` is not used.
+impl pipebuf::Layer for Tls {
+    type Error = TlsError;
+
+    fn process(
+        &mut self,
+        _now: pipebuf::Time,
+        crypt: PBufRdWr<'_>,
+        plain: PBufRdWr<'_>,
+    ) -> Result<bool, TlsError> {
+        Tls::process(self, crypt, plain)
+    }
+}

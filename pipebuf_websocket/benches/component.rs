@@ -60,13 +60,21 @@ impl Link {
 
     fn server_turn(&mut self) {
         self.server
-            .process(Duration::ZERO, self.wire.lower(), self.server_msgs.lower())
+            .process(
+                pipebuf::Time::ZERO,
+                self.wire.lower(),
+                self.server_msgs.lower(),
+            )
             .expect("server");
     }
 
     fn client_turn(&mut self) {
         self.client
-            .process(Duration::ZERO, self.wire.upper(), self.client_msgs.lower())
+            .process(
+                pipebuf::Time::ZERO,
+                self.wire.upper(),
+                self.client_msgs.lower(),
+            )
             .expect("client");
     }
 

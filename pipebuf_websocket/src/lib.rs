@@ -22,8 +22,7 @@
 //!
 //! ```
 //! # #[cfg(feature = "std")] {
-//! use core::time::Duration;
-//! use pipebuf::{EofKind, PipeBufPair};
+//! use pipebuf::{EofKind, PipeBufPair, Time};
 //! use pipebuf_websocket::handshake::ClientRequest;
 //! use pipebuf_websocket::message::{MessageAssembler, MessageKind, write_message};
 //! use pipebuf_websocket::{WebSocket, WsConfig, accept_all};
@@ -36,7 +35,7 @@
 //!
 //! write_message(&mut client_msgs.upper().wr, MessageKind::Text, b"hello").unwrap();
 //! client_msgs.upper().wr.close();
-//! let now = Duration::ZERO;
+//! let now = Time::ZERO;
 //! pipebuf::settle(100, || -> Result<bool, pipebuf_websocket::WsError> {
 //!     let c = client.process(now, wire.upper(), client_msgs.lower())?;
 //!     let s = server.process(now, wire.lower(), server_msgs.lower())?;

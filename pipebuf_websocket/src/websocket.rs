@@ -4,9 +4,7 @@
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::time::Duration;
-
-use pipebuf::{EofKind, PBufRdWr, PBufWr};
+use pipebuf::{EofKind, Layer, PBufRdWr, PBufWr, Time};
 
 use crate::config::WsConfig;
 use crate::frame::{CLOSE_NORMAL, MAX_CONTROL_PAYLOAD};
@@ -56,7 +54,8 @@ enum Phase {
 /// bytes to it) and `app`, the message pair seen from below
 /// ([`PipeBufPair::lower`](pipebuf::PipeBufPair::lower): `rd` the application's outgoing
 /// chunk records, `wr` incoming ones; see [`message`](crate::message)), plus the current
-/// time (any monotonic origin) for keepalive, idle and close timeouts.
+/// time on the chain's clock ([`Time`]) for keepalive, idle and close timeouts. As a
+/// [`Layer`] it stacks on TLS or a user's component ([`pipebuf::Stack`]).
 ///
 /// | from | to |
 /// |---|---|
@@ -80,15 +79,15 @@ pub struct WebSocket {
     /// Code and reason for our close frame, set by [`close`](WebSocket::close).
     close_with: Option<(u16, String)>,
     /// When our close frame was queued.
-    close_started: Option<Duration>,
+    close_started: Option<Time>,
     /// When anything last arrived from the peer.
-    last_heard: Option<Duration>,
+    last_heard: Option<Time>,
     /// A keepalive ping is out and nothing arrived since.
     ping_out: bool,
     /// The handshake request or response not yet written (the byte buffer may be small).
     head_out: Vec<u8>,
     /// When the first `process` call ran: the handshake timeout counts from here.
-    started: Option<Duration>,
+    started: Option<Time>,
 }
 
 impl core::fmt::Debug for WebSocket {
@@ -211,10 +210,10 @@ impl WebSocket {
 
     /// When [`process`](WebSocket::process) must be called next even without I/O (keepalive,
     /// idle or close timeout), on the same clock as its `now`.
-    pub fn next_deadline(&self) -> Option<Duration> {
+    pub fn next_deadline(&self) -> Option<Time> {
         let heard = self.last_heard?;
-        let mut next: Option<Duration> = None;
-        let mut consider = |at: Duration| next = Some(next.map_or(at, |n: Duration| n.min(at)));
+        let mut next: Option<Time> = None;
+        let mut consider = |at: Time| next = Some(next.map_or(at, |n: Time| n.min(at)));
         if let (Phase::Handshake, Some(started)) = (self.phase, self.started) {
             consider(started + self.config.handshake_timeout);
         }
@@ -238,7 +237,7 @@ impl WebSocket {
     /// happened. See the type's docs for the buffers and the stream-state rules.
     pub fn process(
         &mut self,
-        now: Duration,
+        now: Time,
         mut net: PBufRdWr<'_>,
         mut app: PBufRdWr<'_>,
     ) -> Result<bool, WsError> {
@@ -277,7 +276,7 @@ impl WebSocket {
     }
 
     /// After an error: tell the peer, abort the application's incoming stream, stop reading.
-    fn fail(&mut self, e: &WsError, now: Duration, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
+    fn fail(&mut self, e: &WsError, now: Time, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
         if let (Some(code), Phase::Open) = (e.close_code(), self.phase) {
             self.sender.queue_close(Some((code, "")));
             self.close_started.get_or_insert(now);
@@ -408,7 +407,7 @@ impl WebSocket {
 
     fn open(
         &mut self,
-        now: Duration,
+        now: Time,
         net: &mut PBufRdWr<'_>,
         app: &mut PBufRdWr<'_>,
     ) -> Result<(), WsError> {
@@ -423,7 +422,7 @@ impl WebSocket {
 
     fn receive(
         &mut self,
-        now: Duration,
+        now: Time,
         net: &mut PBufRdWr<'_>,
         app: &mut PBufRdWr<'_>,
     ) -> Result<(), WsError> {
@@ -480,7 +479,7 @@ impl WebSocket {
         Ok(())
     }
 
-    fn timers(&mut self, now: Duration) -> Result<(), WsError> {
+    fn timers(&mut self, now: Time) -> Result<(), WsError> {
         let Some(heard) = self.last_heard else {
             return Ok(());
         };
@@ -504,7 +503,7 @@ impl WebSocket {
 
     fn send(
         &mut self,
-        now: Duration,
+        now: Time,
         net: &mut PBufRdWr<'_>,
         app: &mut PBufRdWr<'_>,
     ) -> Result<(), WsError> {
@@ -608,4 +607,21 @@ fn write_response(
 /// An accept callback that accepts every upgrade request, with no subprotocol.
 pub fn accept_all() -> AcceptFn {
     Box::new(|_| Decision::Accept { subprotocol: None })
+}
+
+impl Layer for WebSocket {
+    type Error = WsError;
+
+    fn process(
+        &mut self,
+        now: Time,
+        net: PBufRdWr<'_>,
+        app: PBufRdWr<'_>,
+    ) -> Result<bool, WsError> {
+        WebSocket::process(self, now, net, app)
+    }
+
+    fn next_deadline(&self) -> Option<Time> {
+        WebSocket::next_deadline(self)
+    }
 }

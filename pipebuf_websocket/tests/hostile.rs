@@ -318,7 +318,7 @@ fn a_silent_peer_during_the_handshake_is_dropped_after_the_idle_timeout() {
     let mut ep = Endpoint::server(config);
     ep.feed(b"GET / HTTP/1.1\r\n");
     ep.settle();
-    ep.now = Duration::from_secs(60);
+    ep.now = pipebuf::Time::from_duration(Duration::from_secs(60));
     ep.settle();
     assert!(ep.net_out_eof().is_some(), "connection still held");
 }

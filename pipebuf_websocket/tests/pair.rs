@@ -488,7 +488,10 @@ fn a_keepalive_ping_goes_out_after_the_quiet_interval_and_is_answered() {
     };
     let mut pair = Pair::new(client, WsConfig::default(), Schedule::Whole);
     pair.handshake();
-    assert_eq!(pair.client.ep.ws.next_deadline(), Some(10 * SECOND));
+    assert_eq!(
+        pair.client.ep.ws.next_deadline(),
+        Some(pipebuf::Time::ZERO + 10 * SECOND)
+    );
     assert_eq!(pair.server.ep.ws.next_deadline(), None);
     pair.advance(9 * SECOND);
     assert!(pair.client_frames().pings.is_empty());
@@ -496,7 +499,10 @@ fn a_keepalive_ping_goes_out_after_the_quiet_interval_and_is_answered() {
     assert_eq!(pair.client_frames().pings, vec![Vec::<u8>::new()]);
     assert_eq!(pair.server_frames().pongs, vec![Vec::<u8>::new()]);
     // The pong counts as hearing from the server: the next ping is due 10 s later.
-    assert_eq!(pair.client.ep.ws.next_deadline(), Some(20 * SECOND));
+    assert_eq!(
+        pair.client.ep.ws.next_deadline(),
+        Some(pipebuf::Time::ZERO + 20 * SECOND)
+    );
     pair.advance(10 * SECOND);
     assert_eq!(pair.client_frames().pings.len(), 2);
     pair.assert_no_errors();
@@ -515,7 +521,10 @@ fn traffic_from_the_peer_postpones_the_keepalive_ping() {
         .app
         .script([Op::Message(MessageKind::Text, b"tick".to_vec())]);
     pair.settle();
-    assert_eq!(pair.client.ep.ws.next_deadline(), Some(16 * SECOND));
+    assert_eq!(
+        pair.client.ep.ws.next_deadline(),
+        Some(pipebuf::Time::ZERO + 16 * SECOND)
+    );
     pair.advance(6 * SECOND);
     assert!(
         pair.client_frames().pings.is_empty(),
@@ -531,7 +540,10 @@ fn an_idle_peer_is_dropped_with_1001_after_the_idle_timeout() {
     };
     let mut pair = Pair::new(WsConfig::default(), server, Schedule::Whole);
     pair.handshake();
-    assert_eq!(pair.server.ep.ws.next_deadline(), Some(30 * SECOND));
+    assert_eq!(
+        pair.server.ep.ws.next_deadline(),
+        Some(pipebuf::Time::ZERO + 30 * SECOND)
+    );
     pair.advance(29 * SECOND);
     assert!(pair.server.ep.errors.is_empty());
     pair.advance(SECOND);
@@ -569,7 +581,10 @@ fn a_close_that_is_never_answered_aborts_after_the_close_timeout() {
     pair.stalled = true;
     pair.client.app.script([Op::Close]);
     pair.settle();
-    assert_eq!(pair.client.ep.ws.next_deadline(), Some(5 * SECOND));
+    assert_eq!(
+        pair.client.ep.ws.next_deadline(),
+        Some(pipebuf::Time::ZERO + 5 * SECOND)
+    );
     pair.advance(4 * SECOND);
     assert_eq!(pair.client.ep.net_out_eof(), None);
     pair.advance(SECOND);

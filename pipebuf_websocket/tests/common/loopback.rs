@@ -184,7 +184,11 @@ fn drive(mut ws: WebSocket, mut stream: TcpStream) -> Outcome {
             }
         }
 
-        match ws.process(start.elapsed(), net.upper(), msgs.lower()) {
+        match ws.process(
+            pipebuf::Time::from_duration(start.elapsed()),
+            net.upper(),
+            msgs.lower(),
+        ) {
             Ok(a) => act |= a,
             Err(e) => {
                 out.error.get_or_insert(e);

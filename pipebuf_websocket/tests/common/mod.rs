@@ -462,7 +462,7 @@ pub struct Endpoint {
     pub net: PipeBufPair,
     pub msgs: PipeBufPair,
     /// The clock passed to `process()`.
-    pub now: Duration,
+    pub now: pipebuf::Time,
     /// Every error `process()` returned, in order.
     pub errors: Vec<WsError>,
     /// Calls of `process()` so far.
@@ -481,7 +481,7 @@ impl Endpoint {
             is_client,
             net: PipeBufPair::new(),
             msgs: PipeBufPair::new(),
-            now: Duration::ZERO,
+            now: pipebuf::Time::ZERO,
             errors: Vec::new(),
             calls: 0,
         }
@@ -842,7 +842,7 @@ pub struct Pair {
     pub s2c_eof: Option<EofKind>,
     /// While set, the wire delivers nothing (a stalled network).
     pub stalled: bool,
-    pub now: Duration,
+    pub now: pipebuf::Time,
     pub steps: usize,
     /// Largest amount of data seen in each of the eight buffers.
     pub high_water: [usize; 8],
@@ -878,7 +878,7 @@ impl Pair {
             c2s_eof: None,
             s2c_eof: None,
             stalled: false,
-            now: Duration::ZERO,
+            now: pipebuf::Time::ZERO,
             steps: 0,
             high_water: [0; 8],
         }
