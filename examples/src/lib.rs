@@ -1,14 +1,12 @@
-//! What the example programs share: command-line flags, the server runner (listen on one
-//! port with N event loops, print the listening line, exit cleanly on SIGINT/SIGTERM), the
-//! echo step, TLS configuration (a self-signed certificate made at start for servers, a
-//! client config for the load tools), the WebSocket client side of `wss_client` and `load`
-//! ([`ws_client`]), and the RESP2 codec of `redis_pipeline`.
+//! What the example programs share: command-line flags, running a library
+//! [`Server`](pipebuf_mio::Server) until SIGINT/SIGTERM with the listening line, TLS
+//! configuration (a self-signed certificate made at start for servers, a client config for
+//! the load tools), the URL and settings of the WebSocket clients ([`ws_client`]), and the
+//! RESP2 codec of `redis_pipeline`.
 
 #![forbid(unsafe_code)]
 
-pub mod echo;
 pub mod resp;
-pub mod server;
 pub mod tls;
 pub mod ws;
 pub mod ws_client;
@@ -114,30 +112,55 @@ pub fn answer_http_and_close(mut io: pipebuf::PBufRdWr<'_>, response: &[&[u8]]) 
     true
 }
 
-/// Runs one client connection to `addr` on its own event loop until it leaves; returns the
-/// last message its chain emitted (a client's summary) and why the connection ended.
+/// Runs one client connection to `addr` until it leaves; returns the last message its chain
+/// emitted (a client's summary) and why the connection ended.
 pub fn run_client<C: pipebuf_mio::Chain>(
     config: pipebuf_mio::DriverConfig,
     addr: std::net::SocketAddr,
     chain: C,
 ) -> Result<(Option<C::Msg>, pipebuf_mio::LeftReason), String> {
-    use pipebuf_mio::{ClassId, Driver, Event};
-    let mut driver: Driver<C> =
-        Driver::new(config, Box::new(|_| None)).map_err(|e| format!("event loop: {e}"))?;
-    driver
-        .connect_tcp(addr, chain, ClassId::DEFAULT)
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
     let mut last = None;
-    loop {
-        driver
-            .poll(Some(std::time::Duration::from_secs(1)))
-            .map_err(|e| format!("poll: {e}"))?;
-        while let Some(event) = driver.next_event() {
-            match event {
-                Event::Message { msg, .. } => last = Some(msg),
-                Event::Left { reason, .. } => return Ok((last, reason)),
-                _ => {}
+    let reason = pipebuf_mio::run_client(
+        addr,
+        chain,
+        config,
+        |_, _| Ok(()),
+        |_, _, event| {
+            if let Some(pipebuf_mio::Event::Message { msg, .. }) = event {
+                last = Some(msg);
             }
+        },
+    )
+    .map_err(|e| format!("{addr}: {e}"))?;
+    Ok((last, reason))
+}
+
+/// Starts `server` with `factory`, prints `listening on HOST:PORT`, and serves until SIGINT
+/// or SIGTERM, then stops gracefully (close handshakes get the server's grace period).
+pub fn serve_until_signalled<C, F>(server: pipebuf_mio::Server, factory: F) -> Result<(), String>
+where
+    C: pipebuf_mio::Chain + Send + 'static,
+    C::Msg: Send,
+    F: Fn(&pipebuf_mio::Accepted) -> Option<C> + Send + Sync + 'static,
+{
+    let running = server
+        .serve(factory)
+        .map_err(|e| format!("cannot serve: {e}"))?;
+    let stop = running.stop_handle();
+    stop_on_signals(move || stop.stop()).map_err(|e| format!("signals: {e}"))?;
+    println!("listening on {}", running.local_addr());
+    running
+        .wait()
+        .map_err(|e| format!("event loop failed: {e}"))
+}
+
+/// The exit status of an example: success, or the error on stderr after the program's name.
+pub fn exit(program: &str, result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            std::process::ExitCode::FAILURE
         }
     }
 }

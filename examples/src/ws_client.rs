@@ -1,16 +1,16 @@
 //! The client side shared by `wss_client` and `load`: `ws://` and `wss://` URLs, the TLS
-//! client settings from `--ca`/`--insecure`, and the stack of components between a
-//! connection's socket buffers and its messages: (TLS →) WebSocket client.
+//! client settings from `--ca`/`--insecure`, and the library stack between a connection's
+//! socket buffers and its messages: (TLS →) WebSocket client.
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use pipebuf::{PBufRdWr, PipeBufPair};
-use pipebuf_rustls::{Tls, TlsError};
+use pipebuf::Stack;
+use pipebuf_rustls::Tls;
 use pipebuf_websocket::handshake::ClientRequest;
-use pipebuf_websocket::{WebSocket, WsConfig, WsError};
+use pipebuf_websocket::{WebSocket, WsConfig};
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 
@@ -164,128 +164,24 @@ pub fn tls_config(
     }
 }
 
-/// What ends a client connection with an error.
-#[derive(Debug)]
-pub enum ClientError {
-    /// The TLS layer failed (bad certificate, alert from the server, ...).
-    Tls(TlsError),
-    /// The WebSocket layer failed (handshake refused, protocol error).
-    Ws(WsError),
-    /// The connection broke: it ended without the WebSocket close handshake.
-    Broken,
-    /// An echo differed from what was sent (`load`).
-    Mismatch(String),
-    /// The server closed the WebSocket while this many echoes were outstanding (`load`).
-    ClosedEarly(u64),
-    /// A message record from the WebSocket could not be read (a bug).
-    Record(pipebuf_websocket::message::ChunkError),
-    /// A buffer refused an operation (a bug).
-    Buffer(pipebuf::Error),
-}
+/// The layers of a client connection above the socket: TLS for `wss://` (`None` for
+/// `ws://`, which passes bytes through), then the WebSocket client.
+pub type WsClientStack = Stack<Option<Tls>, WebSocket>;
 
-impl fmt::Display for ClientError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClientError::Tls(e) => write!(f, "TLS: {e}"),
-            ClientError::Ws(e) => write!(f, "WebSocket: {e}"),
-            ClientError::Broken => f.write_str("the connection ended without a close handshake"),
-            ClientError::Mismatch(what) => write!(f, "wrong echo: {what}"),
-            ClientError::ClosedEarly(n) => {
-                write!(f, "the server closed with {n} echoes outstanding")
-            }
-            ClientError::Record(e) => write!(f, "message record: {e}"),
-            ClientError::Buffer(e) => write!(f, "buffer: {e}"),
+/// The client stack for `url`; with `tls`, a TLS session (checked against `url`'s host)
+/// under the WebSocket.
+pub fn client_stack(
+    url: &WsUrl,
+    tls: Option<Arc<ClientConfig>>,
+    config: WsConfig,
+) -> Result<WsClientStack, String> {
+    let tls = match tls {
+        Some(config) => {
+            Some(Tls::client(config, url.server_name()?).map_err(|e| format!("TLS session: {e}"))?)
         }
-    }
-}
-
-impl std::error::Error for ClientError {}
-
-/// The components of one client connection between the socket buffers (`net`) and the
-/// application's message records ([`msgs`](WsClientStack::app)): optional TLS, then a
-/// WebSocket client.
-pub struct WsClientStack {
-    tls: Option<(Tls, PipeBufPair)>,
-    ws: WebSocket,
-    msgs: PipeBufPair,
-    /// The WebSocket's clock starts here.
-    origin: Instant,
-}
-
-impl fmt::Debug for WsClientStack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WsClientStack")
-            .field("ws", &self.ws)
-            .finish_non_exhaustive()
-    }
-}
-
-impl WsClientStack {
-    /// A client for `url`; with `tls`, a TLS session (checked against `url`'s host) under
-    /// the WebSocket.
-    pub fn new(
-        url: &WsUrl,
-        tls: Option<Arc<ClientConfig>>,
-        config: WsConfig,
-    ) -> Result<Self, String> {
-        let tls = match tls {
-            Some(config) => {
-                let session = Tls::client(config, url.server_name()?)
-                    .map_err(|e| format!("TLS session: {e}"))?;
-                Some((session, PipeBufPair::new()))
-            }
-            None => None,
-        };
-        Ok(WsClientStack {
-            tls,
-            ws: WebSocket::client(config, url.request()),
-            msgs: PipeBufPair::new(),
-            origin: Instant::now(),
-        })
-    }
-
-    /// One pass of TLS and WebSocket between `net` and the message records; returns whether
-    /// anything happened.
-    pub fn process(&mut self, now: Instant, net: PBufRdWr<'_>) -> Result<bool, ClientError> {
-        let mut active = false;
-        let bytes = match &mut self.tls {
-            Some((tls, plain)) => {
-                active |= tls.process(net, plain.lower()).map_err(ClientError::Tls)?;
-                plain.upper()
-            }
-            None => net,
-        };
-        let now = now.saturating_duration_since(self.origin);
-        active |= self
-            .ws
-            .process(now, bytes, self.msgs.lower())
-            .map_err(ClientError::Ws)?;
-        Ok(active)
-    }
-
-    /// The application's side of the message records: `rd` received chunk records, `wr`
-    /// records to send (see [`pipebuf_websocket::message`]).
-    pub fn app(&mut self) -> PBufRdWr<'_> {
-        self.msgs.upper()
-    }
-
-    /// The WebSocket component (open? the peer's close frame?).
-    pub fn ws(&self) -> &WebSocket {
-        &self.ws
-    }
-
-    /// When [`process`](WsClientStack::process) must run next even without socket activity.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.ws.next_deadline().map(|at| self.origin + at)
-    }
-
-    /// Frees the memory of idle buffers.
-    pub fn release(&mut self) {
-        if let Some((_, plain)) = &mut self.tls {
-            plain.release();
-        }
-        self.msgs.release();
-    }
+        None => None,
+    };
+    Ok(Stack::new(tls, WebSocket::client(config, url.request())))
 }
 
 /// The WebSocket settings of the clients: messages up to `max_message` bytes (at least the

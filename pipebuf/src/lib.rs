@@ -102,6 +102,16 @@
 //! assert_eq!(app.rd.consume_eof(), Some(EofKind::Close));
 //! ```
 //!
+//! # Stacks and time
+//!
+//! A component between a lower pair (towards the socket) and an upper pair (towards the
+//! application) implements [`Layer`]; [`Stack`] composes two layers with the pair between
+//! them and is a layer itself, so TLS, WebSocket and a component of your own nest as
+//! `Stack::new(tls, Stack::new(yours, websocket))`, driven by one `process` call with one
+//! error type ([`StackError`]). When a layer fails, the stack carries what it wrote for the
+//! peer (a close frame, an alert) through the layers below before the error is returned.
+//! All of them run on one clock, [`Time`], which drivers hand to every layer.
+//!
 //! # Features
 //!
 //! - `std` (default): `std::io` traits on the views and socket-style transfer helpers

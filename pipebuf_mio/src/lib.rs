@@ -1,27 +1,103 @@
-//! Sockets for [`pipebuf`] chains on mio event loops.
+//! Sockets for [`pipebuf`] chains on mio event loops, and the servers and clients around
+//! them.
 //!
 //! ```text
-//!  socket ⇄ [Link] ⇄ PipeBufPair ⇄ [your Chain: TLS, WebSocket, app ...]
-//!            └────────── one connection in a Driver ──────────┘
+//!  socket ⇄ [Link] ⇄ net pair ⇄ [Endpoint: stack of layers (Tls ⇄ WebSocket ...) ⇄ app]
+//!            └──────────────── one connection in a Driver ─────────────────┘
 //! ```
 //!
-//! Two layers, use either:
+//! Three levels, use any:
 //!
+//! - [`Server`] runs N event loops on one port (`SO_REUSEPORT`, port 0 resolved once), with
+//!   a [`StopHandle`] for graceful shutdown, the bound address and the event stream
+//!   ([`Server::serve_with`]); [`run_client`] runs one outgoing connection. What you give
+//!   them is a [`Chain`] per connection, most simply an [`Endpoint`]: a stack of
+//!   [`pipebuf::Layer`]s (TLS, WebSocket, your own) and an application on top ([`Echo`], or
+//!   your own [`Chain`]), on the driver's one clock ([`pipebuf::Time`]).
+//! - [`Driver`] is one event loop: listeners (IPv4/IPv6), non-blocking connects, connection
+//!   ids that a stale holder can never confuse with a newer connection ([`ConnId`]), the
+//!   activity loop, read interest that follows backpressure, timers, idle timeouts,
+//!   connection limits, classes with priorities, read budgets and pausing, broadcast with
+//!   per-connection results, and graceful shutdown. A chain that fails has what it wrote for
+//!   the peer (a close frame, an alert) delivered before the connection ends.
 //! - [`Link`] connects one non-blocking socket (TCP or Unix stream, see [`LinkStream`]) to a
 //!   [`PipeBufPair`](pipebuf::PipeBufPair): it reads straight into the incoming buffer's free
 //!   space, writes from the outgoing buffer, and maps stream state both ways (close ⇄ FIN,
-//!   abort → RST, peer RST → abort). It is the only component that does I/O. Its docs state
+//!   abort → RST, peer RST → abort). It is the only component that does I/O; its docs state
 //!   what a driver must do for edge-triggered readiness.
-//! - [`Driver`] runs a whole server or client around the links: listeners (IPv4/IPv6,
-//!   `SO_REUSEPORT` for one loop per thread), non-blocking connects, connection ids that a
-//!   stale holder can never confuse with a newer connection ([`ConnId`]), a [`Chain`] per
-//!   connection built by the application, the activity loop, read interest that follows
-//!   backpressure, timers, idle timeouts, connection limits, connection classes with
-//!   priorities, read budgets and pausing, broadcast with per-connection results, and graceful
-//!   shutdown. The application owns the loop: `poll`, then drain `next_event`.
 //!
 //! Per event the driver touches only the connections concerned: nothing is proportional to
 //! the number of connections, and idle connections hold no buffer memory.
+//!
+//! A WSS echo server, and a WSS client of the same library talking to it:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use pipebuf::{PBufRdWr, Stack};
+//! use pipebuf_mio::{BoxError, Chain, Context, DriverConfig, Echo, Endpoint, Event, Server, run_client};
+//! use pipebuf_rustls::{Tls, config};
+//! use pipebuf_websocket::handshake::ClientRequest;
+//! use pipebuf_websocket::message::MessageAssembler;
+//! use pipebuf_websocket::{Messages, WebSocket, WsConfig, accept_all};
+//!
+//! let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+//! let (cert, key) = (made.cert.pem(), made.signing_key.serialize_pem());
+//! let server_tls = config::server_config(cert.as_bytes(), key.as_bytes(), &Default::default()).unwrap();
+//!
+//! // The server: TCP ⇄ TLS ⇄ WebSocket ⇄ echo of every message with its type.
+//! let server = Server::bind("127.0.0.1:0".parse().unwrap())
+//!     .serve(move |_| {
+//!         let ws = WebSocket::server(WsConfig::default(), accept_all());
+//!         Some(Endpoint::new(Stack::new(Tls::server(Arc::clone(&server_tls)).ok()?, ws), Echo::default()))
+//!     })
+//!     .unwrap();
+//!
+//! /// The client's application: sends one message, reports its echo, closes.
+//! #[derive(Default)]
+//! struct SayHello { sent: bool, assembler: MessageAssembler }
+//! impl Chain for SayHello {
+//!     type Msg = String;
+//!     type Error = BoxError;
+//!     fn process(&mut self, io: PBufRdWr<'_>, cx: &mut Context<'_, String>) -> Result<bool, BoxError> {
+//!         let mut app = Messages::new(io, &mut self.assembler);
+//!         if !self.sent {
+//!             self.sent = true;
+//!             app.send_text("hello")?;
+//!             return Ok(true);
+//!         }
+//!         let mut active = false;
+//!         if let Some(echo) = app.next()? {
+//!             cx.emit(String::from_utf8_lossy(echo.data()).into_owned());
+//!             active = true;
+//!         }
+//!         if active {
+//!             app.close(1000, "done")?;
+//!         }
+//!         Ok(active || app.incoming.end().is_some())
+//!     }
+//! }
+//!
+//! let client_tls = config::client_config(cert.as_bytes(), &Default::default()).unwrap();
+//! let stack = Stack::new(
+//!     Tls::client(client_tls, "localhost".try_into().unwrap()).unwrap(),
+//!     WebSocket::client(WsConfig::default(), ClientRequest::new("/", "localhost")),
+//! );
+//! let mut echoed = Vec::new();
+//! let reason = run_client(
+//!     server.local_addr(),
+//!     Endpoint::new(stack, SayHello::default()),
+//!     DriverConfig::default(),
+//!     |_, _| Ok(()),
+//!     |_, _, event| if let Some(Event::Message { msg, .. }) = event { echoed.push(msg) },
+//! )
+//! .unwrap();
+//! assert_eq!(echoed, ["hello"]);
+//! assert!(matches!(reason, pipebuf_mio::LeftReason::Closed), "{reason}");
+//! server.stop_handle().stop();
+//! server.wait().unwrap();
+//! ```
+//!
+//! A [`Chain`] of your own, right on the socket's bytes:
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -77,10 +153,19 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod driver;
+mod echo;
+mod endpoint;
 mod link;
+mod server;
 
 pub use driver::{
-    Accepted, Chain, ChainFactory, ClassConfig, ClassId, ConnId, Context, Disposition, Driver,
-    DriverConfig, DriverStats, Event, LeftReason, ListenerId, LocalAddr, SendResult,
+    Accepted, BoxError, Chain, ChainFactory, ClassConfig, ClassId, ConnId, Context, Disposition,
+    Driver, DriverConfig, DriverStats, Event, LeftReason, ListenerId, LocalAddr, SendResult,
 };
+pub use echo::Echo;
+pub use endpoint::{Endpoint, EndpointError};
 pub use link::{DEFAULT_READ_CHUNK, Link, LinkError, LinkStream};
+/// The core crate, so that its types (`Stack`, `Layer`, `PBufRdWr`, `Time`) need no direct
+/// dependency.
+pub use pipebuf;
+pub use server::{DEFAULT_SHUTDOWN_GRACE, RunningServer, Server, StopHandle, run_client};

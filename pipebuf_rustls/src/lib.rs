@@ -34,6 +34,10 @@
 //! buffer. The buffered API has neither constraint. Choose the unbuffered one for bulk
 //! transfer where the application always reads.
 //!
+//! [`Tls`] is a [`pipebuf::Layer`]: put it under a WebSocket or your own component with
+//! [`pipebuf::Stack`], and a driver such as pipebuf_mio's `Endpoint` runs the whole stack.
+//! This crate re-exports [`rustls`], so configs and server names need no direct dependency.
+//!
 //! The [`config`] helpers build rustls configs from PEM (via `rustls-pki-types`), with
 //! errors that name the problem. The crypto provider is chosen with this crate's features
 //! (`ring`, the default, or `aws-lc-rs`).

@@ -293,6 +293,22 @@ impl Tls {
     }
 }
 
+/// TLS in a [`pipebuf::Stack`]: `lower` is the encrypted pair, `upper` the plaintext pair.
+/// TLS has no timers of its own (the handshake deadline belongs to the driver or the layer
+/// above), so `now` is not used.
+impl pipebuf::Layer for Tls {
+    type Error = TlsError;
+
+    fn process(
+        &mut self,
+        _now: pipebuf::Time,
+        crypt: PBufRdWr<'_>,
+        plain: PBufRdWr<'_>,
+    ) -> Result<bool, TlsError> {
+        Tls::process(self, crypt, plain)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use pipebuf::PipeBufPair;
@@ -377,21 +393,5 @@ mod tests {
         }
         assert!(received == data, "data differs");
         assert_eq!(pair.server.engine.set_aside(), 0);
-    }
-}
-
-/// TLS in a [`pipebuf::Stack`]: `lower` is the encrypted pair, `upper` the plaintext pair.
-/// TLS has no timers of its own (the handshake deadline belongs to the driver or the layer
-/// above), so `now` is not used.
-impl pipebuf::Layer for Tls {
-    type Error = TlsError;
-
-    fn process(
-        &mut self,
-        _now: pipebuf::Time,
-        crypt: PBufRdWr<'_>,
-        plain: PBufRdWr<'_>,
-    ) -> Result<bool, TlsError> {
-        Tls::process(self, crypt, plain)
     }
 }

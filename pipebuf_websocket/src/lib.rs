@@ -17,6 +17,12 @@
 //! connection with the right close code; a peer that ends the byte stream without a close
 //! frame reaches the application as an abort.
 //!
+//! [`WebSocket`] is a [`pipebuf::Layer`]: `Stack::new(tls, websocket)` makes WSS, and
+//! pipebuf_mio's `Endpoint` runs it with an application on top. The application's side is
+//! [`Messages`]: whole small messages read in place, large ones streamed as records, and
+//! text, binary, ping and close (with code and reason) sent with one call each. A server
+//! answers plain HTTP requests itself when given [`WebSocket::answer_plain_http`].
+//!
 //! `no_std` + `alloc` without the default `std` feature (then the client needs a random
 //! source: [`WebSocket::client_with_random`]).
 //!
@@ -61,6 +67,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod app;
+mod close_handshake;
 mod config;
 #[cfg(feature = "std")]
 mod entropy;
@@ -68,12 +76,18 @@ mod error;
 pub mod frame;
 pub mod handshake;
 pub mod message;
+mod plain_http;
 mod receive;
 mod send;
 mod websocket;
 
+pub use app::{Incoming, Messages, Outgoing};
 pub use config::WsConfig;
 pub use error::WsError;
 pub use handshake::{HandshakeError, RejectReason};
+/// The core crate, so that its types (`PipeBufPair`, `Stack`, `Time`) need no direct
+/// dependency.
+pub use pipebuf;
+pub use plain_http::{HttpAnswer, HttpFn, PlainRequest};
 pub use send::RandomSource;
 pub use websocket::{AcceptFn, WebSocket, accept_all};

@@ -10,7 +10,10 @@
 //!
 //! Sending uses the same records: [`write_message`] for a whole message, or
 //! [`write_chunk`] repeatedly with `fin` on the last chunk to stream one, or
-//! [`write_chunk_some`] repeatedly to stream one as fast as the buffer takes it.
+//! [`write_chunk_some`] repeatedly to stream one as fast as the buffer takes it. Two control
+//! records go the same way, between messages: [`write_ping`] (the WebSocket sends a ping)
+//! and [`write_close`] (the close frame's code and reason; the close handshake starts and
+//! nothing after the record is sent). [`Messages`](crate::Messages) wraps all of this.
 
 use pipebuf::{PBufRd, PBufWr};
 
@@ -21,6 +24,11 @@ pub const CHUNK_HEADER_LEN: usize = 5;
 const FLAG_BINARY: u8 = 0x01;
 /// Flag bit: the last chunk of its message.
 const FLAG_FIN: u8 = 0x02;
+/// Flags of a ping record (outgoing only): the data is the ping's payload.
+const FLAGS_PING: u8 = 0x04;
+/// Flags of a close record (outgoing only): the data is a close frame's payload (code, then
+/// reason).
+const FLAGS_CLOSE: u8 = 0x08;
 
 /// Text or binary: the type a message was sent with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,6 +86,72 @@ impl core::fmt::Display for ChunkError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for ChunkError {}
+
+/// A control record the application wrote between its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ControlRecord<'a> {
+    /// Send a ping with this payload.
+    Ping(&'a [u8]),
+    /// Start the close handshake with this close-frame payload.
+    Close(&'a [u8]),
+}
+
+/// The control record at the start of `data`: `Ok(None)` if the data does not start with
+/// one (a chunk record, or nothing complete yet); its length in the buffer with it.
+pub(crate) fn parse_control_record(data: &[u8]) -> Option<(ControlRecord<'_>, usize)> {
+    let &[flags, a, b, c, d] = data.first_chunk::<CHUNK_HEADER_LEN>()?;
+    if flags != FLAGS_PING && flags != FLAGS_CLOSE {
+        return None;
+    }
+    let len = u32::from_be_bytes([a, b, c, d]) as usize;
+    let body = data.get(CHUNK_HEADER_LEN..CHUNK_HEADER_LEN.checked_add(len)?)?;
+    let record = if flags == FLAGS_PING {
+        ControlRecord::Ping(body)
+    } else {
+        ControlRecord::Close(body)
+    };
+    Some((record, CHUNK_HEADER_LEN + len))
+}
+
+/// Whether `data` starts with the header of a control record (complete or not).
+pub(crate) fn starts_with_control(data: &[u8]) -> bool {
+    matches!(data.first(), Some(&(FLAGS_PING | FLAGS_CLOSE)))
+}
+
+/// Writes a record with raw `flags`; all or nothing.
+fn write_record(wr: &mut PBufWr<'_>, flags: u8, data: &[u8]) -> Result<(), ChunkError> {
+    if wr.is_eof() {
+        return Err(ChunkError::Ended);
+    }
+    let len = u32::try_from(data.len()).map_err(|_| ChunkError::TooLong)?;
+    let total = CHUNK_HEADER_LEN + data.len();
+    if total > wr.room() {
+        return Err(ChunkError::Full);
+    }
+    let [a, b, c, d] = len.to_be_bytes();
+    wr.append(&[flags, a, b, c, d])
+        .map_err(|_| ChunkError::Full)?;
+    wr.append(data).map_err(|_| ChunkError::Full)
+}
+
+/// Asks the WebSocket to send a ping with `payload` (at most 125 bytes, longer is cut), in
+/// order with the messages around it. All or nothing.
+pub fn write_ping(wr: &mut PBufWr<'_>, payload: &[u8]) -> Result<(), ChunkError> {
+    let n = payload
+        .len()
+        .min(crate::frame::MAX_CONTROL_PAYLOAD as usize);
+    write_record(wr, FLAGS_PING, &payload[..n])
+}
+
+/// Asks the WebSocket to start the close handshake once the messages before this record are
+/// sent: its close frame carries `code` and `reason` (cut to fit 123 bytes at a character
+/// boundary). Messages after it are not sent; close the stream after it
+/// ([`Messages::close`](crate::Messages::close) does both). All or nothing.
+pub fn write_close(wr: &mut PBufWr<'_>, code: u16, reason: &str) -> Result<(), ChunkError> {
+    let mut payload = [0u8; crate::frame::MAX_CLOSE_PAYLOAD];
+    let n = crate::frame::encode_close_payload(code, reason, &mut payload);
+    write_record(wr, FLAGS_CLOSE, &payload[..n])
+}
 
 /// Encodes a chunk record header.
 pub(crate) fn chunk_header(kind: MessageKind, fin: bool, len: u32) -> [u8; CHUNK_HEADER_LEN] {

@@ -4,13 +4,17 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use pipebuf::{PBufRd, PBufWr};
+use pipebuf::{PBufRd, PBufWr, Time};
 
 use crate::WsError;
+use crate::close_handshake::CloseHandshake;
 use crate::frame::{
-    FrameHeader, MAX_CLOSE_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_close_payload, unmask_into,
+    CLOSE_NORMAL, FrameHeader, MAX_HEADER_LEN, OpCode, parse_close_payload, unmask_into,
 };
-use crate::message::{CHUNK_HEADER_LEN, MessageKind, parse_chunk_header};
+use crate::message::{
+    CHUNK_HEADER_LEN, ChunkError, ControlRecord, MessageKind, parse_chunk_header,
+    parse_control_record, starts_with_control,
+};
 
 /// Fills a buffer with random bytes (masking keys).
 pub type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
@@ -19,7 +23,9 @@ pub type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
 /// not read gains nothing from a pile of them).
 const MAX_QUEUED_PINGS: usize = 4;
 
-/// The sending half of a WebSocket connection.
+/// The sending half of a WebSocket connection. The close handshake is not its own: it
+/// takes the component's [`CloseHandshake`] on each [`send`](Sender::send), writes our
+/// close frame from it and moves it when the application's close record arrives.
 pub(crate) struct Sender {
     /// Clients mask every frame with a fresh key from here.
     random: Option<RandomSource>,
@@ -31,9 +37,6 @@ pub(crate) struct Sender {
     /// Only the latest ping needs an answer.
     pong: Option<Vec<u8>>,
     pings: Vec<Vec<u8>>,
-    /// The close frame's payload, once one is to be sent.
-    close: Option<Vec<u8>>,
-    close_written: bool,
 }
 
 impl core::fmt::Debug for Sender {
@@ -42,7 +45,6 @@ impl core::fmt::Debug for Sender {
             .field("masking", &self.random.is_some())
             .field("record_sent", &self.record_sent)
             .field("in_message", &self.in_message)
-            .field("close_written", &self.close_written)
             .finish_non_exhaustive()
     }
 }
@@ -55,8 +57,6 @@ impl Sender {
             in_message: None,
             pong: None,
             pings: Vec::new(),
-            close: None,
-            close_written: false,
         }
     }
 
@@ -74,32 +74,10 @@ impl Sender {
         queued
     }
 
-    /// Queues the close frame with this status code and reason, or with an empty payload
-    /// (once; later calls are ignored).
-    pub(crate) fn queue_close(&mut self, status: Option<(u16, &str)>) {
-        if self.close.is_none() {
-            let mut payload = [0u8; MAX_CLOSE_PAYLOAD];
-            let n = status.map_or(0, |(code, reason)| {
-                encode_close_payload(code, reason, &mut payload)
-            });
-            self.close = Some(payload[..n].to_vec());
-        }
-    }
-
-    pub(crate) fn close_queued(&self) -> bool {
-        self.close.is_some()
-    }
-
-    pub(crate) fn close_written(&self) -> bool {
-        self.close_written
-    }
-
-    /// Writes queued control frames. Returns whether any was written.
+    /// Writes queued control frames (never after our close frame: [`send`](Sender::send)
+    /// checks). Returns whether any was written.
     fn send_controls(&mut self, wr: &mut PBufWr<'_>) -> bool {
         let mut wrote = false;
-        if self.close_written {
-            return false;
-        }
         if let Some(pong) = self.pong.take() {
             if write_frame_into(&mut self.random, wr, OpCode::Pong, true, &pong) {
                 wrote = true;
@@ -121,34 +99,77 @@ impl Sender {
     }
 
     /// Writes control frames and then data frames from the application's records, as far as
-    /// `wr` has room; the close frame goes last, once nothing else is to be written before
-    /// it. Returns whether anything was written.
+    /// `wr` has room; our close frame (queued in `close`) goes last, once nothing else is to
+    /// be written before it, and nothing goes after it. A close record from the application
+    /// queues it (`now` starts the close timeout if nothing else did). Returns whether
+    /// anything was written.
     pub(crate) fn send(
         &mut self,
         app: &mut PBufRd<'_>,
         wr: &mut PBufWr<'_>,
+        close: &mut CloseHandshake,
+        now: Time,
         data_allowed: bool,
     ) -> Result<bool, WsError> {
+        if close.ours_written() {
+            return Ok(false);
+        }
         let mut wrote = self.send_controls(wr);
-        if data_allowed && !self.close_written {
-            wrote |= self.send_data(app, wr)?;
+        if data_allowed {
+            wrote |= self.send_data(app, wr, close, now)?;
         }
         let data_done = !data_allowed || app.is_empty();
         let controls_done = self.pong.is_none() && self.pings.is_empty();
-        if let (Some(close), false, true) =
-            (&self.close, self.close_written, data_done && controls_done)
-        {
-            if write_frame_into(&mut self.random, wr, OpCode::Close, true, close) {
-                self.close_written = true;
+        if let (Some(payload), true) = (close.frame_to_write(), data_done && controls_done) {
+            if write_frame_into(&mut self.random, wr, OpCode::Close, true, payload) {
+                close.written();
                 wrote = true;
             }
         }
         Ok(wrote)
     }
 
-    fn send_data(&mut self, app: &mut PBufRd<'_>, wr: &mut PBufWr<'_>) -> Result<bool, WsError> {
+    fn send_data(
+        &mut self,
+        app: &mut PBufRd<'_>,
+        wr: &mut PBufWr<'_>,
+        close: &mut CloseHandshake,
+        now: Time,
+    ) -> Result<bool, WsError> {
         let mut wrote = false;
         loop {
+            if self.record_sent == 0 && starts_with_control(app.data()) {
+                let Some((record, record_len)) = parse_control_record(app.data()) else {
+                    return Ok(wrote);
+                };
+                match record {
+                    ControlRecord::Ping(payload) => {
+                        // In order: the ping goes before the messages after it, or waits.
+                        if !self.queue_ping(payload.to_vec()) {
+                            return Ok(wrote);
+                        }
+                        let _ = app.consume(record_len);
+                        wrote |= self.send_controls(wr);
+                        if !self.pings.is_empty() {
+                            return Ok(wrote);
+                        }
+                    }
+                    ControlRecord::Close(payload) => {
+                        // Decoded and encoded again: the payload is the application's to
+                        // get wrong, and the peer must only ever see a valid one.
+                        let (code, reason) = match parse_close_payload(payload) {
+                            Ok(Some(status)) => status,
+                            Ok(None) => (CLOSE_NORMAL, ""),
+                            Err(_) => return Err(WsError::BadChunk(ChunkError::BadRecord)),
+                        };
+                        close.queue_record(code, reason, now);
+                        // Nothing after the application's close record is sent.
+                        app.discard();
+                        return Ok(wrote);
+                    }
+                }
+                continue;
+            }
             let Some((kind, fin, len)) =
                 parse_chunk_header(app.data()).map_err(WsError::BadChunk)?
             else {
@@ -173,7 +194,7 @@ impl Sender {
             let frame_fin = fin && n == remaining;
             let opcode = match (self.in_message, kind) {
                 (Some(current), _) if current != kind => {
-                    return Err(WsError::BadChunk(crate::message::ChunkError::KindChanged));
+                    return Err(WsError::BadChunk(ChunkError::KindChanged));
                 }
                 (Some(_), _) => OpCode::Continuation,
                 (None, MessageKind::Text) => OpCode::Text,

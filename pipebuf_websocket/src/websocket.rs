@@ -6,12 +6,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use pipebuf::{EofKind, Layer, PBufRdWr, PBufWr, Time};
 
+use crate::close_handshake::CloseHandshake;
 use crate::config::WsConfig;
-use crate::frame::{CLOSE_NORMAL, MAX_CONTROL_PAYLOAD};
+use crate::frame::MAX_CONTROL_PAYLOAD;
 use crate::handshake::{
     ClientRequest, Decision, RequestStatus, ResponseStatus, UpgradeRequest, parse_request,
     write_accept, write_reject,
 };
+use crate::plain_http::{HttpFn, PlainRequest, parse_plain};
 use crate::receive::{Control, Receiver};
 use crate::send::{RandomSource, Sender};
 use crate::{HandshakeError, WsError};
@@ -40,6 +42,9 @@ enum Phase {
     Handshake,
     /// The request was plain HTTP: the component does nothing; the application serves it.
     PlainHttp,
+    /// The request was plain HTTP and the component answers it itself
+    /// ([`WebSocket::answer_plain_http`]), then closes.
+    AnsweringHttp,
     /// Frames flow.
     Open,
     /// An error was reported: finish writing what tells the peer, then close.
@@ -74,12 +79,8 @@ pub struct WebSocket {
     receiver: Receiver,
     sender: Sender,
     subprotocol: Option<String>,
-    /// The peer's close frame arrived (with its code and reason, if any).
-    peer_close: Option<Option<(u16, String)>>,
-    /// Code and reason for our close frame, set by [`close`](WebSocket::close).
-    close_with: Option<(u16, String)>,
-    /// When our close frame was queued.
-    close_started: Option<Time>,
+    /// Both close frames: what each carries, whether it went, and since when.
+    close: CloseHandshake,
     /// When anything last arrived from the peer.
     last_heard: Option<Time>,
     /// A keepalive ping is out and nothing arrived since.
@@ -88,6 +89,8 @@ pub struct WebSocket {
     head_out: Vec<u8>,
     /// When the first `process` call ran: the handshake timeout counts from here.
     started: Option<Time>,
+    /// Server: answers plain HTTP requests itself when set.
+    plain_http: Option<HttpFn>,
 }
 
 impl core::fmt::Debug for WebSocket {
@@ -96,7 +99,7 @@ impl core::fmt::Debug for WebSocket {
             .field("server", &matches!(self.role, Role::Server { .. }))
             .field("phase", &self.phase)
             .field("subprotocol", &self.subprotocol)
-            .field("peer_close", &self.peer_close)
+            .field("close", &self.close)
             .finish_non_exhaustive()
     }
 }
@@ -151,14 +154,25 @@ impl WebSocket {
             sender: Sender::new(random),
             config,
             subprotocol: None,
-            peer_close: None,
-            close_with: None,
-            close_started: None,
+            close: CloseHandshake::Open,
             last_heard: None,
             ping_out: false,
             head_out: Vec::new(),
             started: None,
+            plain_http: None,
         }
+    }
+
+    /// Server: answers a plain HTTP request (one that is not an upgrade) with what `http`
+    /// returns, then closes the connection; the application side sees a clean end with no
+    /// message. Without it, the request is left for the application
+    /// ([`is_plain_http`](WebSocket::is_plain_http)). [`HttpAnswer::upgrade_required`]
+    /// suits an endpoint that serves nothing else.
+    ///
+    /// [`HttpAnswer::upgrade_required`]: crate::HttpAnswer::upgrade_required
+    pub fn answer_plain_http(mut self, http: HttpFn) -> Self {
+        self.plain_http = Some(http);
+        self
     }
 
     /// Whether the opening handshake is complete and messages flow.
@@ -188,15 +202,15 @@ impl WebSocket {
 
     /// The peer's close frame: `Some(None)` for a close frame without a status code.
     pub fn peer_close(&self) -> Option<Option<(u16, &str)>> {
-        self.peer_close
-            .as_ref()
+        self.close
+            .peer()
             .map(|c| c.as_ref().map(|(code, reason)| (*code, reason.as_str())))
     }
 
     /// Sets the code and reason of the close frame sent when the application closes its
     /// outgoing stream (default 1000 with no reason). The reason is cut to fit 123 bytes.
     pub fn close(&mut self, code: u16, reason: &str) {
-        self.close_with = Some((code, reason.into()));
+        self.close.request(code, reason);
     }
 
     /// Queues a ping with `payload` (cut to 125 bytes), written by the next
@@ -217,7 +231,7 @@ impl WebSocket {
         if let (Phase::Handshake, Some(started)) = (self.phase, self.started) {
             consider(started + self.config.handshake_timeout);
         }
-        if self.phase == Phase::Open && self.peer_close.is_none() {
+        if self.phase == Phase::Open && !self.close.peer_closed() {
             if let Some(k) = self.config.keepalive {
                 if !self.ping_out {
                     consider(heard + k);
@@ -227,7 +241,7 @@ impl WebSocket {
                 consider(heard + idle);
             }
         }
-        if let Some(started) = self.close_started {
+        if let Some(started) = self.close.since() {
             consider(started + self.config.close_timeout);
         }
         next
@@ -257,8 +271,12 @@ impl WebSocket {
             Phase::Handshake => self.handshake(&mut net, &mut app),
             Phase::Open => self.open(now, &mut net, &mut app),
             Phase::PlainHttp => Ok(()),
+            Phase::AnsweringHttp => {
+                self.answer_http(&mut net, &mut app);
+                Ok(())
+            }
             Phase::Failed => {
-                self.finish_failed(&mut net, &mut app);
+                self.finish_failed(now, &mut net, &mut app);
                 Ok(())
             }
         };
@@ -278,14 +296,13 @@ impl WebSocket {
     /// After an error: tell the peer, abort the application's incoming stream, stop reading.
     fn fail(&mut self, e: &WsError, now: Time, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
         if let (Some(code), Phase::Open) = (e.close_code(), self.phase) {
-            self.sender.queue_close(Some((code, "")));
-            self.close_started.get_or_insert(now);
+            self.close.queue_status(Some((code, "")), now);
         }
         self.phase = Phase::Failed;
         if !app.wr.is_eof() {
             app.wr.abort();
         }
-        self.finish_failed(net, app);
+        self.finish_failed(now, net, app);
     }
 
     /// Writes what is left of the handshake request or response; returns whether all is out.
@@ -300,15 +317,29 @@ impl WebSocket {
         self.head_out.is_empty()
     }
 
-    fn finish_failed(&mut self, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
+    fn finish_failed(&mut self, now: Time, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
         net.rd.discard();
         app.rd.discard();
         if net.wr.is_eof() || !self.flush_head(&mut net.wr) {
             return;
         }
-        let _ = self.sender.send(&mut app.rd, &mut net.wr, false);
-        if !self.sender.close_queued() || self.sender.close_written() {
+        let _ = self
+            .sender
+            .send(&mut app.rd, &mut net.wr, &mut self.close, now, false);
+        if self.close.frame_to_write().is_none() {
             net.wr.push();
+            net.wr.close();
+        }
+    }
+
+    /// Writes the answer to a plain HTTP request, then closes; input is dropped.
+    fn answer_http(&mut self, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
+        net.rd.discard();
+        app.rd.discard();
+        if !app.wr.is_eof() {
+            app.wr.close();
+        }
+        if !net.wr.is_eof() && self.flush_head(&mut net.wr) {
             net.wr.close();
         }
     }
@@ -324,6 +355,15 @@ impl WebSocket {
                     Ok(RequestStatus::Partial) => None,
                     Ok(RequestStatus::NotWebSocket { .. }) => {
                         self.phase = Phase::PlainHttp;
+                        if let Some(http) = &mut self.plain_http {
+                            let answer = match parse_plain(net.rd.data()) {
+                                Some((method, path)) => http(&PlainRequest { method, path }),
+                                None => crate::HttpAnswer::text(400, "Bad request\n"),
+                            };
+                            self.head_out = answer.to_bytes();
+                            self.phase = Phase::AnsweringHttp;
+                            self.answer_http(net, app);
+                        }
                         return Ok(());
                     }
                     Err(reason) => {
@@ -427,7 +467,7 @@ impl WebSocket {
         app: &mut PBufRdWr<'_>,
     ) -> Result<(), WsError> {
         let before = net.rd.tripwire();
-        while self.peer_close.is_none() && !app.wr.is_eof() {
+        while !self.close.peer_closed() && !app.wr.is_eof() {
             match self.receiver.receive(&mut net.rd, &mut app.wr)? {
                 None => break,
                 Some(Control::Ping(payload)) => self.sender.queue_pong(payload),
@@ -436,8 +476,7 @@ impl WebSocket {
                     // Like a FIN: the application sees the end of its incoming stream and
                     // answers by closing its outgoing one (after what it still has to say),
                     // which sends our close frame; `close_timeout` bounds the wait.
-                    self.close_started.get_or_insert(now);
-                    self.peer_close = Some(close);
+                    self.close.peer_closes(close, now);
                     app.wr.push();
                     app.wr.close();
                 }
@@ -449,7 +488,7 @@ impl WebSocket {
             self.last_heard = Some(now);
             self.ping_out = false;
         }
-        if self.peer_close.is_some() || app.wr.is_eof() {
+        if self.close.peer_closed() || app.wr.is_eof() {
             // Nothing after the close frame counts; after an abort nothing can be delivered.
             net.rd.consume_all();
         }
@@ -465,16 +504,12 @@ impl WebSocket {
         }
         if net.rd.is_empty() && net.rd.has_pending_eof() {
             net.rd.consume_eof();
-            if self.peer_close.is_none() && !app.wr.is_eof() {
+            if !self.close.peer_closed() && !app.wr.is_eof() {
                 // The byte stream ended without a close frame: the connection broke.
                 app.wr.abort();
             }
-            if self.peer_close.is_none() && !self.sender.close_queued() {
-                // Nobody can answer a close frame now; just end our side. (After the
-                // peer's close frame, the reply waits for the application, as always.)
-                self.sender.queue_close(None);
-                self.close_started.get_or_insert(now);
-            }
+            // Nobody can answer a close frame now: an empty one just ends our side.
+            self.close.peer_vanished(now);
         }
         Ok(())
     }
@@ -483,7 +518,8 @@ impl WebSocket {
         let Some(heard) = self.last_heard else {
             return Ok(());
         };
-        if self.peer_close.is_some() || self.sender.close_queued() {
+        if self.close.since().is_some() {
+            // Closing: silence is expected now, and `close_timeout` bounds it.
             return Ok(());
         }
         if let Some(idle) = self.config.idle_timeout {
@@ -522,38 +558,40 @@ impl WebSocket {
         if app.rd.is_empty() && app.rd.has_pending_eof() {
             app.rd.consume_push();
             app.rd.consume_eof();
-            self.queue_our_close();
-            self.close_started.get_or_insert(now);
+            self.close.queue_ours(now);
         }
         let timed_out = self
-            .close_started
+            .close
+            .since()
             .is_some_and(|started| now >= started + self.config.close_timeout);
-        if timed_out && self.peer_close.is_some() && !self.sender.close_queued() {
+        if timed_out && self.close.awaits_reply() {
             // The application never closed after the peer did: answer anyway.
-            self.queue_our_close();
+            self.close.queue_ours(now);
         }
-        let data_allowed = !self.sender.close_written();
-        let wrote = self.sender.send(&mut app.rd, &mut net.wr, data_allowed)?;
+        let data_allowed = !self.close.ours_written();
+        let wrote =
+            self.sender
+                .send(&mut app.rd, &mut net.wr, &mut self.close, now, data_allowed)?;
         if data_allowed
             && app.rd.pending_eof().is_some()
             && !app.rd.is_empty()
             && crate::message::read_chunk(&app.rd).ok().flatten().is_none()
+            && crate::message::parse_control_record(app.rd.data()).is_none()
         {
             // What is left before the end of the stream can never become a whole record.
             return Err(WsError::BadChunk(crate::message::ChunkError::Truncated));
         }
-        if self.sender.close_written() {
+        if self.close.ours_written() {
             // No data after our close frame.
             app.rd.discard();
         }
         if wrote {
             net.wr.push();
         }
-        let both_closed = self.sender.close_written() && self.peer_close.is_some();
         let peer_gone = net.rd.is_done();
-        if both_closed || (self.sender.close_written() && peer_gone) {
+        if self.close.is_closed() || (self.close.ours_written() && peer_gone) {
             net.wr.close();
-        } else if timed_out && (self.sender.close_written() || self.peer_close.is_none()) {
+        } else if timed_out && (self.close.ours_written() || !self.close.peer_closed()) {
             // The peer neither reads nor answers: give up on the close handshake.
             net.wr.abort();
             if !app.wr.is_eof() {
@@ -561,20 +599,6 @@ impl WebSocket {
             }
         }
         Ok(())
-    }
-}
-
-impl WebSocket {
-    /// Queues our close frame: the peer's code when answering its close (RFC 6455 §5.5.1),
-    /// else what [`close`](WebSocket::close) set, else 1000.
-    fn queue_our_close(&mut self) {
-        let with = self.close_with.take();
-        let status = match (&self.peer_close, &with) {
-            (Some(peer), _) => peer.as_ref().map(|(code, _)| (*code, "")),
-            (None, Some((code, reason))) => Some((*code, reason.as_str())),
-            (None, None) => Some((CLOSE_NORMAL, "")),
-        };
-        self.sender.queue_close(status);
     }
 }
 

@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -88,7 +88,13 @@ impl Server {
     /// Starts example `name` with `args` and waits (at most 30 s) for its one
     /// `listening on HOST:PORT` line on stdout.
     pub fn start(name: &str, args: &[&str]) -> Result<Server, String> {
-        let mut child = Command::new(example_bin(name)?)
+        Self::start_program(&example_bin(name)?, args)
+    }
+
+    /// Like [`start`](Server::start), for any program that prints the listening line.
+    pub fn start_program(program: &Path, args: &[&str]) -> Result<Server, String> {
+        let name = program.display().to_string();
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

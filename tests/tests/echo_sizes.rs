@@ -91,7 +91,7 @@ impl Client {
             };
             if let Some((ws, msgs)) = &mut self.ws {
                 active |= ws
-                    .process(now, bytes, msgs.lower())
+                    .process(pipebuf::Time::from_duration(now), bytes, msgs.lower())
                     .unwrap_or_else(|e| panic!("WebSocket: {e}"));
             }
             active |= self.flush();

@@ -465,7 +465,7 @@ impl WsClient {
     fn step(&mut self) -> Result<bool, WsError> {
         let mut active = self.fill();
         for _ in 0..1000 {
-            let now = self.origin.elapsed();
+            let now = pipebuf::Time::from_duration(self.origin.elapsed());
             let processed = match self.ws.process(now, self.net.upper(), self.msgs.lower()) {
                 Ok(processed) => processed,
                 Err(e) => {

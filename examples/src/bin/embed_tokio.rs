@@ -1,7 +1,8 @@
 //! `embed_tokio`: a pipebuf chain driven from tokio instead of pipebuf_mio: a WebSocket echo
-//! server (TCP → `WebSocket` → echo: `ws_echo`'s chain, `pipebuf_examples::ws::WsEcho`), one
-//! tokio task per connection. For users who live in async/await: the components stay
-//! sans-IO; the task is the driver.
+//! server (TCP → `WebSocket` → echo: `ws_echo`'s chain, the layer
+//! `pipebuf_examples::ws::echo_server` under `pipebuf_mio::Echo`), one tokio task per
+//! connection. For users who live in async/await: the components stay sans-IO; the task is
+//! the driver.
 //!
 //! ```text
 //! cargo run -p pipebuf_examples --bin embed_tokio -- --addr 127.0.0.1:9002
@@ -10,19 +11,22 @@
 //!
 //! Each task owns the socket and the byte pair under the chain, and loops:
 //!
-//! 1. the activity loop: `WsEcho::step` (one pass over the components; what pipebuf_mio's
-//!    driver reaches through `Chain::process`) until a pass does nothing (`pipebuf::settle`);
+//! 1. the activity loop: one pass over the components (`Layer::process` of the WebSocket
+//!    between the byte pair and the message records, then `Echo::step` on the records; what
+//!    pipebuf_mio's driver does through an `Endpoint`'s `Chain::process`) until a pass does
+//!    nothing (`pipebuf::settle`);
 //! 2. writes from the outgoing buffer's data with `TcpStream::try_write` until the socket
 //!    would block, then passes the end of stream on (FIN for a close, RST for an abort);
 //! 3. waits with `TcpStream::ready` (`readable()` and `writable()` in one await: readable
 //!    while the incoming buffer has room, writable while output waits) or until the
-//!    WebSocket's next deadline (handshake, keepalive, close timeouts);
+//!    WebSocket's next deadline (`Layer::next_deadline`: handshake, keepalive, close
+//!    timeouts);
 //! 4. reads with `try_read` straight into the incoming buffer's free space.
 //!
-//! Why the plain-TCP WebSocket and not TLS: TLS would add one more component in step 1
-//! (`pipebuf_rustls::Tls` between the byte pair and the WebSocket: `WsEcho::new` with a TLS
-//! config, as `wss_echo` does) and change nothing in the task; the task loop is what this
-//! example shows.
+//! Why the plain-TCP WebSocket and not TLS: TLS would add one more layer in step 1
+//! (`pipebuf_rustls::Tls` between the byte pair and the WebSocket:
+//! `Stack::new(Tls::server(config)?, echo_server(..))` as the layer, as `wss_echo` does) and
+//! change nothing in the task; the task loop is what this example shows.
 //!
 //! Flags: `--addr HOST:PORT` (default 127.0.0.1:9002; port 0 picks a free port). Prints
 //! `listening on HOST:PORT`; exits with status 0 on SIGINT/SIGTERM (connections still open
@@ -36,9 +40,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use pipebuf::{EofKind, PipeBufPair, SettleError, settle};
-use pipebuf_examples::ws::{WsEcho, WsEchoError, echo_config};
+use pipebuf::{EofKind, Layer, PBufRdWr, PipeBufPair, SettleError, Time, settle};
+use pipebuf_examples::ws::echo_server;
 use pipebuf_examples::{Flags, stop_on_signals};
+use pipebuf_mio::Echo;
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -48,6 +53,50 @@ const READ_CHUNK: usize = 64 * 1024;
 const MAX_PASSES: usize = 10_000;
 /// How long a connection may wait with nothing to read, write or time out on.
 const STUCK: Duration = Duration::from_secs(60);
+/// The largest message echoed (what conformance suites send); larger ones fail with close
+/// code 1009.
+const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+
+/// Why a connection's chain failed: its layer's error or the echo's.
+type ChainError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The sans-IO part of a connection: a layer (here the WebSocket) between the byte pair and
+/// the message records, and the echo of the records on top.
+struct EchoChain<L> {
+    layer: L,
+    /// The message records: `up` from the layer to the echo, `down` back.
+    top: PipeBufPair,
+    echo: Echo,
+}
+
+impl<L: Layer> EchoChain<L>
+where
+    L::Error: Into<ChainError>,
+{
+    fn new(layer: L) -> Self {
+        EchoChain {
+            layer,
+            top: PipeBufPair::new(),
+            echo: Echo::default(),
+        }
+    }
+
+    /// One pass over the components at `now`; `net` is the connection's byte pair seen from
+    /// above. Returns whether anything moved.
+    fn step(&mut self, now: Time, net: PBufRdWr<'_>) -> Result<bool, ChainError> {
+        let mut active = self
+            .layer
+            .process(now, net, self.top.lower())
+            .map_err(Into::into)?;
+        active |= self.echo.step(self.top.upper())?;
+        Ok(active)
+    }
+
+    /// When [`step`](EchoChain::step) must run again even if no byte arrives.
+    fn next_deadline(&self) -> Option<Instant> {
+        self.layer.next_deadline().map(Time::to_instant)
+    }
+}
 
 /// Serves one connection to its end: `Ok` when both directions ended (cleanly or not),
 /// the chain's error once what it queued for the peer is written.
@@ -55,15 +104,15 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
     // `up`: bytes from the socket to the chain; `down`: bytes from the chain to the socket.
     let mut net = PipeBufPair::new();
-    // The sans-IO part, `ws_echo`'s chain: WebSocket, message records, echo. No TLS, so
-    // creating it cannot fail.
-    let mut chain = WsEcho::new(None, echo_config()).map_err(io::Error::other)?;
+    // The sans-IO part, `ws_echo`'s chain: WebSocket (answering plain HTTP with 426),
+    // message records, echo.
+    let mut chain = EchoChain::new(echo_server(MAX_MESSAGE));
     // After a chain error only the socket side goes on: what the chain queued (a close
     // frame, an HTTP error) is written, input is dropped.
-    let mut failed: Option<WsEchoError> = None;
+    let mut failed: Option<ChainError> = None;
     loop {
         // 1. The activity loop.
-        let now = Instant::now();
+        let now = Time::now();
         if failed.is_some() {
             net.upper().rd.discard();
         } else {
@@ -199,11 +248,5 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("embed_tokio: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    pipebuf_examples::exit("embed_tokio", run())
 }

@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Built on [`pipebuf::reqresp::PipelinedServer`] (sequence numbers, responses in request
-//! order) with the core's [`Lines`] framing, served by a `pipebuf_mio` `Driver` through
-//! `pipebuf_examples::server::run`.
+//! order) with the core's [`Lines`] framing, served by a `pipebuf_mio` `Server` (one
+//! `Driver` per thread) through `pipebuf_examples::serve_until_signalled`.
 //!
 //! Flags: `--addr HOST:PORT` (default 127.0.0.1:7008; port 0 picks a free port), `--threads
 //! N` (default 1: N event loops share the port through SO_REUSEPORT). Prints `listening on
@@ -30,7 +30,7 @@ use pipebuf::reqresp::{
 };
 use pipebuf::{PBufRdWr, PBufWr};
 use pipebuf_examples::Flags;
-use pipebuf_mio::{Chain, Context, DriverConfig};
+use pipebuf_mio::{Chain, Context, Server};
 
 /// The longest line taken as a request (delimiter excluded).
 const MAX_LINE: usize = 64;
@@ -256,19 +256,15 @@ fn run() -> Result<(), String> {
     let flags = Flags::from_env(&["addr", "threads"])?;
     let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7008)))?;
     let threads: usize = flags.parse_or("threads", 1)?;
-    pipebuf_examples::server::run(addr, threads, DriverConfig::default(), || {
-        Box::new(|_| Some(Doubler::new()))
-    })
+    if threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    let server = Server::bind(addr).threads(threads);
+    pipebuf_examples::serve_until_signalled(server, |_| Some(Doubler::new()))
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("line_doubler: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    pipebuf_examples::exit("line_doubler", run())
 }
 
 #[cfg(test)]

@@ -34,14 +34,17 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::fmt;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use pipebuf::{EofKind, PBufRdWr};
+use pipebuf::{EofKind, Layer, PBufRdWr, PipeBufPair, StackError, Time};
 use pipebuf_examples::Flags;
-use pipebuf_examples::ws_client::{ClientError, WsClientStack, WsUrl, client_config, tls_config};
+use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
 use pipebuf_mio::{Chain, ClassId, ConnId, Context, Driver, DriverConfig, Event, LeftReason};
+use pipebuf_rustls::TlsError;
+use pipebuf_websocket::WsError;
 use pipebuf_websocket::message::{MessageKind, read_chunk, write_chunk_some};
 
 /// How long the connections may take to open, and how long outstanding echoes and the
@@ -81,6 +84,52 @@ impl Pattern {
     }
 }
 
+/// What ends a load connection with an error.
+#[derive(Debug)]
+enum ClientError {
+    /// The TLS layer failed (bad certificate, alert from the server, ...).
+    Tls(TlsError),
+    /// The WebSocket layer failed (handshake refused, protocol error).
+    Ws(WsError),
+    /// The connection broke: it ended without the WebSocket close handshake.
+    Broken,
+    /// An echo differed from what was sent.
+    Mismatch(String),
+    /// The server closed the WebSocket while this many echoes were outstanding.
+    ClosedEarly(u64),
+    /// A message record from the WebSocket could not be read (a bug).
+    Record(pipebuf_websocket::message::ChunkError),
+    /// A buffer refused an operation (a bug).
+    Buffer(pipebuf::Error),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Tls(e) => write!(f, "TLS: {e}"),
+            ClientError::Ws(e) => write!(f, "WebSocket: {e}"),
+            ClientError::Broken => f.write_str("the connection ended without a close handshake"),
+            ClientError::Mismatch(what) => write!(f, "wrong echo: {what}"),
+            ClientError::ClosedEarly(n) => {
+                write!(f, "the server closed with {n} echoes outstanding")
+            }
+            ClientError::Record(e) => write!(f, "message record: {e}"),
+            ClientError::Buffer(e) => write!(f, "buffer: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<StackError<TlsError, WsError>> for ClientError {
+    fn from(e: StackError<TlsError, WsError>) -> Self {
+        match e {
+            StackError::Lower(e) => ClientError::Tls(e),
+            StackError::Upper(e) => ClientError::Ws(e),
+        }
+    }
+}
+
 /// The measuring window, shared by the loop and every connection: unset until all
 /// connections are open.
 #[derive(Debug, Clone, Copy)]
@@ -98,10 +147,12 @@ enum Report {
     Done(Vec<u64>),
 }
 
-/// One load connection: the client stack plus the sending and checking state.
+/// One load connection: the client stack, the pair of message records above it (`top`,
+/// see [`pipebuf_websocket::message`]), and the sending and checking state.
 #[derive(Debug)]
 struct LoadConn {
     stack: WsClientStack,
+    top: PipeBufPair,
     st: LoadState,
 }
 
@@ -251,18 +302,24 @@ impl Chain for LoadConn {
         net: PBufRdWr<'_>,
         cx: &mut Context<'_, Report>,
     ) -> Result<bool, ClientError> {
-        let mut active = self.stack.process(cx.now(), net)?;
+        let now = cx.now();
+        let mut active = Layer::process(&mut self.stack, now, net, self.top.lower())?;
         let st = &mut self.st;
-        if !st.opened && self.stack.ws().is_open() {
+        if !st.opened && self.stack.upper().is_open() {
             st.opened = true;
             cx.emit(Report::Open);
             active = true;
         }
-        if !st.stopping && st.window.get().is_some_and(|w| cx.now() >= w.deadline) {
+        if !st.stopping
+            && st
+                .window
+                .get()
+                .is_some_and(|w| now >= Time::from_instant(w.deadline))
+        {
             st.stopping = true;
             active = true;
         }
-        let mut app = self.stack.app();
+        let mut app = self.top.upper();
         active |= check_echoes(st, &mut app)?;
         if st.window.get().is_some() && !st.finished {
             active |= send_messages(st, &mut app);
@@ -291,9 +348,9 @@ impl Chain for LoadConn {
         self.st.stopping = true;
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&self) -> Option<Time> {
         let end = match self.st.window.get() {
-            Some(w) if !self.st.stopping => Some(w.deadline),
+            Some(w) if !self.st.stopping => Some(Time::from_instant(w.deadline)),
             _ => None,
         };
         match (self.stack.next_deadline(), end) {
@@ -304,6 +361,7 @@ impl Chain for LoadConn {
 
     fn release(&mut self) {
         self.stack.release();
+        self.top.release();
     }
 }
 
@@ -411,7 +469,7 @@ fn run(settings: &Settings) -> Result<Tally, String> {
     let mut tally = Tally::default();
     let mut live: Vec<ConnId> = Vec::new();
     for index in 0..settings.connections {
-        let stack = WsClientStack::new(
+        let stack = client_stack(
             &settings.url,
             settings.tls.clone(),
             client_config(settings.size),
@@ -422,7 +480,15 @@ fn run(settings: &Settings) -> Result<Tally, String> {
             Rc::clone(&window),
             settings.in_flight,
         );
-        match driver.connect_tcp(addr, LoadConn { stack, st }, ClassId::DEFAULT) {
+        match driver.connect_tcp(
+            addr,
+            LoadConn {
+                stack,
+                top: PipeBufPair::new(),
+                st,
+            },
+            ClassId::DEFAULT,
+        ) {
             Ok(id) => live.push(id),
             Err(e) => tally.error(format!("connect to {addr}: {e}")),
         }

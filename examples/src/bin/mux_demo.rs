@@ -1,7 +1,8 @@
 //! `mux_demo`: a multiplexed (tagged) request/response protocol, server and client, on
 //! [`pipebuf::reqresp::MuxServer`] and [`pipebuf::reqresp::MuxClient`] driven by
-//! `pipebuf_mio` `Driver`s. The server answers each request after a random delay, so answers
-//! leave out of order; the client matches them to their requests by tag and checks each.
+//! `pipebuf_mio` `Driver`s (the server's through a `pipebuf_mio::Server`). The server
+//! answers each request after a random delay, so answers leave out of order; the client
+//! matches them to their requests by tag and checks each.
 //!
 //! ```text
 //! cargo run -p pipebuf_examples --bin mux_demo -- --serve --addr 127.0.0.1:7009
@@ -40,16 +41,17 @@ use std::collections::BinaryHeap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use pipebuf::framing::{FrameError, LengthPrefix, LengthPrefixed};
 use pipebuf::reqresp::{
     Body, Decoder, Encoded, Encoder, Error, Head, MuxClient, MuxEvent, MuxServer, MuxServerEvent,
     Refusal, Tagging,
 };
-use pipebuf::{PBufRdWr, PBufWr};
+use pipebuf::{PBufRdWr, PBufWr, Time};
 use pipebuf_examples::Flags;
-use pipebuf_mio::{Chain, Context, DriverConfig, LeftReason};
+use pipebuf_mio::{Chain, Context, DriverConfig, LeftReason, Server};
 
 /// The largest frame body (tag and payload).
 const MAX_FRAME: usize = 64 * 1024;
@@ -227,7 +229,7 @@ fn answer_to(payload: &[u8]) -> Vec<u8> {
 // The server
 
 /// An answer waiting for its moment: (due, arrival number, tag, payload).
-type Due = Reverse<(Instant, u64, u32, Vec<u8>)>;
+type Due = Reverse<(Time, u64, u32, Vec<u8>)>;
 
 /// One server connection: decodes tagged requests and answers each after a random delay.
 struct Serve {
@@ -317,7 +319,7 @@ impl Chain for Serve {
         self.closing = true;
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&self) -> Option<Time> {
         self.due.peek().map(|Reverse((at, ..))| *at)
     }
 }
@@ -327,19 +329,19 @@ fn serve(flags: &Flags) -> Result<(), String> {
     let threads: usize = flags.parse_or("threads", 1)?;
     let max_delay_ms: u64 = flags.parse_or("max-delay-ms", 20)?;
     let seed: u64 = flags.parse_or("seed", 1)?;
+    if threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
     if max_delay_ms > 60_000 {
         return Err("--max-delay-ms is at most 60000".into());
     }
-    // Each event loop numbers its connections; the loops' seeds differ.
-    let loops = std::sync::atomic::AtomicU64::new(0);
-    pipebuf_examples::server::run(addr, threads, DriverConfig::default(), || {
-        let index = loops.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut conns = 0u64;
-        let loop_seed = seed ^ (index << 48);
-        Box::new(move |_| {
-            conns += 1;
-            Some(Serve::new(loop_seed ^ conns, max_delay_ms))
-        })
+    // The event loops share one factory: connections are numbered across all of them, so
+    // every connection's seed differs.
+    let conns = AtomicU64::new(0);
+    let server = Server::bind(addr).threads(threads);
+    pipebuf_examples::serve_until_signalled(server, move |_| {
+        let conn = conns.fetch_add(1, Ordering::Relaxed) + 1;
+        Some(Serve::new(seed ^ conn, max_delay_ms))
     })
 }
 
@@ -370,7 +372,9 @@ struct Connect {
     /// The highest request number answered so far.
     highest: Option<u64>,
     notes: Vec<String>,
-    started: Instant,
+    /// When the client started, on the driver's clock; the client's deadlines count from
+    /// here.
+    started: Time,
     done: bool,
 }
 
@@ -388,7 +392,7 @@ impl Connect {
             errors: 0,
             highest: None,
             notes: Vec::new(),
-            started: Instant::now(),
+            started: Time::now(),
             done: false,
         }
     }
@@ -470,7 +474,7 @@ impl Chain for Connect {
                 matched: self.matched,
                 out_of_order: self.out_of_order,
                 errors: self.errors,
-                elapsed: self.started.elapsed(),
+                elapsed: Time::now().saturating_duration_since(self.started),
                 notes: std::mem::take(&mut self.notes),
             });
             net.wr.close();
@@ -479,7 +483,7 @@ impl Chain for Connect {
         Ok(active)
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&self) -> Option<Time> {
         self.client.next_deadline().map(|d| self.started + d)
     }
 }

@@ -14,57 +14,30 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use pipebuf::PBufRdWr;
 use pipebuf_examples::Flags;
-use pipebuf_examples::echo::Echo;
-use pipebuf_mio::{Chain, Context, DriverConfig};
-
-/// The whole protocol: the echo step right on the socket's buffers.
-#[derive(Default)]
-struct TcpEcho(Echo);
-
-impl Chain for TcpEcho {
-    type Msg = ();
-    type Error = pipebuf::Error;
-
-    fn process(
-        &mut self,
-        net: PBufRdWr<'_>,
-        _: &mut Context<'_, ()>,
-    ) -> Result<bool, pipebuf::Error> {
-        self.0.step(net)
-    }
-
-    fn close(&mut self, _: PBufRdWr<'_>) {
-        self.0.close();
-    }
-}
+use pipebuf_mio::{DriverConfig, Echo, Server};
 
 fn run() -> Result<(), String> {
     let flags = Flags::from_env(&["addr", "threads", "release-after-ms"])?;
     let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7007)))?;
-    let threads: usize = flags.parse_or("threads", 1)?;
     let defaults = DriverConfig::default();
     let release_ms: u64 = flags.parse_or(
         "release-after-ms",
         u64::try_from(defaults.release_after.as_millis()).unwrap_or(u64::MAX),
     )?;
     let config = DriverConfig {
-        release_after: std::time::Duration::from_millis(release_ms),
+        release_after: Duration::from_millis(release_ms),
         ..defaults
     };
-    pipebuf_examples::server::run(addr, threads, config, || {
-        Box::new(|_| Some(TcpEcho::default()))
-    })
+    let server = Server::bind(addr)
+        .threads(flags.parse_or("threads", 1)?)
+        .config(config);
+    // The whole protocol: the echo right on the socket's buffers.
+    pipebuf_examples::serve_until_signalled(server, |_| Some(Echo::default()))
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tcp_echo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    pipebuf_examples::exit("tcp_echo", run())
 }

@@ -1,38 +1,31 @@
-//! `ws_echo`: TCP → WebSocket → echo. Every message comes back with its type (text or
-//! binary); pings are answered; after the client's close frame the close handshake
-//! completes and the connection ends. A plain HTTP request gets `426 Upgrade Required`.
+//! `ws_echo`: TCP → WebSocket → echo. Every message comes back with its type; pings are
+//! answered; the close handshake completes after the client's close frame. A plain HTTP
+//! request gets `426 Upgrade Required`; a message over `--max-message` gets close code 1009.
 //!
 //! ```text
 //! cargo run -p pipebuf_examples --bin ws_echo -- --addr 127.0.0.1:9001
-//! python3 -m websockets ws://127.0.0.1:9001/
 //! ```
 //!
 //! Flags: `--addr HOST:PORT` (default 127.0.0.1:9001; port 0 picks a free port),
-//! `--threads N` (default 1). Prints `listening on HOST:PORT`; exits cleanly on
-//! SIGINT/SIGTERM (open connections get a close frame).
+//! `--threads N` (default 1), `--max-message BYTES` (default 64 MiB). Prints
+//! `listening on HOST:PORT`; on SIGINT/SIGTERM open connections get close code 1000.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use pipebuf_examples::Flags;
-use pipebuf_examples::ws::{WsEcho, echo_config};
-use pipebuf_mio::DriverConfig;
+use pipebuf_examples::{Flags, ws::echo_server};
+use pipebuf_mio::{Echo, Endpoint, Server};
 
 fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "threads"])?;
+    let flags = Flags::from_env(&["addr", "threads", "max-message"])?;
     let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 9001)))?;
-    let threads: usize = flags.parse_or("threads", 1)?;
-    pipebuf_examples::server::run(addr, threads, DriverConfig::default(), || {
-        Box::new(|_| WsEcho::new(None, echo_config()).ok())
+    let max_message = flags.parse_or("max-message", 64 << 20)?;
+    let server = Server::bind(addr).threads(flags.parse_or("threads", 1)?);
+    pipebuf_examples::serve_until_signalled(server, move |_| {
+        Some(Endpoint::new(echo_server(max_message), Echo::default()))
     })
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ws_echo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    pipebuf_examples::exit("ws_echo", run())
 }

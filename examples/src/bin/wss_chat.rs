@@ -23,24 +23,22 @@
 //! buffer within one turn of the loop and get them all disconnected as slow readers.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use pipebuf::{PBufRdWr, PipeBufPair};
+use pipebuf::{Layer, PBufRdWr, PipeBufPair, Stack, Time};
 use pipebuf_examples::Flags;
 use pipebuf_mio::{
-    Chain, ClassConfig, ClassId, ConnId, Context, Driver, DriverConfig, Event, LocalAddr,
-    SendResult,
+    BoxError, Chain, ClassConfig, ClassId, ConnId, Context, Driver, Endpoint, Event, SendResult,
+    Server,
 };
-use pipebuf_rustls::{Tls, TlsError};
+use pipebuf_rustls::Tls;
 use pipebuf_websocket::message::{
     CHUNK_HEADER_LEN, ChunkError, MessageAssembler, MessageKind, write_message,
 };
-use pipebuf_websocket::{WebSocket, WsConfig, WsError, accept_all};
+use pipebuf_websocket::{HttpAnswer, Messages, WebSocket, WsConfig, accept_all};
 
 /// The page: markup, style and script in one response, nothing fetched from elsewhere.
 const PAGE: &str = include_str!("wss_chat.html");
@@ -66,97 +64,179 @@ enum ChatEvent {
     Line(String),
 }
 
-#[derive(Debug)]
-enum ChatError {
-    Tls(TlsError),
-    Ws(WsError),
-    Chunk(ChunkError),
-}
-
-impl fmt::Display for ChatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ChatError::Tls(e) => write!(f, "{e}"),
-            ChatError::Ws(e) => write!(f, "{e}"),
-            ChatError::Chunk(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for ChatError {}
-
-/// One connection: TLS, then either a plain HTTPS request (the page) or a WebSocket.
-struct ChatConn {
-    /// What the first byte said the peer speaks.
-    transport: Transport,
-    tls: Tls,
-    plain: PipeBufPair,
-    ws: WebSocket,
-    msgs: PipeBufPair,
-    assembler: MessageAssembler,
-    origin: Instant,
-    opened: bool,
-    closing: bool,
-}
-
-/// What a connection to the HTTPS port turned out to carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Transport {
-    /// Nothing received yet.
-    Unknown,
-    /// TLS (or garbage, which the TLS component refuses with an alert).
-    Tls,
-    /// A plain HTTP request: a browser was given `http://` for this port.
-    PlainHttp,
-}
-
 /// The answer to a plain HTTP request on the HTTPS port, instead of a TLS alert the browser
 /// shows as a broken connection.
 const USE_HTTPS: &str = "This server speaks HTTPS only: open the same address with https:// \
                          instead of http://.\n";
 
-impl ChatConn {
-    fn new(tls: Tls) -> Self {
-        ChatConn {
-            transport: Transport::Unknown,
-            tls,
-            plain: PipeBufPair::new(),
-            ws: WebSocket::server(
-                WsConfig {
-                    max_message: MAX_LINE,
-                    keepalive: Some(Duration::from_secs(30)),
-                    idle_timeout: Some(Duration::from_secs(90)),
-                    ..WsConfig::default()
-                },
-                accept_all(),
-            ),
-            msgs: PipeBufPair::with_limits(1024, 256 * 1024),
-            assembler: MessageAssembler::new(),
-            origin: Instant::now(),
-            opened: false,
-            closing: false,
+/// A layer under TLS: a connection that starts like an HTTP request (a capital letter; TLS
+/// starts with a handshake record, content type 22) gets a plain-text 400 telling the
+/// browser to use https://; anything else passes through untouched.
+#[derive(Debug, Default)]
+enum HttpsOnly {
+    /// Nothing received yet.
+    #[default]
+    Undecided,
+    /// TLS (or garbage, which the TLS layer refuses with an alert): pass through.
+    Tls,
+    /// A plain HTTP request: answered, input dropped.
+    Refused,
+}
+
+impl Layer for HttpsOnly {
+    type Error = pipebuf::Error;
+
+    fn process(
+        &mut self,
+        _: Time,
+        mut lower: PBufRdWr<'_>,
+        mut upper: PBufRdWr<'_>,
+    ) -> Result<bool, pipebuf::Error> {
+        if let HttpsOnly::Undecided = self {
+            match lower.rd.data().first() {
+                None => return Ok(false),
+                Some(b) if b.is_ascii_uppercase() => {
+                    *self = HttpsOnly::Refused;
+                    let answer = HttpAnswer::text(400, USE_HTTPS);
+                    lower.wr.append(&answer.to_bytes())?;
+                    lower.wr.push();
+                    lower.wr.close();
+                    upper.wr.abort();
+                }
+                Some(_) => *self = HttpsOnly::Tls,
+            }
+        }
+        match self {
+            HttpsOnly::Refused => Ok(lower.rd.discard() | upper.rd.discard()),
+            _ => {
+                let up = !upper.wr.is_eof() && lower.rd.forward(&mut upper.wr)?;
+                let down = !lower.wr.is_eof() && upper.rd.forward(&mut lower.wr)?;
+                Ok(up | down)
+            }
         }
     }
 }
 
-/// Answers the plain HTTPS request waiting in `io.rd`: the page for `GET /`, 404 otherwise.
-fn serve_http(io: PBufRdWr<'_>) -> bool {
-    let line_end = io.rd.data().windows(2).position(|w| w == b"\r\n");
-    let request_line = line_end.map(|end| &io.rd.data()[..end]);
-    let page =
-        matches!(request_line, Some(l) if l.starts_with(b"GET / ") || l.starts_with(b"GET /?"));
-    if page {
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
-             Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-            PAGE.len()
-        );
-        pipebuf_examples::answer_http_and_close(io, &[head.as_bytes(), PAGE.as_bytes()])
-    } else {
-        pipebuf_examples::answer_http_and_close(
-            io,
-            &[b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"],
-        )
+/// The chat's layers: the HTTPS-only check, TLS, then the WebSocket (which serves the page).
+type ChatStack = Stack<HttpsOnly, Stack<Tls, WebSocket>>;
+
+/// The layers for one connection.
+fn chat_stack(tls: Tls) -> ChatStack {
+    let config = WsConfig {
+        max_message: MAX_LINE,
+        keepalive: Some(Duration::from_secs(30)),
+        idle_timeout: Some(Duration::from_secs(90)),
+        ..WsConfig::default()
+    };
+    let ws = WebSocket::server(config, accept_all()).answer_plain_http(Box::new(|request| {
+        let path = request.path;
+        if request.method == "GET" && (path == "/" || path.starts_with("/?")) {
+            HttpAnswer::html(PAGE)
+        } else {
+            HttpAnswer::text(404, "Not found\n")
+        }
+    }));
+    Stack::new(HttpsOnly::default(), Stack::new(tls, ws))
+}
+
+/// The application on top of the stack: text messages become chat lines.
+#[derive(Debug, Default)]
+struct ChatApp {
+    assembler: MessageAssembler,
+    closing: bool,
+}
+
+impl Chain for ChatApp {
+    type Msg = ChatEvent;
+    type Error = BoxError;
+
+    fn process(
+        &mut self,
+        io: PBufRdWr<'_>,
+        cx: &mut Context<'_, ChatEvent>,
+    ) -> Result<bool, BoxError> {
+        let mut app = Messages::new(io, &mut self.assembler);
+        let mut active = false;
+        while let Some(message) = app.incoming.next()? {
+            active = true;
+            if message.kind() == MessageKind::Text {
+                // The WebSocket fails a connection whose text is not UTF-8, so this is valid;
+                // were it not (a bug), the line goes out with replacement characters.
+                let line = match std::str::from_utf8(message.data()) {
+                    Ok(text) => text.to_owned(),
+                    Err(_) => String::from_utf8_lossy(message.data()).into_owned(),
+                };
+                cx.emit(ChatEvent::Line(line));
+            }
+        }
+        if app.incoming.end().is_some() && !app.outgoing.is_closed() {
+            // The peer closed (or broke): close our side too.
+            app.outgoing.close(1000, "")?;
+            active = true;
+        }
+        if self.closing && !app.outgoing.is_closed() {
+            app.close(1001, "server shutting down")?;
+            active = true;
+        }
+        Ok(active)
+    }
+
+    fn send(&mut self, io: PBufRdWr<'_>, data: &[u8]) -> SendResult {
+        let mut io = io;
+        match write_message(&mut io.wr, MessageKind::Text, data) {
+            Ok(()) => SendResult::Sent,
+            Err(ChunkError::Full) => SendResult::Full,
+            Err(_) => SendResult::Gone,
+        }
+    }
+
+    fn close(&mut self, _: PBufRdWr<'_>) {
+        self.closing = true;
+    }
+}
+
+/// One connection: the stack and the chat application, plus the moment the WebSocket
+/// opened, reported with the room its request named.
+struct ChatConn {
+    endpoint: Endpoint<ChatStack, ChatApp>,
+    opened: bool,
+}
+
+impl Chain for ChatConn {
+    type Msg = ChatEvent;
+    type Error = BoxError;
+
+    fn process(
+        &mut self,
+        net: PBufRdWr<'_>,
+        cx: &mut Context<'_, ChatEvent>,
+    ) -> Result<bool, BoxError> {
+        let active = self.endpoint.process(net, cx)?;
+        let ws = self.endpoint.stack().upper().upper();
+        if ws.is_open() && !self.opened {
+            self.opened = true;
+            let room = ws
+                .request()
+                .map_or_else(|| "lobby".into(), |r| room_of(r.path()));
+            cx.emit(ChatEvent::Opened { room });
+        }
+        Ok(active)
+    }
+
+    fn send(&mut self, net: PBufRdWr<'_>, data: &[u8]) -> SendResult {
+        self.endpoint.send(net, data)
+    }
+
+    fn close(&mut self, net: PBufRdWr<'_>) {
+        self.endpoint.close(net);
+    }
+
+    fn next_deadline(&self) -> Option<Time> {
+        self.endpoint.next_deadline()
+    }
+
+    fn release(&mut self) {
+        self.endpoint.release();
     }
 }
 
@@ -168,115 +248,6 @@ fn room_of(path: &str) -> String {
         .find_map(|pair| pair.strip_prefix("room="))
         .filter(|room| !room.is_empty() && room.len() <= 64)
         .map_or_else(|| "lobby".to_string(), String::from)
-}
-
-impl Chain for ChatConn {
-    type Msg = ChatEvent;
-    type Error = ChatError;
-
-    fn process(
-        &mut self,
-        net: PBufRdWr<'_>,
-        cx: &mut Context<'_, ChatEvent>,
-    ) -> Result<bool, ChatError> {
-        if self.transport == Transport::Unknown {
-            // A TLS connection starts with a handshake record (content type 22); an HTTP
-            // request starts with its method, in capitals.
-            self.transport = match net.rd.data().first() {
-                None => Transport::Unknown,
-                Some(b) if b.is_ascii_uppercase() => Transport::PlainHttp,
-                Some(_) => Transport::Tls,
-            };
-        }
-        if self.transport == Transport::PlainHttp {
-            let head = format!(
-                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n",
-                USE_HTTPS.len()
-            );
-            return Ok(pipebuf_examples::answer_http_and_close(
-                net,
-                &[head.as_bytes(), USE_HTTPS.as_bytes()],
-            ));
-        }
-        let now = cx.now().saturating_duration_since(self.origin);
-        let mut active = self
-            .tls
-            .process(net, self.plain.lower())
-            .map_err(ChatError::Tls)?;
-        if self.ws.is_plain_http() {
-            return Ok(active | serve_http(self.plain.upper()));
-        }
-        active |= self
-            .ws
-            .process(now, self.plain.upper(), self.msgs.lower())
-            .map_err(ChatError::Ws)?;
-        if self.ws.is_open() && !self.opened {
-            self.opened = true;
-            let room = self
-                .ws
-                .request()
-                .map_or_else(|| "lobby".into(), |r| room_of(r.path()));
-            cx.emit(ChatEvent::Opened { room });
-        }
-        let mut app = self.msgs.upper();
-        while let Some(message) = self
-            .assembler
-            .next_message_ref(&mut app.rd)
-            .map_err(ChatError::Chunk)?
-        {
-            active = true;
-            let data = message.data();
-            if message.kind() == MessageKind::Text {
-                // The WebSocket fails a connection whose text is not UTF-8, so this is valid;
-                // were it not (a bug), the line goes out with replacement characters.
-                let line = match std::str::from_utf8(data) {
-                    Ok(text) => text.to_owned(),
-                    Err(_) => String::from_utf8_lossy(data).into_owned(),
-                };
-                cx.emit(ChatEvent::Line(line));
-            }
-        }
-        if app.rd.is_empty() && app.rd.has_pending_eof() {
-            // The peer closed (or broke): close our side too.
-            app.rd.consume_push();
-            app.rd.consume_eof();
-            if !app.wr.is_eof() {
-                app.wr.close();
-            }
-            active = true;
-        }
-        if self.closing && !app.wr.is_eof() {
-            self.ws.close(1001, "server shutting down");
-            app.wr.close();
-            active = true;
-        }
-        Ok(active)
-    }
-
-    fn send(&mut self, _: PBufRdWr<'_>, data: &[u8]) -> Result<(), pipebuf::Error> {
-        match write_message(&mut self.msgs.upper().wr, MessageKind::Text, data) {
-            Ok(()) => Ok(()),
-            Err(ChunkError::Full) => Err(pipebuf::Error::NoSpace {
-                requested: data.len(),
-                available: 0,
-            }),
-            Err(_) => Err(pipebuf::Error::AfterEof),
-        }
-    }
-
-    fn close(&mut self, _: PBufRdWr<'_>) {
-        self.closing = true;
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        self.ws.next_deadline().map(|at| self.origin + at)
-    }
-
-    fn release(&mut self) {
-        self.plain.release();
-        self.msgs.release();
-    }
 }
 
 /// A chat member.
@@ -303,7 +274,6 @@ impl Member {
 
 /// The chat: who is in which room, and the broadcasts.
 struct Chat {
-    driver: Driver<ChatConn>,
     authenticated: ClassId,
     members: HashMap<ConnId, Member>,
     rooms: HashMap<String, Vec<ConnId>>,
@@ -312,7 +282,7 @@ struct Chat {
 impl Chat {
     /// Sends `line` to every named member of `room`; members that cannot take it (full
     /// buffers: they do not read) are dropped.
-    fn broadcast(&mut self, room: &str, line: &str) {
+    fn broadcast(&mut self, driver: &mut Driver<ChatConn>, room: &str, line: &str) {
         let Some(ids) = self.rooms.get(room) else {
             return;
         };
@@ -321,9 +291,9 @@ impl Chat {
             .copied()
             .filter(|id| self.members.get(id).is_some_and(|m| m.name.is_some()))
             .collect();
-        for (id, result) in self.driver.send_to(&named, line.as_bytes()) {
+        for (id, result) in driver.send_to(&named, line.as_bytes()) {
             if result == SendResult::Full {
-                self.driver.abort(id);
+                driver.abort(id);
             }
         }
     }
@@ -340,7 +310,7 @@ impl Chat {
         Some(member)
     }
 
-    fn on_event(&mut self, event: Event<ChatEvent>) {
+    fn on_event(&mut self, driver: &mut Driver<ChatConn>, event: Event<ChatEvent>) {
         match event {
             Event::Message {
                 id,
@@ -370,24 +340,29 @@ impl Chat {
                             return;
                         }
                         member.name = Some(name.clone());
-                        self.driver.move_to(id, self.authenticated);
+                        driver.move_to(id, self.authenticated);
                         let count = self.rooms.get(&room).map_or(0, Vec::len);
-                        self.broadcast(&room, &format!("* {name} joined {room} ({count} here)"));
+                        self.broadcast(
+                            driver,
+                            &room,
+                            &format!("* {name} joined {room} ({count} here)"),
+                        );
                     }
                     Some(name) => {
                         let text = format!("{name}: {line}");
                         if member.spend(text.len() + CHUNK_HEADER_LEN, Instant::now()) {
-                            self.broadcast(&room, &text);
+                            self.broadcast(driver, &room, &text);
                         } else {
                             // Gone at once: the lines it sent in the same turn, still queued
                             // as events, find no member and go nowhere.
                             let gone = self.leave(id);
-                            self.driver.abort(id);
+                            driver.abort(id);
                             if let Some(Member {
                                 name: Some(name), ..
                             }) = gone
                             {
                                 self.broadcast(
+                                    driver,
                                     &room,
                                     &format!("* {name} was disconnected: flooding"),
                                 );
@@ -403,7 +378,7 @@ impl Chat {
                     ..
                 }) = self.leave(id)
                 {
-                    self.broadcast(&room, &format!("* {name} left"));
+                    self.broadcast(driver, &room, &format!("* {name} left"));
                 }
             }
             Event::Joined { .. } | Event::Moved { .. } => (),
@@ -419,66 +394,47 @@ fn run() -> Result<(), String> {
         flags.get("key"),
         &Default::default(),
     )?;
-    let factory = {
-        let tls_config = Arc::clone(&tls_config);
-        Box::new(move |_: &pipebuf_mio::Accepted| {
-            Some(ChatConn::new(Tls::server(Arc::clone(&tls_config)).ok()?))
+    let factory = move |_: &pipebuf_mio::Accepted| {
+        Some(ChatConn {
+            endpoint: Endpoint::with_pair(
+                chat_stack(Tls::server(Arc::clone(&tls_config)).ok()?),
+                PipeBufPair::with_limits(1024, 256 * 1024),
+                ChatApp::default(),
+            ),
+            opened: false,
         })
     };
-    let mut driver =
-        Driver::new(DriverConfig::default(), factory).map_err(|e| format!("event loop: {e}"))?;
-    let unauthenticated = driver
-        .add_class(ClassConfig {
-            priority: 0,
-            read_budget: 256 * 1024,
+    // One loop (the rooms live in it): classes first, then every event goes to the chat.
+    let server = Server::bind(addr)
+        .shutdown_grace(SHUTDOWN_GRACE)
+        .serve_with(factory, |driver: &mut Driver<ChatConn>| {
+            let class = |driver: &mut Driver<ChatConn>, priority, read_budget| {
+                driver
+                    .add_class(ClassConfig {
+                        priority,
+                        read_budget,
+                    })
+                    .ok_or_else(|| std::io::Error::other("too many classes"))
+            };
+            let unauthenticated = class(driver, 0, 256 * 1024)?;
+            let authenticated = class(driver, 10, 8 * 1024 * 1024)?;
+            driver.set_accept_class(unauthenticated);
+            let mut chat = Chat {
+                authenticated,
+                members: HashMap::new(),
+                rooms: HashMap::new(),
+            };
+            Ok(move |driver: &mut Driver<ChatConn>, event| chat.on_event(driver, event))
         })
-        .ok_or("too many classes")?;
-    let authenticated = driver
-        .add_class(ClassConfig {
-            priority: 10,
-            read_budget: 8 * 1024 * 1024,
-        })
-        .ok_or("too many classes")?;
-    driver.set_accept_class(unauthenticated);
-    let listener = driver
-        .listen_tcp(addr, false)
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let bound = match driver.local_addr(listener) {
-        Ok(LocalAddr::Tcp(actual)) => actual,
-        _ => addr,
-    };
-    let waker = driver.waker().map_err(|e| format!("waker: {e}"))?;
-    let stop = pipebuf_examples::stop_on_signals(move || {
-        let _ = waker.wake();
-    })
-    .map_err(|e| format!("signals: {e}"))?;
+        .map_err(|e| format!("cannot serve on {addr}: {e}"))?;
+    let stop = server.stop_handle();
+    pipebuf_examples::stop_on_signals(move || stop.stop()).map_err(|e| format!("signals: {e}"))?;
+    let bound = server.local_addr();
     println!("listening on {bound}");
     eprintln!(
         "wss_chat: open https://{bound}/ in a browser (the certificate is self-signed unless --cert/--key)"
     );
-
-    let mut chat = Chat {
-        driver,
-        authenticated,
-        members: HashMap::new(),
-        rooms: HashMap::new(),
-    };
-    let mut shutting_down = false;
-    loop {
-        chat.driver
-            .poll(Some(Duration::from_millis(500)))
-            .map_err(|e| format!("event loop: {e}"))?;
-        while let Some(event) = chat.driver.next_event() {
-            chat.on_event(event);
-        }
-        if stop.load(Ordering::SeqCst) && !shutting_down {
-            shutting_down = true;
-            chat.driver.shutdown(Instant::now() + SHUTDOWN_GRACE);
-        }
-        if chat.driver.is_shut_down() {
-            return Ok(());
-        }
-    }
+    server.wait().map_err(|e| format!("event loop: {e}"))
 }
 
 fn main() -> ExitCode {

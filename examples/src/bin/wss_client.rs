@@ -29,12 +29,15 @@ use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pipebuf::{EofKind, PBufRdWr};
 use pipebuf_examples::Flags;
-use pipebuf_examples::ws_client::{ClientError, WsClientStack, WsUrl, client_config, tls_config};
-use pipebuf_mio::{Chain, ClassId, Context, Driver, DriverConfig, Event, LeftReason, SendResult};
+use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
+use pipebuf_mio::{
+    BoxError, Chain, ClassId, Context, Driver, DriverConfig, Endpoint, Event, LeftReason,
+    SendResult,
+};
 use pipebuf_websocket::message::{MessageAssembler, MessageKind, write_chunk_some};
 
 /// Lines queued in the connection before `send` reports it full.
@@ -44,23 +47,11 @@ const CHUNK: usize = 64 * 1024;
 /// Longest line accepted from stdin (longer ones are cut into several messages).
 const MAX_LINE: usize = 1 << 20;
 
-/// What the connection reports to the loop.
+/// What the connection reports to the loop: a message that came back.
 #[derive(Debug)]
-enum Report {
-    /// The opening handshake is complete.
-    Open,
-    /// A message came back.
-    Message(Vec<u8>),
-}
+struct Report(Vec<u8>);
 
-/// The application on top of the client stack: queued lines out, messages in.
-#[derive(Debug)]
-struct LineClient {
-    stack: WsClientStack,
-    lines: Lines,
-}
-
-/// The line side of a [`LineClient`].
+/// The application on top of the library's client stack: queued lines out, messages in.
 #[derive(Debug, Default)]
 struct Lines {
     /// Lines not yet fully written as chunk records, and how much of the first is written.
@@ -68,8 +59,6 @@ struct Lines {
     written: usize,
     /// Close our side once the outbox is empty.
     closing: bool,
-    /// [`Report::Open`] was sent.
-    opened: bool,
     assembler: MessageAssembler,
 }
 
@@ -111,15 +100,11 @@ impl Lines {
         &mut self,
         app: &mut PBufRdWr<'_>,
         cx: &mut Context<'_, Report>,
-    ) -> Result<bool, ClientError> {
+    ) -> Result<bool, BoxError> {
         let before = app.rd.tripwire();
         // (A message that came as one record is read where it is, not copied twice.)
-        while let Some(message) = self
-            .assembler
-            .next_message_ref(&mut app.rd)
-            .map_err(ClientError::Record)?
-        {
-            cx.emit(Report::Message(message.data().to_vec()));
+        while let Some(message) = self.assembler.next_message_ref(&mut app.rd)? {
+            cx.emit(Report(message.data().to_vec()));
         }
         let mut active = before != app.rd.tripwire();
         active |= app.rd.consume_push();
@@ -130,59 +115,46 @@ impl Lines {
                 app.wr.close();
                 active = true;
             }
-            Some(EofKind::Abort) => return Err(ClientError::Broken),
+            Some(EofKind::Abort) => {
+                return Err("the connection ended without a close handshake".into());
+            }
             None => (),
         }
         Ok(active)
     }
 }
 
-impl Chain for LineClient {
+impl Chain for Lines {
     type Msg = Report;
-    type Error = ClientError;
+    type Error = BoxError;
 
     fn process(
         &mut self,
-        net: PBufRdWr<'_>,
+        mut app: PBufRdWr<'_>,
         cx: &mut Context<'_, Report>,
-    ) -> Result<bool, ClientError> {
-        let mut active = self.stack.process(cx.now(), net)?;
-        if !self.lines.opened && self.stack.ws().is_open() {
-            self.lines.opened = true;
-            cx.emit(Report::Open);
+    ) -> Result<bool, BoxError> {
+        let filled = self.fill(&mut app);
+        Ok(self.collect(&mut app, cx)? | filled)
+    }
+
+    fn send(&mut self, _app: PBufRdWr<'_>, data: &[u8]) -> SendResult {
+        if self.closing {
+            return SendResult::Gone;
         }
-        let mut app = self.stack.app();
-        active |= self.lines.fill(&mut app);
-        active |= self.lines.collect(&mut app, cx)?;
-        Ok(active)
-    }
-
-    fn send(&mut self, _net: PBufRdWr<'_>, data: &[u8]) -> Result<(), pipebuf::Error> {
-        if self.lines.closing {
-            return Err(pipebuf::Error::AfterEof);
+        if self.outbox.len() >= MAX_QUEUED {
+            return SendResult::Full;
         }
-        if self.lines.outbox.len() >= MAX_QUEUED {
-            return Err(pipebuf::Error::NoSpace {
-                requested: data.len(),
-                available: 0,
-            });
-        }
-        self.lines.outbox.push_back(data.to_vec());
-        Ok(())
+        self.outbox.push_back(data.to_vec());
+        SendResult::Sent
     }
 
-    fn close(&mut self, _net: PBufRdWr<'_>) {
-        self.lines.closing = true;
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        self.stack.next_deadline()
-    }
-
-    fn release(&mut self) {
-        self.stack.release();
+    fn close(&mut self, _app: PBufRdWr<'_>) {
+        self.closing = true;
     }
 }
+
+/// One connection: the library's client stack with the line application on top.
+type LineClient = Endpoint<WsClientStack, Lines>;
 
 /// Reads stdin lines on a thread: `Some(line)` each (without its line end, invalid UTF-8
 /// replaced, cut at [`MAX_LINE`]), then `None` at the end (or on a read error); each wakes
@@ -261,11 +233,8 @@ fn run() -> Result<(), Failure> {
     let tls =
         tls_config(&url, flags.get("ca"), flags.is_set("insecure")).map_err(Failure::Usage)?;
     let addr = url.socket_addr().map_err(Failure::Run)?;
-    let stack = WsClientStack::new(&url, tls, client_config(0)).map_err(Failure::Run)?;
-    let chain = LineClient {
-        stack,
-        lines: Lines::default(),
-    };
+    let stack = client_stack(&url, tls, client_config(0)).map_err(Failure::Run)?;
+    let chain = Endpoint::new(stack, Lines::default());
     let fail = |what: String| Failure::Run(what);
     let mut driver: Driver<LineClient> = Driver::new(DriverConfig::default(), Box::new(|_| None))
         .map_err(|e| fail(format!("event loop: {e}")))?;
@@ -276,7 +245,6 @@ fn run() -> Result<(), Failure> {
     let lines = stdin_lines(waker);
     let mut waiting: Option<String> = None;
     let mut stdin_done = false;
-    let mut opened = false;
     let stdout = std::io::stdout();
     loop {
         // A line refused for a full queue is retried soon.
@@ -288,11 +256,7 @@ fn run() -> Result<(), Failure> {
         while let Some(event) = driver.next_event() {
             match event {
                 Event::Message {
-                    msg: Report::Open, ..
-                } => opened = true,
-                Event::Message {
-                    msg: Report::Message(data),
-                    ..
+                    msg: Report(data), ..
                 } => {
                     let printed = out
                         .write_all(String::from_utf8_lossy(&data).as_bytes())
@@ -305,9 +269,9 @@ fn run() -> Result<(), Failure> {
                     let _ = out.flush();
                     return match reason {
                         LeftReason::Closed => Ok(()),
-                        LeftReason::Io(e) if !opened => {
-                            Err(fail(format!("cannot connect to {url} ({addr}): {e}")))
-                        }
+                        LeftReason::Io(e) => Err(fail(format!(
+                            "cannot connect to {url} ({addr}) or lost it: {e}"
+                        ))),
                         LeftReason::ChainError(e) => Err(fail(format!("{url}: {e}"))),
                         other => Err(fail(format!("{url}: connection ended: {other}"))),
                     };

@@ -6,37 +6,37 @@
 //!
 //! Flags: `--addr HOST:PORT` (default 127.0.0.1:9443; port 0 picks a free port), `--cert PEM`
 //! and `--key PEM` (default: a self-signed certificate for localhost/127.0.0.1 made at start),
-//! `--threads N` (default 1). Prints `listening on HOST:PORT`; exits cleanly on SIGINT/SIGTERM.
+//! `--threads N` (default 1), `--max-message BYTES` (default 64 MiB). Prints
+//! `listening on HOST:PORT`; on SIGINT/SIGTERM open connections get close code 1000.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use pipebuf_examples::Flags;
-use pipebuf_examples::ws::{WsEcho, echo_config};
-use pipebuf_mio::DriverConfig;
+use pipebuf::Stack;
+use pipebuf_examples::{Flags, ws::echo_server};
+use pipebuf_mio::{Echo, Endpoint, Server};
+use pipebuf_rustls::Tls;
 
 fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "cert", "key", "threads"])?;
+    let flags = Flags::from_env(&["addr", "cert", "key", "threads", "max-message"])?;
     let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 9443)))?;
-    let threads: usize = flags.parse_or("threads", 1)?;
-    let config = pipebuf_examples::tls::server_config(
+    let max_message = flags.parse_or("max-message", 64 << 20)?;
+    let tls = pipebuf_examples::tls::server_config(
         flags.get("cert"),
         flags.get("key"),
         &Default::default(),
     )?;
-    pipebuf_examples::server::run(addr, threads, DriverConfig::default(), || {
-        let config = Arc::clone(&config);
-        Box::new(move |_| WsEcho::new(Some(Arc::clone(&config)), echo_config()).ok())
+    let server = Server::bind(addr).threads(flags.parse_or("threads", 1)?);
+    pipebuf_examples::serve_until_signalled(server, move |_| {
+        let stack = Stack::new(
+            Tls::server(Arc::clone(&tls)).ok()?,
+            echo_server(max_message),
+        );
+        Some(Endpoint::new(stack, Echo::default()))
     })
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("wss_echo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    pipebuf_examples::exit("wss_echo", run())
 }

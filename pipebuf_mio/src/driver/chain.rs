@@ -1,11 +1,15 @@
 //! What the application plugs into the driver: one connection's protocol chain.
 
 use std::collections::VecDeque;
-use std::time::Instant;
 
-use pipebuf::PBufRdWr;
+use pipebuf::{PBufRdWr, Time};
 
-use super::{ConnId, Event};
+use super::{ConnId, Event, SendResult};
+
+/// Any error, boxed: what a [`Chain`] may return so that `?` works on every component's
+/// error without a wrapper enum, and what [`LeftReason::ChainError`](crate::LeftReason)
+/// carries.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The components of one connection above the socket link (TLS, WebSocket, the application
 /// protocol), built by the application for each connection.
@@ -16,9 +20,16 @@ use super::{ConnId, Event};
 pub trait Chain {
     /// What the chain reports to the application, through [`Context::emit`].
     type Msg;
-    /// Why the chain failed. By the time it is returned the chain must have left the net
-    /// buffers in a defined state (an alert written, the output closed or aborted).
-    type Error: std::error::Error + Send + Sync + 'static;
+    /// Why the chain failed: any error type, or [`BoxError`] to use `?` on the errors of
+    /// several components.
+    ///
+    /// When [`process`](Chain::process) returns an error, the chain has written what tells
+    /// the peer (an alert, a close frame, an HTTP error) as far as room allowed. The driver
+    /// keeps calling `process` (errors from then on are ignored) while it makes progress, so
+    /// the rest gets out; once a call is quiet with room left in `net.wr`, the driver
+    /// discards input and closes `net.wr` itself. A [`Stack`](pipebuf::Stack) or an
+    /// [`Endpoint`](crate::Endpoint) keeps this contract for all its layers.
+    type Error: Into<BoxError>;
 
     /// One pass over the chain's components; returns whether any did anything (see
     /// [`pipebuf::settle`]). The driver calls it until the whole connection settles.
@@ -29,10 +40,16 @@ pub trait Chain {
     ) -> Result<bool, Self::Error>;
 
     /// Queues application bytes for sending (e.g. one broadcast message). Writes all of
-    /// `data` or nothing. The default appends to `net.wr` unchanged, right for plain TCP.
-    fn send(&mut self, net: PBufRdWr<'_>, data: &[u8]) -> Result<(), pipebuf::Error> {
+    /// `data` or nothing: [`SendResult::Full`] when it does not fit now,
+    /// [`SendResult::Gone`] when the output has ended. The default appends to `net.wr`
+    /// unchanged, right for plain TCP.
+    fn send(&mut self, net: PBufRdWr<'_>, data: &[u8]) -> SendResult {
         let mut net = net;
-        net.wr.append(data)
+        match net.wr.append(data) {
+            Ok(()) => SendResult::Sent,
+            Err(pipebuf::Error::NoSpace { .. }) => SendResult::Full,
+            Err(_) => SendResult::Gone,
+        }
     }
 
     /// Ends the application's side cleanly (graceful shutdown, [`Driver::close`]): the chain
@@ -49,8 +66,9 @@ pub trait Chain {
     }
 
     /// When the chain next needs [`process`](Chain::process) called even without socket
-    /// activity (handshake timeout, keepalive); `None` for never.
-    fn next_deadline(&self) -> Option<Instant> {
+    /// activity (handshake timeout, keepalive), on the clock of [`Context::now`]; `None` for
+    /// never.
+    fn next_deadline(&self) -> Option<Time> {
         None
     }
 
@@ -64,7 +82,7 @@ pub trait Chain {
 #[derive(Debug)]
 pub struct Context<'a, M> {
     pub(crate) id: ConnId,
-    pub(crate) now: Instant,
+    pub(crate) now: Time,
     pub(crate) events: &'a mut VecDeque<Event<M>>,
 }
 
@@ -74,8 +92,9 @@ impl<M> Context<'_, M> {
         self.id
     }
 
-    /// The time of this turn; components take it as their clock.
-    pub fn now(&self) -> Instant {
+    /// The time of this turn, on the process-wide clock of [`Time::now`]; components take
+    /// it as their `now`, and [`Chain::next_deadline`] answers on the same clock.
+    pub fn now(&self) -> Time {
         self.now
     }
 

@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
-use pipebuf::{EofKind, PipeBufPair, SettleError, settle};
+use pipebuf::{EofKind, PipeBufPair, SettleError, Time, settle};
 
-pub use chain::{Chain, Context};
+pub use chain::{BoxError, Chain, Context};
 pub use classes::{ClassConfig, ClassId, Disposition};
 pub use conn_id::ConnId;
 pub use event::{Event, LeftReason};
@@ -629,7 +629,7 @@ impl<C: Chain> Driver<C> {
         let before_down = conn.pair.down.tripwire();
         let mut cx = Context {
             id,
-            now,
+            now: Time::from_instant(now),
             events: &mut self.out,
         };
         let Conn {
@@ -650,7 +650,10 @@ impl<C: Chain> Driver<C> {
             link.process(socket, pair.lower())
                 .map_err(TurnError::Link)?;
             if failed {
-                Ok(drain(pair))
+                // The chain keeps delivering what tells the peer while it makes progress;
+                // once it is quiet with room to spare, the driver ends the output itself.
+                let delivering = chain.process(pair.upper(), &mut cx).unwrap_or(false);
+                Ok(delivering || (!pair.down.is_full() && drain(pair)))
             } else {
                 chain
                     .process(pair.upper(), &mut cx)
@@ -674,7 +677,7 @@ impl<C: Chain> Driver<C> {
             Err(SettleError::Component(TurnError::Chain(e))) => {
                 // What the chain queued before failing (an alert, a close frame, echoed
                 // data) must still reach the peer: drain instead of dropping.
-                conn.draining = Some((now + DRAIN_TIMEOUT, LeftReason::ChainError(Box::new(e))));
+                conn.draining = Some((now + DRAIN_TIMEOUT, LeftReason::ChainError(e.into())));
                 conn.queue(id, &mut self.ready);
                 return;
             }
@@ -747,7 +750,7 @@ impl<C: Chain> Driver<C> {
         let idle_at = self.config.idle_timeout.map(|d| conn.last_active + d);
         let chain_at = match &conn.draining {
             Some((until, _)) => Some(*until),
-            None => conn.chain.next_deadline(),
+            None => conn.chain.next_deadline().map(Time::to_instant),
         };
         let deadline = match (chain_at, idle_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -860,11 +863,7 @@ impl<C: Chain> Driver<C> {
         let Some(conn) = self.conns.get_mut(id) else {
             return SendResult::Gone;
         };
-        let result = match conn.chain.send(conn.pair.upper(), data) {
-            Ok(()) => SendResult::Sent,
-            Err(pipebuf::Error::NoSpace { .. }) => SendResult::Full,
-            Err(_) => SendResult::Gone,
-        };
+        let result = conn.chain.send(conn.pair.upper(), data);
         if result == SendResult::Sent {
             self.queue(id);
         }

@@ -49,6 +49,7 @@ mod key;
 mod limits;
 mod request;
 mod response;
+pub(crate) use response::reason_phrase;
 mod syntax;
 mod write;
 

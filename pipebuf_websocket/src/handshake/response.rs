@@ -115,7 +115,7 @@ pub fn write_accept(
 }
 
 /// The reason phrase for a refusal status.
-fn reason_phrase(status: u16) -> &'static str {
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -125,6 +125,7 @@ fn reason_phrase(status: u16) -> &'static str {
         408 => "Request Timeout",
         409 => "Conflict",
         410 => "Gone",
+        200 => "OK",
         426 => "Upgrade Required",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
@@ -132,6 +133,7 @@ fn reason_phrase(status: u16) -> &'static str {
         501 => "Not Implemented",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
+        _ if status < 400 => "Status",
         _ if status < 500 => "Client Error",
         _ => "Server Error",
     }

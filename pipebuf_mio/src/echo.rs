@@ -1,17 +1,20 @@
-//! The echo step shared by the echo servers: what came in goes back out, data, push and end
-//! of stream alike.
+//! The simplest application: everything that arrives goes back.
 
 use pipebuf::PBufRdWr;
 
-/// Echoes `io.rd` into `io.wr`. After [`close`](Echo::close) it finishes echoing what has
-/// arrived, then closes; input after its own close is dropped.
+use crate::{Chain, Context};
+
+/// An application that sends back everything it receives, push and end of stream included:
+/// bytes over TCP or TLS, and whole messages with their types on top of a WebSocket (its
+/// message records go back unchanged). On [`close`](Chain::close) (graceful shutdown) it
+/// finishes echoing what has arrived, then closes; what comes after its own close is dropped.
 #[derive(Debug, Default)]
 pub struct Echo {
     closing: bool,
 }
 
 impl Echo {
-    /// One pass; returns whether anything moved.
+    /// One step outside a driver: echoes `io.rd` into `io.wr`; returns whether anything moved.
     pub fn step(&mut self, mut io: PBufRdWr<'_>) -> Result<bool, pipebuf::Error> {
         if io.wr.is_eof() {
             // Our side is closed: what the peer still sends has nowhere to go.
@@ -24,9 +27,21 @@ impl Echo {
         }
         Ok(moved)
     }
+}
 
-    /// Asks the echo to finish what it has and close (graceful shutdown).
-    pub fn close(&mut self) {
+impl Chain for Echo {
+    type Msg = ();
+    type Error = pipebuf::Error;
+
+    fn process(
+        &mut self,
+        io: PBufRdWr<'_>,
+        _: &mut Context<'_, ()>,
+    ) -> Result<bool, pipebuf::Error> {
+        self.step(io)
+    }
+
+    fn close(&mut self, _: PBufRdWr<'_>) {
         self.closing = true;
     }
 }
@@ -54,7 +69,7 @@ mod tests {
         let mut pair = PipeBufPair::<u8>::new();
         pair.lower().wr.append(b"before").unwrap();
         let mut echo = Echo::default();
-        echo.close();
+        echo.closing = true;
         while echo.step(pair.upper()).unwrap() {}
         pair.lower().wr.append(b"after").unwrap();
         while echo.step(pair.upper()).unwrap() {}
