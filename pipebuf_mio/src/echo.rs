@@ -68,8 +68,7 @@ mod tests {
     fn closing_echo_finishes_what_arrived_then_drops_later_input() {
         let mut pair = PipeBufPair::<u8>::new();
         pair.lower().wr.append(b"before").unwrap();
-        let mut echo = Echo::default();
-        echo.closing = true;
+        let mut echo = Echo { closing: true };
         while echo.step(pair.upper()).unwrap() {}
         pair.lower().wr.append(b"after").unwrap();
         while echo.step(pair.upper()).unwrap() {}
