@@ -165,7 +165,7 @@ pub use io::{ReadStatus, WriteStatus};
 pub use pair::{PBufRdWr, PipeBufPair};
 pub use rd::PBufRd;
 pub use settle::{SettleError, settle};
-pub use stack::{Layer, Stack, StackError};
+pub use stack::{Layer, Stack, StackError, pass_through};
 pub use state::{EofKind, PBufState, Tripwire};
 #[cfg(feature = "alloc")]
 pub use storage::Growable;

@@ -118,20 +118,25 @@ pub(crate) fn starts_with_control(data: &[u8]) -> bool {
     matches!(data.first(), Some(&(FLAGS_PING | FLAGS_CLOSE)))
 }
 
-/// Writes a record with raw `flags`; all or nothing.
+/// Writes a record with raw `flags`; all or nothing. The data is copied once, straight
+/// into the buffer's free space.
 fn write_record(wr: &mut PBufWr<'_>, flags: u8, data: &[u8]) -> Result<(), ChunkError> {
     if wr.is_eof() {
         return Err(ChunkError::Ended);
     }
     let len = u32::try_from(data.len()).map_err(|_| ChunkError::TooLong)?;
     let total = CHUNK_HEADER_LEN + data.len();
+    // (Checked before `space`, which would refuse too, but only after compacting the buffer
+    // and growing it to its limit.)
     if total > wr.room() {
         return Err(ChunkError::Full);
     }
+    let space = wr.space(total).map_err(|_| ChunkError::Full)?;
+    let (head, body) = space.split_at_mut(CHUNK_HEADER_LEN);
     let [a, b, c, d] = len.to_be_bytes();
-    wr.append(&[flags, a, b, c, d])
-        .map_err(|_| ChunkError::Full)?;
-    wr.append(data).map_err(|_| ChunkError::Full)
+    head.copy_from_slice(&[flags, a, b, c, d]);
+    pipebuf::copy_slice(body, data);
+    wr.commit(total).map_err(|_| ChunkError::Full)
 }
 
 /// Asks the WebSocket to send a ping with `payload` (at most 125 bytes, longer is cut), in
@@ -193,21 +198,8 @@ pub fn write_chunk(
     fin: bool,
     data: &[u8],
 ) -> Result<(), ChunkError> {
-    if wr.is_eof() {
-        return Err(ChunkError::Ended);
-    }
-    let len = u32::try_from(data.len()).map_err(|_| ChunkError::TooLong)?;
-    let total = CHUNK_HEADER_LEN + data.len();
-    // (Checked before `space`, which would refuse too, but only after compacting the buffer
-    // and growing it to its limit.)
-    if total > wr.room() {
-        return Err(ChunkError::Full);
-    }
-    let space = wr.space(total).map_err(|_| ChunkError::Full)?;
-    let (head, body) = space.split_at_mut(CHUNK_HEADER_LEN);
-    head.copy_from_slice(&chunk_header(kind, fin, len));
-    pipebuf::copy_slice(body, data);
-    wr.commit(total).map_err(|_| ChunkError::Full)
+    let [flags, ..] = chunk_header(kind, fin, 0);
+    write_record(wr, flags, data)
 }
 
 /// Writes the start of `data`, the rest of a message, as one record: as much as fits now,

@@ -25,11 +25,10 @@ impl Layer for ByteCounter {
         mut upper: PBufRdWr<'_>,
     ) -> Result<bool, pipebuf::Error> {
         let (up_before, down_before) = (lower.rd.len(), upper.rd.len());
-        let up = !upper.wr.is_eof() && lower.rd.forward(&mut upper.wr)?;
-        let down = !lower.wr.is_eof() && upper.rd.forward(&mut lower.wr)?;
+        let moved = pipebuf::pass_through(lower.reborrow(), upper.reborrow());
         self.up += up_before - lower.rd.len();
         self.down += down_before - upper.rd.len();
-        Ok(up | down)
+        Ok(moved)
     }
 }
 

@@ -106,14 +106,10 @@ impl Layer for HttpsOnly {
                 Some(_) => *self = HttpsOnly::Tls,
             }
         }
-        match self {
-            HttpsOnly::Refused => Ok(lower.rd.discard() | upper.rd.discard()),
-            _ => {
-                let up = !upper.wr.is_eof() && lower.rd.forward(&mut upper.wr)?;
-                let down = !lower.wr.is_eof() && upper.rd.forward(&mut lower.wr)?;
-                Ok(up | down)
-            }
-        }
+        Ok(match self {
+            HttpsOnly::Refused => lower.rd.discard() | upper.rd.discard(),
+            _ => pipebuf::pass_through(lower, upper),
+        })
     }
 }
 

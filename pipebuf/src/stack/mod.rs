@@ -24,3 +24,4 @@ mod passthrough;
 pub use compose::Stack;
 pub use error::StackError;
 pub use layer::Layer;
+pub use passthrough::pass_through;
