@@ -31,13 +31,16 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::Duration;
 
+use pipebuf::StackError;
 use pipebuf::{EofKind, PBufRdWr};
 use pipebuf_examples::Flags;
 use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
 use pipebuf_mio::{
-    BoxError, Chain, ClassId, Context, Driver, DriverConfig, Endpoint, Event, LeftReason,
-    SendResult,
+    BoxError, Chain, ClassId, Context, Driver, DriverConfig, Endpoint, EndpointError, Event,
+    LeftReason, SendResult,
 };
+use pipebuf_rustls::TlsError;
+use pipebuf_websocket::WsError;
 use pipebuf_websocket::message::{MessageAssembler, MessageKind, write_chunk_some};
 
 /// Lines queued in the connection before `send` reports it full.
@@ -156,6 +159,16 @@ impl Chain for Lines {
 /// One connection: the library's client stack with the line application on top.
 type LineClient = Endpoint<WsClientStack, Lines>;
 
+/// A connection's error with the layer it came from (TLS, WebSocket, or these lines).
+fn layer_error(e: &(dyn std::error::Error + 'static)) -> String {
+    type ClientError = EndpointError<StackError<TlsError, WsError>>;
+    match e.downcast_ref::<ClientError>() {
+        Some(EndpointError::Stack(StackError::Lower(e))) => format!("TLS: {e}"),
+        Some(EndpointError::Stack(StackError::Upper(e))) => format!("WebSocket: {e}"),
+        _ => e.to_string(),
+    }
+}
+
 /// Reads stdin lines on a thread: `Some(line)` each (without its line end, invalid UTF-8
 /// replaced, cut at [`MAX_LINE`]), then `None` at the end (or on a read error); each wakes
 /// the event loop.
@@ -272,7 +285,9 @@ fn run() -> Result<(), Failure> {
                         LeftReason::Io(e) => Err(fail(format!(
                             "cannot connect to {url} ({addr}) or lost it: {e}"
                         ))),
-                        LeftReason::ChainError(e) => Err(fail(format!("{url}: {e}"))),
+                        LeftReason::ChainError(e) => {
+                            Err(fail(format!("{url}: {}", layer_error(&*e))))
+                        }
                         other => Err(fail(format!("{url}: connection ended: {other}"))),
                     };
                 }
