@@ -37,6 +37,10 @@ pub(crate) struct Sender {
     /// Only the latest ping needs an answer.
     pong: Option<Vec<u8>>,
     pings: Vec<Vec<u8>>,
+    /// The application's close record arrived: it ends the outgoing messages as ending the
+    /// stream would, so whatever the application writes after it is dropped, never framed
+    /// (not even while our close frame waits for room).
+    ended_by_record: bool,
 }
 
 impl core::fmt::Debug for Sender {
@@ -57,6 +61,7 @@ impl Sender {
             in_message: None,
             pong: None,
             pings: Vec::new(),
+            ended_by_record: false,
         }
     }
 
@@ -138,6 +143,10 @@ impl Sender {
     ) -> Result<bool, WsError> {
         let mut wrote = false;
         loop {
+            if self.ended_by_record {
+                app.discard();
+                return Ok(wrote);
+            }
             if self.record_sent == 0 && starts_with_control(app.data()) {
                 let Some((record, record_len)) = parse_control_record(app.data()) else {
                     return Ok(wrote);
@@ -163,9 +172,9 @@ impl Sender {
                             Err(_) => return Err(WsError::BadChunk(ChunkError::BadRecord)),
                         };
                         close.queue_record(code, reason, now);
-                        // Nothing after the application's close record is sent.
-                        app.discard();
-                        return Ok(wrote);
+                        let _ = app.consume(record_len);
+                        self.ended_by_record = true;
+                        continue;
                     }
                 }
                 continue;
@@ -285,4 +294,58 @@ fn write_frame_into(
         }
     }
     wr.commit(total).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use pipebuf::PipeBuf;
+
+    use super::*;
+    use crate::message::{write_close, write_message};
+
+    /// A close record whose frame finds no room, then a message the application wrote after
+    /// it: the message is dropped even once the frame fits, and the close frame is the last
+    /// thing on the wire.
+    #[test]
+    fn a_message_written_after_a_close_record_is_never_sent_even_when_the_close_waits_for_room() {
+        let mut app = PipeBuf::<u8>::new();
+        let mut close = CloseHandshake::Open;
+        let mut sender = Sender::new(None);
+        let now = Time::ZERO;
+        write_close(&mut app.wr(), 4000, "done").unwrap();
+        // Room for 3 bytes: the close frame (2 + 6 bytes) does not fit.
+        let mut net = PipeBuf::<u8>::with_limits(3, 3);
+        let wrote = sender
+            .send(&mut app.rd(), &mut net.wr(), &mut close, now, true)
+            .unwrap();
+        assert!(!wrote);
+        assert!(net.rd().is_empty());
+        assert!(matches!(close, CloseHandshake::Queued { .. }));
+
+        write_message(&mut app.wr(), MessageKind::Text, b"after").unwrap();
+        let mut wire = PipeBuf::<u8>::new();
+        let wrote = sender
+            .send(&mut app.rd(), &mut wire.wr(), &mut close, now, true)
+            .unwrap();
+        assert!(wrote);
+        assert!(close.ours_written());
+        assert_eq!(wire.rd().data(), b"\x88\x06\x0f\xa0done");
+        assert!(app.rd().is_empty());
+    }
+
+    #[test]
+    fn messages_before_a_close_record_go_before_its_frame() {
+        let mut app = PipeBuf::<u8>::new();
+        let mut close = CloseHandshake::Open;
+        let mut sender = Sender::new(None);
+        write_message(&mut app.wr(), MessageKind::Binary, b"ab").unwrap();
+        write_close(&mut app.wr(), 1000, "").unwrap();
+        write_message(&mut app.wr(), MessageKind::Text, b"after").unwrap();
+        let mut wire = PipeBuf::<u8>::new();
+        sender
+            .send(&mut app.rd(), &mut wire.wr(), &mut close, Time::ZERO, true)
+            .unwrap();
+        assert_eq!(wire.rd().data(), b"\x82\x02ab\x88\x02\x03\xe8");
+        assert!(app.rd().is_empty());
+    }
 }

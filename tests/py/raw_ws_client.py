@@ -24,12 +24,14 @@ be gone already), and prints one line:
 Exits 0 after printing any of these; 1 with a message on stderr if the handshake failed.
 """
 
-import os
 import socket
 import ssl
 import struct
 import sys
 import time
+
+import raw_frames
+from raw_frames import Reader
 
 STEP_TIMEOUT = 10
 
@@ -67,79 +69,8 @@ def connect(url):
 
 
 def frame(opcode, payload, fin=True, rsv=0, mask=True):
-    """A client frame; masked unless `mask` is false."""
-    first = (0x80 if fin else 0) | rsv | opcode
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", first, n | (0x80 if mask else 0))
-    elif n < 65536:
-        head = struct.pack("!BBH", first, 126 | (0x80 if mask else 0), n)
-    else:
-        head = struct.pack("!BBQ", first, 127 | (0x80 if mask else 0), n)
-    if not mask:
-        return head + payload
-    key = os.urandom(4)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-
-
-class Reader:
-    """Server frames from the socket, with whatever came after the handshake first."""
-
-    def __init__(self, sock, rest):
-        self.sock = sock
-        self.buf = rest
-
-    def frame(self, deadline):
-        """(opcode, payload) of the next frame; None at the end of the connection; raises
-        TimeoutError after `deadline`."""
-        while True:
-            parsed = self.parse()
-            if parsed is not None:
-                return parsed
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            self.sock.settimeout(left)
-            try:
-                got = self.sock.recv(65536)
-            except (socket.timeout, TimeoutError):
-                raise TimeoutError
-            except (OSError, ssl.SSLError):
-                # Reset, or TLS ended badly: whatever arrived before is parsed above.
-                return None
-            if not got:
-                return None
-            self.buf += got
-
-    def parse(self):
-        b = self.buf
-        if len(b) < 2:
-            return None
-        opcode = b[0] & 0x0F
-        masked = b[1] & 0x80
-        n = b[1] & 0x7F
-        at = 2
-        if n == 126:
-            if len(b) < 4:
-                return None
-            (n,) = struct.unpack("!H", b[2:4])
-            at = 4
-        elif n == 127:
-            if len(b) < 10:
-                return None
-            (n,) = struct.unpack("!Q", b[2:10])
-            at = 10
-        key = b""
-        if masked:
-            key = b[at : at + 4]
-            at += 4
-        if len(b) < at + n:
-            return None
-        payload = b[at : at + n]
-        if masked:
-            payload = bytes(x ^ key[i % 4] for i, x in enumerate(payload))
-        self.buf = b[at + n :]
-        return opcode, payload
+    """A client frame: masked unless `mask` is false."""
+    return raw_frames.frame(opcode, payload, fin=fin, rsv=rsv, mask=mask)
 
 
 def until_close(reader, deadline):
@@ -148,7 +79,7 @@ def until_close(reader, deadline):
         got = reader.frame(deadline)
         if got is None:
             return None
-        opcode, payload = got
+        _fin, opcode, payload = got
         if opcode == 0x8:
             return payload
         if opcode == 0x9:
@@ -180,7 +111,7 @@ def main():
     elif case == "shutdown":
         sock.sendall(frame(0x1, b"before the shutdown"))
         got = reader.frame(deadline)
-        if got != (0x1, b"before the shutdown"):
+        if got != (True, 0x1, b"before the shutdown"):
             sys.exit("no echo: %r" % (got,))
         print("echoed", flush=True)
         hostile = b""

@@ -25,12 +25,14 @@ Gives up after LIFETIME seconds without a client.
 
 import base64
 import hashlib
-import os
 import socket
 import ssl
 import struct
 import sys
 import time
+
+import raw_frames
+from raw_frames import Reader
 
 STEP_TIMEOUT = 10
 LIFETIME = 60
@@ -42,20 +44,8 @@ def say(line):
 
 
 def frame(opcode, payload, fin=True, rsv=0, mask=False):
-    """A server frame; unmasked unless `mask` is set."""
-    first = (0x80 if fin else 0) | rsv | opcode
-    n = len(payload)
-    bit = 0x80 if mask else 0
-    if n < 126:
-        head = struct.pack("!BB", first, n | bit)
-    elif n < 65536:
-        head = struct.pack("!BBH", first, 126 | bit, n)
-    else:
-        head = struct.pack("!BBQ", first, 127 | bit, n)
-    if not mask:
-        return head + payload
-    key = os.urandom(4)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    """A server frame: unmasked unless `mask` is set."""
+    return raw_frames.frame(opcode, payload, fin=fin, rsv=rsv, mask=mask)
 
 
 def handshake(sock):
@@ -82,63 +72,6 @@ def handshake(sock):
     return rest
 
 
-class Reader:
-    """Client frames (fin, opcode, unmasked payload) from the socket."""
-
-    def __init__(self, sock, rest):
-        self.sock = sock
-        self.buf = rest
-
-    def frame(self, deadline):
-        while True:
-            parsed = self.parse()
-            if parsed is not None:
-                return parsed
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            self.sock.settimeout(left)
-            try:
-                got = self.sock.recv(65536)
-            except (socket.timeout, TimeoutError):
-                raise TimeoutError
-            except (OSError, ssl.SSLError):
-                return None
-            if not got:
-                return None
-            self.buf += got
-
-    def parse(self):
-        b = self.buf
-        if len(b) < 2:
-            return None
-        fin = bool(b[0] & 0x80)
-        opcode = b[0] & 0x0F
-        masked = b[1] & 0x80
-        n = b[1] & 0x7F
-        at = 2
-        if n == 126:
-            if len(b) < 4:
-                return None
-            (n,) = struct.unpack("!H", b[2:4])
-            at = 4
-        elif n == 127:
-            if len(b) < 10:
-                return None
-            (n,) = struct.unpack("!Q", b[2:10])
-            at = 10
-        key = b""
-        if masked:
-            key = b[at : at + 4]
-            at += 4
-        if len(b) < at + n:
-            return None
-        payload = b[at : at + n]
-        if masked:
-            payload = bytes(x ^ key[i % 4] for i, x in enumerate(payload))
-        self.buf = b[at + n :]
-        return fin, opcode, payload
-
 
 def serve(conn, case):
     rest = handshake(conn)
@@ -147,6 +80,8 @@ def serve(conn, case):
         "rsv": frame(0x1, b"reserved bit", rsv=0x40),
         "masked": frame(0x1, b"masked by the server", mask=True),
         "bad-utf8": frame(0x1, b"not utf-8: \xff\xfe"),
+        # Over the client's --max-message 1000 (valid text otherwise).
+        "big": frame(0x1, b"x" * 2000),
         "echo": b"",
     }[case]
     if hostile:
@@ -187,9 +122,9 @@ def serve(conn, case):
 
 def main():
     if len(sys.argv) < 2:
-        sys.exit("usage: raw_ws_server.py rsv|masked|bad-utf8|echo [--tls CERT KEY]")
+        sys.exit("usage: raw_ws_server.py rsv|masked|bad-utf8|big|echo [--tls CERT KEY]")
     case, args = sys.argv[1], sys.argv[2:]
-    if case not in ("rsv", "masked", "bad-utf8", "echo"):
+    if case not in ("rsv", "masked", "bad-utf8", "big", "echo"):
         sys.exit("unknown case " + case)
     tls = None
     if args[:1] == ["--tls"]:

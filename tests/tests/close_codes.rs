@@ -5,9 +5,8 @@
 //!   gets 1009, a reserved bit or an unmasked client frame 1002, text that is not UTF-8 1007,
 //!   and SIGTERM closes an open connection with 1000.
 //! - Our client (`wss_client`, as a process) with a hand-made server
-//!   (`tests/py/raw_ws_server.py`): a reserved bit or a masked server frame gets 1002, text
-//!   that is not UTF-8 1007, and the end of stdin 1000. (No 1009 case: `wss_client` has no
-//!   flag for its message limit; its default is 16 MiB.)
+//!   (`tests/py/raw_ws_server.py`): a message over `--max-message` gets 1009, a reserved bit
+//!   or a masked server frame 1002, text that is not UTF-8 1007, and the end of stdin 1000.
 //!
 //! A failing WebSocket over TLS must still deliver its close frame (DESIGN.md §6): each case
 //! runs once over each scheme and asserts the exact code.
@@ -262,7 +261,13 @@ struct ClientRun {
 /// Starts `raw_ws_server.py case` (over TLS with a test PKI for wss, trusted with `--ca`),
 /// runs `wss_client` against it with `input` on stdin. With `echoes`, stdin ends once that
 /// many lines came back; without, it stays open: the client must end by itself.
-fn client_close(scheme: Scheme, case: &str, input: &str, echoes: Option<usize>) -> ClientRun {
+fn client_close(
+    scheme: Scheme,
+    case: &str,
+    client_flags: &[&str],
+    input: &str,
+    echoes: Option<usize>,
+) -> ClientRun {
     let dir = TempDir::new("close-codes");
     let files = make_pki("pipebuf close codes CA").write_to(&dir);
     let (cert, key, ca) = (
@@ -281,6 +286,7 @@ fn client_close(scheme: Scheme, case: &str, input: &str, echoes: Option<usize>) 
         Scheme::Wss => format!("wss://127.0.0.1:{port}/"),
     };
     let mut client_args = vec![url.as_str()];
+    client_args.extend(client_flags);
     if scheme == Scheme::Wss {
         client_args.extend(["--ca", &ca]);
     }
@@ -318,46 +324,56 @@ fn client_close(scheme: Scheme, case: &str, input: &str, echoes: Option<usize>) 
 
 /// The server sends `case`'s hostile frame: our client must answer with a close frame
 /// carrying `code` and exit 1, saying why.
-fn client_fails_with(scheme: Scheme, case: &str, code: u16) {
-    let run = client_close(scheme, case, "", None);
+fn client_fails_with(scheme: Scheme, case: &str, client_flags: &[&str], code: u16) {
+    let run = client_close(scheme, case, client_flags, "", None);
     assert_eq!(run.closed, format!("closed {code}"), "{}", run.stderr);
     assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
     assert!(run.stderr.starts_with("wss_client: "), "{}", run.stderr);
 }
 
 #[test]
+fn oversized_message_over_ws_gets_1009_from_our_client() {
+    client_fails_with(Scheme::Ws, "big", &["--max-message", "1000"], 1009);
+}
+
+#[test]
+fn oversized_message_over_wss_gets_1009_from_our_client() {
+    client_fails_with(Scheme::Wss, "big", &["--max-message", "1000"], 1009);
+}
+
+#[test]
 fn frame_with_a_reserved_bit_over_ws_gets_1002_from_our_client() {
-    client_fails_with(Scheme::Ws, "rsv", 1002);
+    client_fails_with(Scheme::Ws, "rsv", &[], 1002);
 }
 
 #[test]
 fn frame_with_a_reserved_bit_over_wss_gets_1002_from_our_client() {
-    client_fails_with(Scheme::Wss, "rsv", 1002);
+    client_fails_with(Scheme::Wss, "rsv", &[], 1002);
 }
 
 #[test]
 fn masked_server_frame_over_ws_gets_1002_from_our_client() {
-    client_fails_with(Scheme::Ws, "masked", 1002);
+    client_fails_with(Scheme::Ws, "masked", &[], 1002);
 }
 
 #[test]
 fn masked_server_frame_over_wss_gets_1002_from_our_client() {
-    client_fails_with(Scheme::Wss, "masked", 1002);
+    client_fails_with(Scheme::Wss, "masked", &[], 1002);
 }
 
 #[test]
 fn invalid_utf8_text_over_ws_gets_1007_from_our_client() {
-    client_fails_with(Scheme::Ws, "bad-utf8", 1007);
+    client_fails_with(Scheme::Ws, "bad-utf8", &[], 1007);
 }
 
 #[test]
 fn invalid_utf8_text_over_wss_gets_1007_from_our_client() {
-    client_fails_with(Scheme::Wss, "bad-utf8", 1007);
+    client_fails_with(Scheme::Wss, "bad-utf8", &[], 1007);
 }
 
 /// One line echoed, then the end of stdin: our client closes with 1000 and exits 0.
 fn end_of_stdin_closes_with_1000(scheme: Scheme) {
-    let run = client_close(scheme, "echo", "hello\n", Some(1));
+    let run = client_close(scheme, "echo", &[], "hello\n", Some(1));
     assert_eq!(run.stdout, ["hello"], "{}", run.stderr);
     assert_eq!(run.closed, "closed 1000", "{}", run.stderr);
     assert!(run.status.success(), "{}: {}", run.status, run.stderr);

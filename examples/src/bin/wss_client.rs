@@ -13,7 +13,8 @@
 //! The URL is the first argument or `--url URL`: `ws://` or `wss://`, host (name, IPv4, or
 //! IPv6 in brackets), optional port (default 80/443), optional path and query. `wss://` needs
 //! `--ca PEM` (trust this CA or self-signed certificate) or `--insecure` (accept **any**
-//! certificate: for testing against one's own servers only).
+//! certificate: for testing against one's own servers only). `--max-message BYTES` (default
+//! 16 MiB): a longer message from the server fails the connection with close code 1009.
 //!
 //! The chain per connection: socket ⇄ `Link` ⇄ (`Tls` client ⇄) `WebSocket` client ⇄ message
 //! records ⇄ this program. stdin is read by a thread that hands lines to the event loop
@@ -40,8 +41,8 @@ use pipebuf_mio::{
     LeftReason, SendResult,
 };
 use pipebuf_rustls::TlsError;
-use pipebuf_websocket::WsError;
 use pipebuf_websocket::message::{MessageAssembler, MessageKind, write_chunk_some};
+use pipebuf_websocket::{WsConfig, WsError};
 
 /// Lines queued in the connection before `send` reports it full.
 const MAX_QUEUED: usize = 64;
@@ -211,7 +212,7 @@ fn parse_args() -> Result<(WsUrl, Flags), String> {
     let mut positional = None;
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--url" || args[i] == "--ca" {
+        if ["--url", "--ca", "--max-message"].contains(&args[i].as_str()) {
             i += 2;
         } else if args[i].starts_with("--") {
             i += 1;
@@ -221,14 +222,15 @@ fn parse_args() -> Result<(WsUrl, Flags), String> {
             return Err(format!("unexpected argument {:?}", args[i]));
         }
     }
-    let flags = Flags::parse_with_switches(args, &["url", "ca"], &["insecure"])?;
+    let flags = Flags::parse_with_switches(args, &["url", "ca", "max-message"], &["insecure"])?;
     let url = match (positional, flags.get("url")) {
         (Some(url), None) => url,
         (None, Some(url)) => url.to_string(),
         (Some(_), Some(_)) => return Err("give the URL once".into()),
         (None, None) => {
             return Err(
-                "usage: wss_client ws[s]://HOST[:PORT]/PATH [--ca PEM | --insecure]".into(),
+                "usage: wss_client ws[s]://HOST[:PORT]/PATH [--ca PEM | --insecure] [--max-message BYTES]"
+                    .into(),
             );
         }
     };
@@ -246,7 +248,13 @@ fn run() -> Result<(), Failure> {
     let tls =
         tls_config(&url, flags.get("ca"), flags.is_set("insecure")).map_err(Failure::Usage)?;
     let addr = url.socket_addr().map_err(Failure::Run)?;
-    let stack = client_stack(&url, tls, client_config(0)).map_err(Failure::Run)?;
+    let config = WsConfig {
+        max_message: flags
+            .parse_or("max-message", client_config(0).max_message)
+            .map_err(Failure::Usage)?,
+        ..client_config(0)
+    };
+    let stack = client_stack(&url, tls, config).map_err(Failure::Run)?;
     let chain = Endpoint::new(stack, Lines::default());
     let fail = |what: String| Failure::Run(what);
     let mut driver: Driver<LineClient> = Driver::new(DriverConfig::default(), Box::new(|_| None))
