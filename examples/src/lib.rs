@@ -181,6 +181,22 @@ pub fn stop_on_signals(wake: impl FnOnce() + Send + 'static) -> std::io::Result<
     Ok(stop)
 }
 
+/// CPU time of process `pid` so far, all its live threads, in seconds, with nanosecond
+/// resolution (the scheduler's statistics in `/proc/PID/task/*/schedstat`; Linux only).
+/// `None` if the process is gone. The load generators report a server's CPU time over
+/// their measured window with it (`--server-pid`).
+pub fn process_cpu_secs(pid: u32) -> Option<f64> {
+    let mut ns: u64 = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue; // the thread exited meanwhile
+        };
+        ns += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(ns as f64 / 1e9)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

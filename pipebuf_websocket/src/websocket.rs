@@ -311,6 +311,8 @@ impl WebSocket {
             let n = wr.append_some(&self.head_out).unwrap_or(0);
             self.head_out.drain(..n);
             if self.head_out.is_empty() {
+                // Written once per connection: its capacity is not worth keeping.
+                self.head_out = Vec::new();
                 wr.push();
             }
         }

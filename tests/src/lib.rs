@@ -85,6 +85,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts example `name` with `args` and waits (at most 30 s) for its one
     /// `listening on HOST:PORT` line on stdout.
     pub fn start(name: &str, args: &[&str]) -> Result<Server, String> {

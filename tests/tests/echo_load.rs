@@ -205,3 +205,29 @@ fn echo_load_rejects_bad_flags_with_exit_2() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn echo_load_with_the_server_pid_adds_the_servers_cpu_time_per_message() {
+    let mut server = Server::start("tcp_echo", &["--addr", "127.0.0.1:0"]).unwrap();
+    let pid = server.pid().to_string();
+    let out = echo_load(&[
+        "--addr",
+        &server.addr,
+        "--conns",
+        "4",
+        "--secs",
+        "1",
+        "--server-pid",
+        &pid,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut keys = KEYS.to_vec();
+    keys.extend(["server_cpu_s", "server_us_per_msg"]);
+    let fields = fields(&out, &keys);
+    let (msgs, cpu) = (value(&fields, "msgs"), value(&fields, "server_cpu_s"));
+    assert!(msgs > 0.0 && cpu > 0.0 && cpu < 1.5, "{fields:?}");
+    let expected = cpu * 1e6 / msgs;
+    let per_msg = value(&fields, "server_us_per_msg");
+    assert!((per_msg - expected).abs() <= expected * 0.01 + 0.01, "{fields:?}");
+    assert!(server.stop("TERM", TIMEOUT).unwrap().success());
+}

@@ -1,5 +1,7 @@
 //! `load` as a process against `ws_echo` and `wss_echo`: one JSON line with the keys the
-//! benchmarks read, messages counted, no errors; a non-zero exit when no connection opens.
+//! benchmarks read, messages counted, no errors; a non-zero exit when no connection opens;
+//! the server's CPU time, the handshake mode and the hold mode that `scripts/bench-ws.sh`
+//! uses.
 
 use std::net::TcpListener;
 use std::process::{Command, Output};
@@ -173,4 +175,72 @@ fn load_rejects_bad_flags_with_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// The value of `key` in `fields`, failing the test without it.
+fn field(fields: &[(String, f64)], key: &str) -> f64 {
+    fields
+        .iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no {key} in {fields:?}"))
+        .1
+}
+
+#[test]
+fn load_with_the_server_pid_reports_the_servers_cpu_time_per_message() {
+    let mut server = Server::start("ws_echo", &["--addr", "127.0.0.1:0"]).unwrap();
+    let url = format!("ws://{}/", server.addr);
+    let pid = server.pid().to_string();
+    let out = load(&["--url", &url, "--duration", "1", "--server-pid", &pid]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fields = parse_json(&out);
+    let msgs = field(&fields, "msgs_per_sec");
+    let cpu = field(&fields, "server_cpu_s");
+    let per_msg = field(&fields, "server_us_per_msg");
+    assert!(msgs > 0.0 && cpu > 0.0, "{fields:?}");
+    // The server cannot have used more than the window's second of one CPU (with slack for
+    // reading the clocks).
+    assert!(cpu < 1.5, "{fields:?}");
+    let expected = cpu * 1e6 / msgs;
+    assert!((per_msg - expected).abs() <= expected * 0.01 + 0.01, "{fields:?}");
+    assert!(server.stop("TERM", TIMEOUT).unwrap().success());
+}
+
+#[test]
+fn load_in_handshake_mode_counts_complete_opening_and_closing_handshakes() {
+    let mut server = Server::start("wss_echo", &["--addr", "127.0.0.1:0"]).unwrap();
+    let url = format!("wss://{}/", server.addr);
+    let out = load(&[
+        "--url",
+        &url,
+        "--insecure",
+        "--handshakes",
+        "--connections",
+        "4",
+        "--duration",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fields = parse_json(&out);
+    let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["handshakes_per_sec", "connections", "errors"]);
+    assert!(field(&fields, "handshakes_per_sec") >= 1.0, "{fields:?}");
+    assert_eq!(field(&fields, "errors"), 0.0, "{fields:?}");
+    assert!(server.stop("TERM", TIMEOUT).unwrap().success());
+}
+
+#[test]
+fn load_in_hold_mode_says_ready_once_every_connection_is_open_and_then_holds_them() {
+    let mut server = Server::start("ws_echo", &["--addr", "127.0.0.1:0"]).unwrap();
+    let url = format!("ws://{}/", server.addr);
+    let out = load(&["--url", &url, "--connections", "5", "--hold", "0.3"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0], "ready 5");
+    let fields = json_fields(lines[1]);
+    assert_eq!(field(&fields, "held"), 5.0, "{fields:?}");
+    assert_eq!(field(&fields, "errors"), 0.0, "{fields:?}");
+    assert!(server.stop("TERM", TIMEOUT).unwrap().success());
 }

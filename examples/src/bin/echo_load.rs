@@ -13,6 +13,9 @@
 //! 16), `--secs S` (default 5, fractions allowed), `--inflight K` (default 1), `--threads T`
 //! (default 1: each thread runs a mio loop over its share of the connections).
 //!
+//! `--server-pid PID`: the server's CPU time over the measured window is added to the JSON
+//! line as `server_cpu_s` and `server_us_per_msg` (handshake mode: `server_us_per_handshake`).
+//!
 //! TLS flags: `--tls` (no value: speak TLS through a rustls client, full handshakes, no
 //! session resumption), `--ca PEM` (trust this CA or self-signed certificate; without it
 //! **any** server certificate is accepted, see
@@ -57,7 +60,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Registry, Token};
-use pipebuf_examples::Flags;
+use pipebuf_examples::{Flags, process_cpu_secs};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
@@ -811,6 +814,7 @@ fn run() -> Result<bool, String> {
             "threads",
             "ca",
             "server-name",
+            "server-pid",
         ],
         &["tls", "handshakes"],
     )?;
@@ -836,10 +840,19 @@ fn run() -> Result<bool, String> {
         .ok_or("--secs must be above 0 and at most a day")?;
     let tls = tls_setup(&flags, addr)?;
     let handshakes = flags.is_set("handshakes");
+    let server_pid = match flags.get("server-pid") {
+        None => None,
+        Some(_) => {
+            let pid: u32 = flags.parse_or("server-pid", 0)?;
+            process_cpu_secs(pid).ok_or(format!("--server-pid {pid}: no such process"))?;
+            Some(pid)
+        }
+    };
 
     let threads = threads.min(conns);
-    // Every thread makes its connections before any clock starts.
-    let barrier = Arc::new(Barrier::new(threads));
+    // Every thread makes its connections before any clock starts; this one then reads the
+    // server's CPU time over the measured window.
+    let barrier = Arc::new(Barrier::new(threads + 1));
     let mut handles = Vec::new();
     let mut first_conn = 0;
     for t in 0..threads {
@@ -857,6 +870,12 @@ fn run() -> Result<bool, String> {
         let barrier = Arc::clone(&barrier);
         handles.push(std::thread::spawn(move || run_job(job, &barrier, duration)));
     }
+    barrier.wait();
+    let cpu_start = server_pid.and_then(process_cpu_secs);
+    std::thread::sleep(duration);
+    let server_cpu = cpu_start
+        .zip(server_pid.and_then(process_cpu_secs))
+        .map(|(a, b)| b - a);
     let mut total = Outcome::default();
     for handle in handles {
         let Ok(out) = handle.join() else {
@@ -877,14 +896,26 @@ fn run() -> Result<bool, String> {
     let rate = total.msgs as f64 / secs;
     let p50 = quantile_us(&total.latencies, 0.50);
     let p99 = quantile_us(&total.latencies, 0.99);
+    let cpu = match server_cpu {
+        Some(cpu) => format!(
+            ",\"server_cpu_s\":{cpu:.4},\"server_us_per_{}\":{:.3}",
+            if handshakes { "handshake" } else { "msg" },
+            if total.msgs > 0 {
+                cpu * 1e6 / total.msgs as f64
+            } else {
+                0.0
+            },
+        ),
+        None => String::new(),
+    };
     if handshakes {
         println!(
-            "{{\"conns\":{conns},\"size\":{size},\"secs\":{secs:.3},\"handshakes\":{},\"handshakes_per_sec\":{rate:.1},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"errors\":{}}}",
+            "{{\"conns\":{conns},\"size\":{size},\"secs\":{secs:.3},\"handshakes\":{},\"handshakes_per_sec\":{rate:.1},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"errors\":{}{cpu}}}",
             total.msgs, total.errors,
         );
     } else {
         println!(
-            "{{\"conns\":{conns},\"size\":{size},\"secs\":{secs:.3},\"msgs\":{},\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{:.2},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"errors\":{}}}",
+            "{{\"conns\":{conns},\"size\":{size},\"secs\":{secs:.3},\"msgs\":{},\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{:.2},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"errors\":{}{cpu}}}",
             total.msgs,
             rate * size as f64 / (1024.0 * 1024.0),
             total.errors,

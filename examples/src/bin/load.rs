@@ -16,6 +16,15 @@
 //! (trust this CA or self-signed certificate) or `--insecure` (accept **any** certificate:
 //! for benchmarks against one's own servers only; TLS session resumption is off either way).
 //!
+//! Benchmark flags: `--server-pid PID` (the server's CPU time during the measured window,
+//! read from `/proc/PID/task/*/schedstat`, is added to the JSON line as `server_cpu_s` and
+//! `server_us_per_msg`); `--handshakes` (no value: instead of messages, each of the
+//! `--connections` slots opens a connection, completes the TCP, TLS and WebSocket
+//! handshakes, closes it with the close handshake and opens the next, for `--duration`;
+//! prints `{"handshakes_per_sec":..,"connections":..,"errors":..}`); `--hold SECS` (opens
+//! the connections, prints `ready N` once all N are open, holds them idle for SECS and
+//! exits: for measuring a server's memory per idle connection).
+//!
 //! All connections open (TCP, TLS and WebSocket handshakes) before the clock starts; then
 //! each sends messages for `--duration`, message `seq` of connection `c` being a distinct
 //! slice of one pseudo-random pattern, so a mixed-up or corrupted echo shows. Only messages
@@ -40,8 +49,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use pipebuf::{EofKind, Layer, PBufRdWr, PipeBufPair, StackError, Time};
-use pipebuf_examples::Flags;
 use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
+use pipebuf_examples::{Flags, process_cpu_secs};
 use pipebuf_mio::{Chain, ClassId, ConnId, Context, Driver, DriverConfig, Event, LeftReason};
 use pipebuf_rustls::TlsError;
 use pipebuf_websocket::WsError;
@@ -178,6 +187,8 @@ struct LoadState {
     stopping: bool,
     /// [`Report::Done`] was sent and our side closed.
     finished: bool,
+    /// Handshake mode: close as soon as the WebSocket is open.
+    handshake_only: bool,
 }
 
 impl LoadState {
@@ -186,6 +197,7 @@ impl LoadState {
         pattern: Rc<Pattern>,
         window: Rc<Cell<Option<Window>>>,
         in_flight: u64,
+        handshake_only: bool,
     ) -> Self {
         LoadState {
             index,
@@ -202,6 +214,7 @@ impl LoadState {
             opened: false,
             stopping: false,
             finished: false,
+            handshake_only,
         }
     }
 }
@@ -309,6 +322,10 @@ impl Chain for LoadConn {
             st.opened = true;
             cx.emit(Report::Open);
             active = true;
+            if st.handshake_only {
+                st.finished = true;
+                self.top.upper().wr.close();
+            }
         }
         if !st.stopping
             && st
@@ -383,12 +400,34 @@ struct Settings {
     size: usize,
     in_flight: u64,
     duration: Duration,
+    server_pid: Option<u32>,
+    mode: Mode,
+}
+
+/// What the run measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// Echoed messages: the default.
+    Echo,
+    /// Complete opening and closing handshakes per second.
+    Handshakes,
+    /// Open connections held idle for this long.
+    Hold(Duration),
 }
 
 fn settings() -> Result<Settings, String> {
     let flags = Flags::from_env_with_switches(
-        &["url", "connections", "size", "in-flight", "duration", "ca"],
-        &["insecure"],
+        &[
+            "url",
+            "connections",
+            "size",
+            "in-flight",
+            "duration",
+            "ca",
+            "server-pid",
+            "hold",
+        ],
+        &["insecure", "handshakes"],
     )?;
     let url = WsUrl::parse(
         flags
@@ -413,6 +452,28 @@ fn settings() -> Result<Settings, String> {
         .ok()
         .filter(|d| !d.is_zero() && *d <= Duration::from_secs(86_400))
         .ok_or("--duration must be above 0 and at most a day")?;
+    let server_pid = match flags.get("server-pid") {
+        None => None,
+        Some(_) => {
+            let pid: u32 = flags.parse_or("server-pid", 0)?;
+            process_cpu_secs(pid).ok_or(format!("--server-pid {pid}: no such process"))?;
+            Some(pid)
+        }
+    };
+    let mode = match (flags.is_set("handshakes"), flags.get("hold")) {
+        (false, None) => Mode::Echo,
+        (true, None) => Mode::Handshakes,
+        (false, Some(_)) => {
+            let secs: f64 = flags.parse_or("hold", 0.0)?;
+            Mode::Hold(
+                Duration::try_from_secs_f64(secs)
+                    .ok()
+                    .filter(|d| *d <= Duration::from_secs(86_400))
+                    .ok_or("--hold must be 0 to a day")?,
+            )
+        }
+        (true, Some(_)) => return Err("--handshakes and --hold exclude each other".into()),
+    };
     Ok(Settings {
         url,
         tls,
@@ -420,6 +481,8 @@ fn settings() -> Result<Settings, String> {
         size,
         in_flight,
         duration,
+        server_pid,
+        mode,
     })
 }
 
@@ -430,6 +493,10 @@ struct Tally {
     errors: usize,
     mismatches: usize,
     opened: usize,
+    /// Handshake mode: WebSockets opened within the time.
+    handshakes: usize,
+    /// The server's CPU seconds in the measured window (with `--server-pid`).
+    server_cpu: Option<f64>,
     notes: Vec<String>,
 }
 
@@ -456,19 +523,19 @@ impl Tally {
     }
 }
 
-fn run(settings: &Settings) -> Result<Tally, String> {
-    let addr = settings.url.socket_addr()?;
-    let pattern = Rc::new(Pattern::new(settings.size));
-    let window = Rc::new(Cell::new(None));
-    let config = DriverConfig {
-        max_connections: settings.connections,
-        ..DriverConfig::default()
-    };
-    let mut driver: Driver<LoadConn> =
-        Driver::new(config, Box::new(|_| None)).map_err(|e| format!("event loop: {e}"))?;
-    let mut tally = Tally::default();
-    let mut live: Vec<ConnId> = Vec::new();
-    for index in 0..settings.connections {
+/// The connections' shared state and the event loop they run on.
+struct Run<'a> {
+    settings: &'a Settings,
+    pattern: Rc<Pattern>,
+    window: Rc<Cell<Option<Window>>>,
+    driver: Driver<LoadConn>,
+    tally: Tally,
+}
+
+impl Run<'_> {
+    /// Opens connection number `index`; a failure is counted, not returned.
+    fn connect(&mut self, index: usize) -> Result<Option<ConnId>, String> {
+        let settings = self.settings;
         let stack = client_stack(
             &settings.url,
             settings.tls.clone(),
@@ -476,98 +543,230 @@ fn run(settings: &Settings) -> Result<Tally, String> {
         )?;
         let st = LoadState::new(
             index,
-            Rc::clone(&pattern),
-            Rc::clone(&window),
+            Rc::clone(&self.pattern),
+            Rc::clone(&self.window),
             settings.in_flight,
+            settings.mode == Mode::Handshakes,
         );
-        match driver.connect_tcp(
-            addr,
-            LoadConn {
-                stack,
-                top: PipeBufPair::new(),
-                st,
-            },
-            ClassId::DEFAULT,
-        ) {
-            Ok(id) => live.push(id),
-            Err(e) => tally.error(format!("connect to {addr}: {e}")),
-        }
-    }
-    // Phase 1: every connection opens (or fails) before the clock starts.
-    let mut open: Vec<ConnId> = Vec::new();
-    let give_up = Instant::now() + GRACE;
-    while open.len() < live.len() && Instant::now() < give_up {
-        driver
-            .poll(Some(Duration::from_millis(100)))
-            .map_err(|e| format!("event loop: {e}"))?;
-        while let Some(event) = driver.next_event() {
-            match event {
-                Event::Message {
-                    id,
-                    msg: Report::Open,
-                } => open.push(id),
-                Event::Left { id, reason, .. } => {
-                    live.retain(|&l| l != id);
-                    open.retain(|&o| o != id);
-                    tally.left(reason, false);
-                }
-                _ => (),
-            }
-        }
-    }
-    tally.opened = open.len();
-    if open.len() < live.len() {
-        for &id in live.iter().filter(|id| !open.contains(id)) {
-            tally.error(format!("connection not open after {GRACE:?}"));
-            driver.abort(id);
-        }
-        while driver.next_event().is_some() {}
-        live = open.clone();
-    }
-    if live.is_empty() {
-        return Ok(tally);
-    }
-    // Phase 2: the measured run, then the drain and the close handshakes.
-    let start = Instant::now();
-    let deadline = start + settings.duration;
-    window.set(Some(Window { start, deadline }));
-    for &id in &live {
-        // A turn for each, so that it starts sending now that the window is set.
-        driver.wake(id);
-    }
-    let mut done: Vec<ConnId> = Vec::new();
-    let give_up = deadline + GRACE;
-    while !live.is_empty() && Instant::now() < give_up {
-        driver
-            .poll(Some(Duration::from_millis(100)))
-            .map_err(|e| format!("event loop: {e}"))?;
-        while let Some(event) = driver.next_event() {
-            match event {
-                Event::Message {
-                    id,
-                    msg: Report::Done(latencies),
-                } => {
-                    done.push(id);
-                    tally.latencies.extend(latencies);
-                }
-                Event::Left { id, reason, .. } => {
-                    live.retain(|&l| l != id);
-                    tally.left(reason, done.contains(&id));
-                }
-                _ => (),
-            }
-        }
-    }
-    for id in live {
-        let what = if done.contains(&id) {
-            "no end of the close handshake"
-        } else {
-            "echoes still missing"
+        let conn = LoadConn {
+            stack,
+            top: PipeBufPair::new(),
+            st,
         };
-        tally.error(format!("{what} {GRACE:?} after the time was up"));
-        driver.abort(id);
+        let addr = settings.url.socket_addr()?;
+        match self.driver.connect_tcp(addr, conn, ClassId::DEFAULT) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) => {
+                self.tally.error(format!("connect to {addr}: {e}"));
+                Ok(None)
+            }
+        }
     }
-    Ok(tally)
+
+    /// Waits for events until `until` at most (and at most 100 ms).
+    fn poll(&mut self, until: Instant) -> Result<(), String> {
+        let wait = until
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(100));
+        self.driver
+            .poll(Some(wait))
+            .map_err(|e| format!("event loop: {e}"))
+    }
+
+    fn server_cpu(&self) -> Option<f64> {
+        self.settings.server_pid.and_then(process_cpu_secs)
+    }
+
+    /// Phase 1: every connection opens (or fails) before the clock starts. Returns the open
+    /// ones; the others are counted as errors and aborted.
+    fn open_all(&mut self) -> Result<Vec<ConnId>, String> {
+        let mut live = Vec::new();
+        for index in 0..self.settings.connections {
+            live.extend(self.connect(index)?);
+        }
+        let mut open: Vec<ConnId> = Vec::new();
+        let give_up = Instant::now() + GRACE;
+        while open.len() < live.len() && Instant::now() < give_up {
+            self.poll(give_up)?;
+            while let Some(event) = self.driver.next_event() {
+                match event {
+                    Event::Message {
+                        id,
+                        msg: Report::Open,
+                    } => open.push(id),
+                    Event::Left { id, reason, .. } => {
+                        live.retain(|&l| l != id);
+                        open.retain(|&o| o != id);
+                        self.tally.left(reason, false);
+                    }
+                    _ => (),
+                }
+            }
+        }
+        self.tally.opened = open.len();
+        for &id in live.iter().filter(|id| !open.contains(id)) {
+            self.tally
+                .error(format!("connection not open after {GRACE:?}"));
+            self.driver.abort(id);
+        }
+        while self.driver.next_event().is_some() {}
+        Ok(open)
+    }
+
+    /// Phase 2 of the echo mode: the measured window, then the drain and the close
+    /// handshakes.
+    fn echo(&mut self, mut live: Vec<ConnId>) -> Result<(), String> {
+        let start = Instant::now();
+        let deadline = start + self.settings.duration;
+        self.window.set(Some(Window { start, deadline }));
+        let cpu_start = self.server_cpu();
+        for &id in &live {
+            // A turn for each, so that it starts sending now that the window is set.
+            self.driver.wake(id);
+        }
+        let mut done: Vec<ConnId> = Vec::new();
+        let give_up = deadline + GRACE;
+        while !live.is_empty() && Instant::now() < give_up {
+            self.poll(if Instant::now() < deadline {
+                deadline
+            } else {
+                give_up
+            })?;
+            if self.tally.server_cpu.is_none() && Instant::now() >= deadline {
+                self.tally.server_cpu = cpu_start.zip(self.server_cpu()).map(|(a, b)| b - a);
+            }
+            while let Some(event) = self.driver.next_event() {
+                match event {
+                    Event::Message {
+                        id,
+                        msg: Report::Done(latencies),
+                    } => {
+                        done.push(id);
+                        self.tally.latencies.extend(latencies);
+                    }
+                    Event::Left { id, reason, .. } => {
+                        live.retain(|&l| l != id);
+                        self.tally.left(reason, done.contains(&id));
+                    }
+                    _ => (),
+                }
+            }
+        }
+        for id in live {
+            let what = if done.contains(&id) {
+                "no end of the close handshake"
+            } else {
+                "echoes still missing"
+            };
+            self.tally
+                .error(format!("{what} {GRACE:?} after the time was up"));
+            self.driver.abort(id);
+        }
+        Ok(())
+    }
+
+    /// The handshake mode: each slot opens, closes and opens again until the time is up.
+    fn handshakes(&mut self) -> Result<(), String> {
+        let start = Instant::now();
+        let deadline = start + self.settings.duration;
+        let cpu_start = self.server_cpu();
+        let mut live: Vec<ConnId> = Vec::new();
+        let mut opened: Vec<ConnId> = Vec::new();
+        let mut next_index = 0;
+        for _ in 0..self.settings.connections {
+            live.extend(self.connect(next_index)?);
+            next_index += 1;
+        }
+        let give_up = deadline + GRACE;
+        while !live.is_empty() && Instant::now() < give_up {
+            self.poll(if Instant::now() < deadline {
+                deadline
+            } else {
+                give_up
+            })?;
+            let now = Instant::now();
+            if self.tally.server_cpu.is_none() && now >= deadline {
+                self.tally.server_cpu = cpu_start.zip(self.server_cpu()).map(|(a, b)| b - a);
+            }
+            while let Some(event) = self.driver.next_event() {
+                match event {
+                    Event::Message {
+                        id,
+                        msg: Report::Open,
+                    } => {
+                        opened.push(id);
+                        if now <= deadline {
+                            self.tally.handshakes += 1;
+                        }
+                    }
+                    Event::Left { id, reason, .. } => {
+                        live.retain(|&l| l != id);
+                        let was_open = opened.contains(&id);
+                        opened.retain(|&o| o != id);
+                        self.tally.left(reason, was_open);
+                        if now < deadline {
+                            live.extend(self.connect(next_index)?);
+                            next_index += 1;
+                        }
+                    }
+                    _ => (),
+                }
+            }
+        }
+        for id in live {
+            self.tally.error(format!(
+                "a handshake still unfinished {GRACE:?} after the time was up"
+            ));
+            self.driver.abort(id);
+        }
+        Ok(())
+    }
+
+    /// The hold mode: the open connections stay idle for `hold`.
+    fn hold(&mut self, live: &[ConnId], hold: Duration) -> Result<(), String> {
+        println!("ready {}", live.len());
+        std::io::Write::flush(&mut std::io::stdout()).map_err(|e| format!("stdout: {e}"))?;
+        let until = Instant::now() + hold;
+        while Instant::now() < until {
+            self.poll(until)?;
+            while let Some(event) = self.driver.next_event() {
+                if let Event::Left { reason, .. } = event {
+                    self.tally.left(reason, false);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn run(settings: &Settings) -> Result<Tally, String> {
+    let config = DriverConfig {
+        max_connections: settings.connections,
+        ..DriverConfig::default()
+    };
+    let driver: Driver<LoadConn> =
+        Driver::new(config, Box::new(|_| None)).map_err(|e| format!("event loop: {e}"))?;
+    let mut run = Run {
+        settings,
+        pattern: Rc::new(Pattern::new(settings.size)),
+        window: Rc::new(Cell::new(None)),
+        driver,
+        tally: Tally::default(),
+    };
+    match settings.mode {
+        Mode::Handshakes => run.handshakes()?,
+        Mode::Echo => {
+            let live = run.open_all()?;
+            if !live.is_empty() {
+                run.echo(live)?;
+            }
+        }
+        Mode::Hold(hold) => {
+            let live = run.open_all()?;
+            run.hold(&live, hold)?;
+        }
+    }
+    Ok(run.tally)
 }
 
 fn main() -> ExitCode {
@@ -590,16 +789,54 @@ fn main() -> ExitCode {
     }
     tally.latencies.sort_unstable();
     let secs = settings.duration.as_secs_f64();
-    let rate = tally.latencies.len() as f64 / secs;
-    let mib = rate * settings.size as f64 / (1024.0 * 1024.0);
-    println!(
-        "{{\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{mib:.3},\"p50_us\":{:.1},\"p99_us\":{:.1},\"connections\":{},\"size\":{},\"errors\":{}}}",
-        quantile_us(&tally.latencies, 0.50),
-        quantile_us(&tally.latencies, 0.99),
-        settings.connections,
-        settings.size,
-        tally.errors,
-    );
+    let cpu = |per: usize| match tally.server_cpu {
+        Some(cpu) => format!(
+            ",\"server_cpu_s\":{cpu:.4},\"server_us_per_{}\":{:.3}",
+            if settings.mode == Mode::Handshakes {
+                "handshake"
+            } else {
+                "msg"
+            },
+            if per > 0 { cpu * 1e6 / per as f64 } else { 0.0 },
+        ),
+        None => String::new(),
+    };
+    match settings.mode {
+        Mode::Echo => {
+            let count = tally.latencies.len();
+            let rate = count as f64 / secs;
+            let mib = rate * settings.size as f64 / (1024.0 * 1024.0);
+            println!(
+                "{{\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{mib:.3},\"p50_us\":{:.1},\"p99_us\":{:.1},\"connections\":{},\"size\":{},\"errors\":{}{}}}",
+                quantile_us(&tally.latencies, 0.50),
+                quantile_us(&tally.latencies, 0.99),
+                settings.connections,
+                settings.size,
+                tally.errors,
+                cpu(count),
+            );
+        }
+        Mode::Handshakes => {
+            let rate = tally.handshakes as f64 / secs;
+            println!(
+                "{{\"handshakes_per_sec\":{rate:.1},\"connections\":{},\"errors\":{}{}}}",
+                settings.connections,
+                tally.errors,
+                cpu(tally.handshakes),
+            );
+            if tally.handshakes == 0 {
+                eprintln!("load: no handshake completed");
+                return ExitCode::FAILURE;
+            }
+            return ExitCode::SUCCESS;
+        }
+        Mode::Hold(_) => {
+            println!(
+                "{{\"held\":{},\"connections\":{},\"errors\":{}}}",
+                tally.opened, settings.connections, tally.errors
+            );
+        }
+    }
     if tally.mismatches > 0 {
         eprintln!("load: {} connections got wrong echoes", tally.mismatches);
         return ExitCode::FAILURE;
