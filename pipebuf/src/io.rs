@@ -53,12 +53,23 @@ pub enum WriteStatus {
     Empty,
 }
 
+/// Bytes a read into a buffer that holds no storage goes through on the stack (see
+/// [`PBufWr::read_from`]): enough for a request line and headers or a TLS ClientHello.
+const FIRST_READ_BYTES: usize = 2048;
+
 impl PBufWr<'_, u8> {
     /// One read from `src` straight into this buffer's free space (at most `max` bytes),
     /// retrying on `Interrupted`. Other errors are returned unchanged and leave the buffer
-    /// as it was. Uses the free space already held when there is some (the buffer grows
-    /// only when it is full or empty) and leaves no reservation behind, so an idle buffer
-    /// can be [released](crate::PipeBuf::release).
+    /// as it was.
+    ///
+    /// The read is offered all the free space the buffer already holds, up to `max`, so
+    /// that one read takes whatever the source has ready; waiting data is moved down first
+    /// when that is cheap. Storage grows by one step (doubling) only when nothing is free:
+    /// a buffer kept between reads settles at the size its largest burst needed. A buffer
+    /// that holds no storage (new, or [released](crate::PipeBuf::release)) reads through a
+    /// small stack buffer instead and allocates only once bytes arrived, so a read that
+    /// would block allocates nothing. No reservation is left behind, so an idle buffer can
+    /// be released.
     ///
     /// ```
     /// use pipebuf::{PipeBuf, ReadStatus};
@@ -74,7 +85,11 @@ impl PBufWr<'_, u8> {
         src: &mut R,
         max: usize,
     ) -> io::Result<ReadStatus> {
-        let result = self.read_into_space(src, max);
+        let result = if self.holds_no_storage() {
+            self.read_through_stack(src, max)
+        } else {
+            self.read_into_space(src, max)
+        };
         // Whatever happened, no reservation is left behind to keep an idle buffer alive.
         self.unreserve();
         result
@@ -85,30 +100,64 @@ impl PBufWr<'_, u8> {
         src: &mut R,
         max: usize,
     ) -> io::Result<ReadStatus> {
-        let space = self.space_for_transfer(max)?;
-        if space.is_empty() {
+        let space = self.space_for_read(max)?;
+        let offered = space.len();
+        if offered == 0 {
             return Ok(ReadStatus::Full);
         }
-        loop {
-            match src.read(space) {
-                Ok(0) => return Ok(ReadStatus::EndOfStream),
-                Ok(n) => {
-                    let offered = space.len();
-                    let n = n.min(offered);
-                    self.commit(n)?;
-                    return Ok(if n < offered {
-                        ReadStatus::Partial(n)
-                    } else {
-                        ReadStatus::Read(n)
-                    });
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(ReadStatus::WouldBlock);
-                }
-                Err(e) => return Err(e),
-            }
+        let n = match read_retrying(src, space)? {
+            Some(0) => return Ok(ReadStatus::EndOfStream),
+            Some(n) => n.min(offered),
+            None => return Ok(ReadStatus::WouldBlock),
+        };
+        self.commit(n)?;
+        Ok(read_status(n, offered))
+    }
+
+    /// A read for a buffer without storage: into the stack first, then appended, so that
+    /// nothing is allocated for a read that finds no data.
+    fn read_through_stack<R: Read + ?Sized>(
+        &mut self,
+        src: &mut R,
+        max: usize,
+    ) -> io::Result<ReadStatus> {
+        if self.is_eof() {
+            return Err(crate::Error::AfterEof.into());
         }
+        let mut first = [0u8; FIRST_READ_BYTES];
+        let offered = FIRST_READ_BYTES.min(max).min(self.room());
+        if offered == 0 {
+            return Ok(ReadStatus::Full);
+        }
+        let n = match read_retrying(src, &mut first[..offered])? {
+            Some(0) => return Ok(ReadStatus::EndOfStream),
+            Some(n) => n.min(offered),
+            None => return Ok(ReadStatus::WouldBlock),
+        };
+        // Fits: `offered` is within the room left.
+        self.append(&first[..n])?;
+        Ok(read_status(n, offered))
+    }
+}
+
+/// One read, retrying on `Interrupted`: `Some(n)` bytes (0 at end of stream), `None` for
+/// `WouldBlock`.
+fn read_retrying<R: Read + ?Sized>(src: &mut R, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        match src.read(buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn read_status(n: usize, offered: usize) -> ReadStatus {
+    if n < offered {
+        ReadStatus::Partial(n)
+    } else {
+        ReadStatus::Read(n)
     }
 }
 
@@ -291,6 +340,175 @@ mod tests {
             ReadStatus::Partial(100)
         );
         assert_eq!(pb.capacity(), held);
+    }
+
+    /// A non-blocking source holding `ready` bytes, counting the reads made.
+    struct Queue {
+        ready: usize,
+        reads: usize,
+    }
+
+    impl Read for Queue {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            if self.ready == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = buf.len().min(self.ready);
+            buf[..n].fill(b'q');
+            self.ready -= n;
+            Ok(n)
+        }
+    }
+
+    /// Reads as a socket link does (until a short read or `WouldBlock`) and consumes it all;
+    /// returns how many reads that took.
+    fn drain(pb: &mut PipeBuf<u8>, src: &mut Queue) -> usize {
+        let before = src.reads;
+        while let ReadStatus::Read(_) = pb.wr().read_from(src, 128 * 1024).unwrap() {}
+        pb.rd().consume_all();
+        src.reads - before
+    }
+
+    #[test]
+    fn a_read_that_would_block_allocates_nothing() {
+        let mut pb = PipeBuf::<u8>::new();
+        let mut src = Queue { ready: 0, reads: 0 };
+        assert_eq!(
+            pb.wr().read_from(&mut src, 128 * 1024).unwrap(),
+            ReadStatus::WouldBlock
+        );
+        assert_eq!(pb.capacity(), 0);
+    }
+
+    #[test]
+    fn a_first_read_goes_through_the_stack_and_allocates_the_minimum() {
+        let mut pb = PipeBuf::<u8>::with_limits(4096, 1 << 20);
+        let mut src = Queue {
+            ready: 10,
+            reads: 0,
+        };
+        assert_eq!(
+            pb.wr().read_from(&mut src, 128 * 1024).unwrap(),
+            ReadStatus::Partial(10)
+        );
+        assert_eq!(pb.capacity(), 4096);
+        assert_eq!(pb.data(), b"qqqqqqqqqq");
+    }
+
+    #[test]
+    fn a_first_read_larger_than_the_stack_buffer_goes_on_in_the_buffer() {
+        let mut pb = PipeBuf::<u8>::with_limits(4096, 1 << 20);
+        let mut src = Queue {
+            ready: 10_000,
+            reads: 0,
+        };
+        assert_eq!(
+            pb.wr().read_from(&mut src, 128 * 1024).unwrap(),
+            ReadStatus::Read(FIRST_READ_BYTES)
+        );
+        while let ReadStatus::Read(_) = pb.wr().read_from(&mut src, 128 * 1024).unwrap() {}
+        assert_eq!(pb.len(), 10_000);
+    }
+
+    #[test]
+    fn a_read_is_offered_all_the_free_space_held_up_to_max() {
+        let mut pb = PipeBuf::<u8>::with_limits(4096, 1 << 20);
+        let mut src = Queue {
+            ready: 100_000,
+            reads: 0,
+        };
+        drain(&mut pb, &mut src);
+        let held = pb.capacity();
+        assert_eq!(held, 128 * 1024);
+        src.ready = 100_000;
+        assert_eq!(
+            pb.wr().read_from(&mut src, usize::MAX).unwrap(),
+            ReadStatus::Partial(100_000)
+        );
+        pb.rd().consume_all();
+        src.ready = 100_000;
+        assert_eq!(
+            pb.wr().read_from(&mut src, 50_000).unwrap(),
+            ReadStatus::Read(50_000)
+        );
+        assert_eq!(pb.capacity(), held);
+    }
+
+    #[test]
+    fn a_full_buffer_grows_by_doubling_up_to_its_limit() {
+        let mut pb = PipeBuf::<u8>::with_limits(4096, 20_000);
+        pb.wr().append(&[0; 4096]).unwrap();
+        let mut src = Queue {
+            ready: 100_000,
+            reads: 0,
+        };
+        assert_eq!(
+            pb.wr().read_from(&mut src, 128 * 1024).unwrap(),
+            ReadStatus::Read(4096)
+        );
+        assert_eq!(pb.capacity(), 8192);
+        for _ in 0..3 {
+            pb.wr().read_from(&mut src, 128 * 1024).unwrap();
+        }
+        assert_eq!(pb.capacity(), 20_000);
+        assert_eq!(
+            pb.wr().read_from(&mut src, 128 * 1024).unwrap(),
+            ReadStatus::Full
+        );
+    }
+
+    #[test]
+    fn a_64k_message_is_read_in_one_read_once_the_buffer_has_grown() {
+        let mut pb = PipeBuf::<u8>::with_limits(4096, 256 * 1024);
+        // A 64 KiB WebSocket message and its 14-byte header.
+        let mut src = Queue {
+            ready: 65_550,
+            reads: 0,
+        };
+        // The first one into a new buffer grows it step by step (2 KiB through the stack,
+        // then 4, 8, 16, 32, 64 and 128 KiB of storage).
+        assert!(drain(&mut pb, &mut src) <= 7);
+        for _ in 0..3 {
+            src.ready = 65_550;
+            assert_eq!(drain(&mut pb, &mut src), 1);
+        }
+        assert_eq!(pb.capacity(), 128 * 1024);
+    }
+
+    #[test]
+    fn waiting_data_moves_down_when_that_copies_less_than_it_frees() {
+        let mut pb = PipeBuf::<u8>::with_limits(4096, 1 << 20);
+        pb.wr().append(&[1; 4096]).unwrap();
+        pb.rd().consume(4000).unwrap();
+        let mut src = Queue {
+            ready: 10_000,
+            reads: 0,
+        };
+        // 96 bytes wait at the end: moved down, the read gets the rest of the storage.
+        assert_eq!(
+            pb.wr().read_from(&mut src, 128 * 1024).unwrap(),
+            ReadStatus::Read(4000)
+        );
+        assert_eq!(pb.capacity(), 4096);
+        assert_eq!(pb.data()[..96], [1; 96]);
+    }
+
+    #[test]
+    fn waiting_data_stays_put_when_moving_it_would_copy_more_than_it_frees() {
+        let mut pb = PipeBuf::<u8>::with_limits(4096, 1 << 20);
+        pb.wr().append(&[1; 3000]).unwrap();
+        pb.rd().consume(100).unwrap();
+        let mut src = Queue {
+            ready: 10_000,
+            reads: 0,
+        };
+        assert_eq!(
+            pb.wr().read_from(&mut src, 128 * 1024).unwrap(),
+            ReadStatus::Read(1096)
+        );
+        assert_eq!(pb.capacity(), 4096);
+        assert_eq!(pb.len(), 4096 - 100);
     }
 
     #[test]

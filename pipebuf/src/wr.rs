@@ -50,14 +50,7 @@ impl<'a, T: Copy> PBufWr<'a, T> {
             return free;
         }
         if self.meta.rd > 0 {
-            // The reserved bytes move with the data, so that a request refused after
-            // compacting leaves the earlier reservation usable.
-            let (rd, wr) = (self.meta.rd, self.meta.wr);
-            let end = wr + self.meta.reserved;
-            self.store.slice_mut().copy_within(rd..end, 0);
-            self.meta.base = self.meta.base.wrapping_add(rd);
-            self.meta.wr = wr - rd;
-            self.meta.rd = 0;
+            self.compact();
             let free = cap - self.meta.wr;
             if free >= n {
                 return free;
@@ -65,6 +58,19 @@ impl<'a, T: Copy> PBufWr<'a, T> {
         }
         self.store.grow(self.meta.wr.saturating_add(n));
         self.store.slice().len() - self.meta.wr
+    }
+
+    /// Moves the waiting data down to the start of the storage. The reserved elements move
+    /// with the data, so that a request refused after compacting leaves the earlier
+    /// reservation usable.
+    #[inline]
+    fn compact(&mut self) {
+        let (rd, wr) = (self.meta.rd, self.meta.wr);
+        let end = wr + self.meta.reserved;
+        self.store.slice_mut().copy_within(rd..end, 0);
+        self.meta.base = self.meta.base.wrapping_add(rd);
+        self.meta.wr = wr - rd;
+        self.meta.rd = 0;
     }
 
     #[inline]
@@ -128,20 +134,34 @@ impl<'a, T: Copy> PBufWr<'a, T> {
         Ok(self.reserve(available))
     }
 
-    /// Free space for a transfer of at most `max` elements: what is free at the end already
-    /// (compacting if there is none), growing only when nothing is free or the buffer is
-    /// empty, so that a small amount of waiting data does not make the buffer grow.
+    /// Free space for a read of at most `max` elements (see
+    /// [`read_from`](PBufWr::read_from)): all the free space at the end of the storage
+    /// already held, up to `max`. Waiting data is moved down first when the end offers less
+    /// than `max` and the move copies no more than it frees (or nothing is free at the
+    /// end). The storage grows by one step (the first allocation, then doubling) only when
+    /// nothing is free even then: a buffer that keeps up with its reader stays at the size
+    /// its largest burst needed, and a read is never limited by a size smaller than that.
     #[cfg(feature = "std")]
-    pub(crate) fn space_for_transfer(&mut self, max: usize) -> Result<&mut [T], Error> {
+    pub(crate) fn space_for_read(&mut self, max: usize) -> Result<&mut [T], Error> {
         self.check_open()?;
-        let free = self.store.slice().len() - self.meta.wr;
-        let want = if free == 0 || self.meta.len() == 0 {
-            max
-        } else {
-            free.min(max)
-        };
-        let available = self.make_room(want).min(want);
-        Ok(self.reserve(available))
+        let held = self.store.slice().len();
+        let mut free = held - self.meta.wr;
+        if self.meta.rd > 0 && (free == 0 || (free < max && self.meta.len() <= self.meta.rd)) {
+            self.compact();
+            free = held - self.meta.wr;
+        }
+        if free == 0 {
+            self.store.grow(self.meta.wr.saturating_add(1));
+            free = self.store.slice().len() - self.meta.wr;
+        }
+        Ok(self.reserve(free.min(max)))
+    }
+
+    /// Whether the buffer holds no storage now but could get some (growable storage that
+    /// was never written or was released).
+    #[cfg(feature = "std")]
+    pub(crate) fn holds_no_storage(&self) -> bool {
+        self.store.slice().is_empty() && self.store.max_len() > 0
     }
 
     /// Drops what is left of the last reservation, so that it does not keep

@@ -220,7 +220,11 @@ fn echo_load_with_the_server_pid_adds_the_servers_cpu_time_per_message() {
         "--server-pid",
         &pid,
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut keys = KEYS.to_vec();
     keys.extend(["server_cpu_s", "server_us_per_msg"]);
     let fields = fields(&out, &keys);
@@ -228,6 +232,9 @@ fn echo_load_with_the_server_pid_adds_the_servers_cpu_time_per_message() {
     assert!(msgs > 0.0 && cpu > 0.0 && cpu < 1.5, "{fields:?}");
     let expected = cpu * 1e6 / msgs;
     let per_msg = value(&fields, "server_us_per_msg");
-    assert!((per_msg - expected).abs() <= expected * 0.01 + 0.01, "{fields:?}");
+    assert!(
+        (per_msg - expected).abs() <= expected * 0.01 + 0.01,
+        "{fields:?}"
+    );
     assert!(server.stop("TERM", TIMEOUT).unwrap().success());
 }

@@ -192,7 +192,11 @@ fn load_with_the_server_pid_reports_the_servers_cpu_time_per_message() {
     let url = format!("ws://{}/", server.addr);
     let pid = server.pid().to_string();
     let out = load(&["--url", &url, "--duration", "1", "--server-pid", &pid]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let fields = parse_json(&out);
     let msgs = field(&fields, "msgs_per_sec");
     let cpu = field(&fields, "server_cpu_s");
@@ -202,7 +206,10 @@ fn load_with_the_server_pid_reports_the_servers_cpu_time_per_message() {
     // reading the clocks).
     assert!(cpu < 1.5, "{fields:?}");
     let expected = cpu * 1e6 / msgs;
-    assert!((per_msg - expected).abs() <= expected * 0.01 + 0.01, "{fields:?}");
+    assert!(
+        (per_msg - expected).abs() <= expected * 0.01 + 0.01,
+        "{fields:?}"
+    );
     assert!(server.stop("TERM", TIMEOUT).unwrap().success());
 }
 
@@ -220,7 +227,11 @@ fn load_in_handshake_mode_counts_complete_opening_and_closing_handshakes() {
         "--duration",
         "1",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let fields = parse_json(&out);
     let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["handshakes_per_sec", "connections", "errors"]);
@@ -235,7 +246,11 @@ fn load_in_hold_mode_says_ready_once_every_connection_is_open_and_then_holds_the
     let url = format!("ws://{}/", server.addr);
     let out = load(&["--url", &url, "--connections", "5", "--hold", "0.3"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
     assert_eq!(lines[0], "ready 5");

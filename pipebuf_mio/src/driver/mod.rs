@@ -46,7 +46,7 @@ pub struct DriverConfig {
     /// Limit of each socket-side buffer (bytes): the most a connection holds per direction
     /// between the socket and its chain.
     pub buffer_max: usize,
-    /// The most one read system call asks for.
+    /// The most one read system call asks for (see [`Link::set_read_chunk`]).
     pub read_chunk: usize,
     /// Connections with no activity for this long are aborted.
     pub idle_timeout: Option<Duration>,

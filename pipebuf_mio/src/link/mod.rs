@@ -11,8 +11,10 @@ use pipebuf::{EofKind, PBufRdWr, ReadStatus, WriteStatus};
 
 pub use stream::LinkStream;
 
-/// Default for [`Link::set_read_chunk`]: the most one read system call asks for.
-pub const DEFAULT_READ_CHUNK: usize = 16 * 1024;
+/// Default for [`Link::set_read_chunk`]: the most one read system call asks for. Large
+/// enough for a 64 KiB message and its framing in one read; a read never asks for more than
+/// the free space the incoming buffer holds (see [`PBufWr::read_from`](pipebuf::PBufWr::read_from)).
+pub const DEFAULT_READ_CHUNK: usize = 128 * 1024;
 
 /// Why a [`Link`] failed. Peer resets and broken pipes are not errors: they reach the chain
 /// as an abort of the incoming buffer.
@@ -169,8 +171,10 @@ impl Link {
         }
     }
 
-    /// The most one read asks for (default [`DEFAULT_READ_CHUNK`]); the buffer's limit still
-    /// applies.
+    /// The most one read asks for (default [`DEFAULT_READ_CHUNK`]). Each read is offered the
+    /// free space the incoming buffer already holds, up to this; the buffer grows (by
+    /// doubling, up to its limit) only when it has no free space left, so a buffer kept
+    /// between messages settles at the size of the largest burst and reads it in one call.
     pub fn set_read_chunk(&mut self, bytes: usize) {
         self.read_chunk = bytes.max(1);
     }
@@ -426,6 +430,92 @@ mod tests {
         fn is_connected(&self) -> io::Result<bool> {
             Ok(true)
         }
+    }
+
+    /// An in-memory socket: `ready` bytes waiting to be read, the reads counted; writes are
+    /// taken whole.
+    struct Loopback {
+        ready: usize,
+        reads: usize,
+    }
+
+    impl Read for Loopback {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            if self.ready == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = buf.len().min(self.ready);
+            self.ready -= n;
+            Ok(n)
+        }
+    }
+
+    impl Write for Loopback {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl LinkStream for Loopback {
+        fn shutdown_write(&self) -> io::Result<()> {
+            Ok(())
+        }
+        fn prepare_abort(&self) -> io::Result<()> {
+            Ok(())
+        }
+        fn take_error(&self) -> io::Result<Option<io::Error>> {
+            Ok(None)
+        }
+        fn is_connected(&self) -> io::Result<bool> {
+            Ok(true)
+        }
+    }
+
+    /// Delivers one message of `len` bytes to the link as a readiness event would, lets the
+    /// layer above consume it, and returns the reads it took.
+    fn deliver(
+        link: &mut Link,
+        pair: &mut PipeBufPair,
+        socket: &mut Loopback,
+        len: usize,
+    ) -> usize {
+        socket.ready = len;
+        socket.reads = 0;
+        link.readable = true;
+        link.process(socket, pair.lower()).unwrap();
+        assert_eq!(pair.up.len(), len);
+        pair.upper().rd.consume_all();
+        socket.reads
+    }
+
+    #[test]
+    fn a_64k_message_is_read_in_at_most_two_reads() {
+        // The driver's default limits: 4 KiB first allocation, 256 KiB cap.
+        let mut pair = PipeBufPair::<u8>::with_limits(4096, 256 * 1024);
+        let (mut link, mut socket) = (Link::new(), Loopback { ready: 0, reads: 0 });
+        // A 64 KiB WebSocket message with its 14-byte header. The first one grows the new
+        // buffer by doubling; from then on the buffer has room for a whole message.
+        assert!(deliver(&mut link, &mut pair, &mut socket, 65_550) <= 8);
+        for _ in 0..3 {
+            assert!(deliver(&mut link, &mut pair, &mut socket, 65_550) <= 2);
+        }
+        // A short read ends reading until the next event: no read only to hear `WouldBlock`.
+        assert_eq!(deliver(&mut link, &mut pair, &mut socket, 65_550), 1);
+        assert_eq!(deliver(&mut link, &mut pair, &mut socket, 16), 1);
+    }
+
+    #[test]
+    fn a_read_that_finds_nothing_allocates_no_buffer() {
+        let mut pair = PipeBufPair::<u8>::new();
+        let (mut link, mut socket) = (Link::new(), Loopback { ready: 0, reads: 0 });
+        // A new connection is taken as readable; its first read finds nothing yet.
+        assert!(!link.process(&mut socket, pair.lower()).unwrap());
+        assert_eq!(socket.reads, 1);
+        assert_eq!(pair.up.capacity(), 0);
     }
 
     #[test]
