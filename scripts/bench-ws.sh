@@ -82,6 +82,11 @@ trap 'exit 130' INT TERM
 # Enough descriptors for 10,000 connections on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+# The code measured: the commit, marked when the sources differ from it at build time.
+COMMIT=$(git rev-parse --short HEAD)
+if [[ -n "$(git status --porcelain -- Cargo.lock pipebuf pipebuf_mio pipebuf_rustls pipebuf_websocket examples bench/peers)" ]]; then
+  COMMIT="$COMMIT+ (uncommitted changes)"
+fi
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   echo "== building pipebuf's servers and load tools (release)" >&2
   cargo build --release -p pipebuf_examples --bin ws_echo --bin wss_echo --bin load --bin echo_load >&2
@@ -263,10 +268,6 @@ for n in $IDLE; do
 done
 
 # --- Report -------------------------------------------------------------------------------
-COMMIT=$(git rev-parse --short HEAD)
-if [[ -n "$(git status --porcelain -- pipebuf pipebuf_mio pipebuf_rustls pipebuf_websocket examples bench/peers)" ]]; then
-  COMMIT="$COMMIT+ (uncommitted changes)"
-fi
 MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(uname -sr)"
 RUSTC=$(rustc --version)
 COMMAND="ROUNDS=$ROUNDS SECS=$SECS MATRIX=$MATRIX ./scripts/bench-ws.sh"

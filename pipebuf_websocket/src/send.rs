@@ -34,7 +34,8 @@ pub(crate) struct Sender {
     /// The current message's first frame is out (with this kind): the next frames are
     /// continuations.
     in_message: Option<MessageKind>,
-    /// Only the latest ping needs an answer.
+    /// The answer to the peer's last ping, until it is written: the component reads no
+    /// further frame while one waits, so every ping gets its own pong, in order.
     pong: Option<Vec<u8>>,
     pings: Vec<Vec<u8>>,
     /// The application's close record arrived: it ends the outgoing messages as ending the
@@ -65,8 +66,32 @@ impl Sender {
         }
     }
 
+    /// Queues the answer to a ping. Only one waits at a time: the component writes it (see
+    /// [`write_pong`](Sender::write_pong)) before it reads the next frame.
     pub(crate) fn queue_pong(&mut self, payload: Vec<u8>) {
+        debug_assert!(
+            self.pong.is_none(),
+            "a second pong queued before the first went"
+        );
         self.pong = Some(payload);
+    }
+
+    /// Writes the pong that waits, if `wr` has room; returns whether none waits any more.
+    /// After our close frame (or once the byte side ended) nothing more can be sent, so a
+    /// waiting pong is dropped.
+    pub(crate) fn write_pong(&mut self, wr: &mut PBufWr<'_>, close: &CloseHandshake) -> bool {
+        let Some(pong) = self.pong.take() else {
+            return true;
+        };
+        if close.ours_written() || wr.is_eof() {
+            return true;
+        }
+        if write_frame_into(&mut self.random, wr, OpCode::Pong, true, &pong) {
+            wr.push();
+            return true;
+        }
+        self.pong = Some(pong);
+        false
     }
 
     /// Queues a ping unless [`MAX_QUEUED_PINGS`] are waiting already; returns whether it

@@ -71,7 +71,8 @@ enum Phase {
 /// | byte side pushed | incoming stream pushed once what came before is delivered |
 /// | frames written in a call | byte side pushed |
 ///
-/// Pings are answered automatically (only the latest one if several wait).
+/// Pings are answered automatically, each with its own pong, in order: while a pong waits
+/// for room in the byte side, no further frame is read.
 pub struct WebSocket {
     role: Role,
     phase: Phase,
@@ -470,6 +471,11 @@ impl WebSocket {
     ) -> Result<(), WsError> {
         let before = net.rd.tripwire();
         while !self.close.peer_closed() && !app.wr.is_eof() {
+            if !self.sender.write_pong(&mut net.wr, &self.close) {
+                // The last ping's pong waits for room: read no further, like any full
+                // output, so that every ping gets its pong and memory stays bounded.
+                break;
+            }
             match self.receiver.receive(&mut net.rd, &mut app.wr)? {
                 None => break,
                 Some(Control::Ping(payload)) => self.sender.queue_pong(payload),
