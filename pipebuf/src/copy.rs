@@ -1,15 +1,15 @@
 //! Copying between buffers in pieces that stay off a slow path of the C library's memcpy.
 //!
 //! glibc copies blocks of a few KiB and more with `rep movsb`. On the AMD Zen 3 machine the
-//! benchmarks run on, that instruction runs about 20 times slower when the destination lies
-//! 1 to 31 bytes past the source modulo 4096 — and two buffers allocated one after the other
-//! land exactly there (16 bytes apart modulo 4096), so a chain copying from one PipeBuf into
-//! the next hit it on every large message (see BENCHMARKS.md: one 64 KiB copy per message
-//! cost more CPU than the AES-GCM of the same bytes). Copies below the `rep movsb` threshold
-//! use vector loops whose speed does not depend on that distance, so large copies are done
-//! in pieces of that size. Measured (BENCHMARKS.md, section 1): at a good distance the pieces
-//! cost nothing (6.20 µs against 6.37 µs for one `memcpy` over 4 × 64 KiB), at the bad one they
-//! are 16 times faster.
+//! benchmarks first ran on, that instruction runs about 20 times slower when the destination
+//! lies 1 to 31 bytes past the source modulo 4096 — and two buffers allocated one after the
+//! other land exactly there (16 bytes apart modulo 4096), so a chain copying from one PipeBuf
+//! into the next hit it on every large message (one 64 KiB copy per message cost more CPU
+//! than the AES-GCM of the same bytes). Copies below the `rep movsb` threshold use vector
+//! loops whose speed does not depend on that distance, so large copies are done in pieces of
+//! that size. The `chain_64k_x4` group of `pipebuf/benches/throughput.rs` measures both: at a
+//! good distance the pieces cost nothing (6.20 µs against 6.37 µs for one `memcpy` over
+//! 4 × 64 KiB), at the bad one they are 16 times faster.
 
 /// Bytes per piece of a large copy: below glibc's `rep movsb` threshold (2 KiB and up).
 const PIECE_BYTES: usize = 1024;

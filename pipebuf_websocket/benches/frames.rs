@@ -41,9 +41,10 @@
 //! Layout: where the bench owns both ends of a payload copy (our decode, every encode
 //! except tungstenite's masked one, which copies into a `Vec` of its own first), the source
 //! is placed so that `(dst - src) mod 4096 == 256`, away from the 4 KiB aliasing that
-//! slows `rep movsb` copies about 20-fold on the benchmark machine (see BENCHMARKS.md); the
-//! bench prints each placed copy's layout on stderr. The libraries' decode paths copy into
-//! buffers of their own, whose layout the bench cannot choose.
+//! slows `rep movsb` copies about 20-fold on an AMD Zen 3 machine (see
+//! `pipebuf/src/copy.rs`); the bench prints each placed copy's layout on stderr. The
+//! libraries' decode paths copy into buffers of their own, whose layout the bench cannot
+//! choose.
 //! `benches/component.rs` measures the component over the buffers an application gets, at
 //! whatever distances they land.
 
@@ -107,8 +108,8 @@ fn frame(payload: &[u8], masked: bool) -> Vec<u8> {
 /// A copy of `data` in a leaked allocation, placed so that a copy from it to `dst` has
 /// `(dst - src) mod PAGE == SKEW`.
 ///
-/// On the machine of BENCHMARKS.md, glibc copies blocks over about 2 KiB with `rep movsb`,
-/// which runs about 20 times slower when `(dst - src) mod 4096` is in `1..32` (4 KiB
+/// On an AMD Zen 3 machine (see `pipebuf/src/copy.rs`), glibc copies blocks over about
+/// 2 KiB with `rep movsb`, which runs about 20 times slower when `(dst - src) mod 4096` is in `1..32` (4 KiB
 /// aliasing), and separate heap allocations often land at such distances. Placing the
 /// source measures the codecs instead of the allocator's luck.
 fn place(data: &[u8], dst: *const u8) -> &'static mut [u8] {
