@@ -24,6 +24,9 @@ LOAD=${LOAD:-target/release/load}
 [[ $# -gt 0 ]] || { echo "usage: $0 SERVER_BIN..." >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 
+# Enough descriptors for a thousand connections on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
 WORK=$(mktemp -d)
 PID=""
 cleanup() {
