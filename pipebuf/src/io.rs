@@ -53,10 +53,6 @@ pub enum WriteStatus {
     Empty,
 }
 
-/// Bytes a read into a buffer that holds no storage goes through on the stack (see
-/// [`PBufWr::read_from`]): enough for a request line and headers or a TLS ClientHello.
-const FIRST_READ_BYTES: usize = 2048;
-
 impl PBufWr<'_, u8> {
     /// One read from `src` straight into this buffer's free space (at most `max` bytes),
     /// retrying on `Interrupted`. Other errors are returned unchanged and leave the buffer
@@ -67,9 +63,10 @@ impl PBufWr<'_, u8> {
     /// when that is cheap. Storage grows by one step (doubling) only when nothing is free:
     /// a buffer kept between reads settles at the size its largest burst needed. A buffer
     /// that holds no storage (new, or [released](crate::PipeBuf::release)) reads through a
-    /// small stack buffer instead and allocates only once bytes arrived, so a read that
-    /// would block allocates nothing. No reservation is left behind, so an idle buffer can
-    /// be released.
+    /// storage it allocates for the read is freed again when the read brings nothing (would
+    /// block, end of stream, error), so an idle buffer stays without storage and no payload
+    /// byte is copied twice. No reservation is left behind, so an idle buffer can be
+    /// released.
     ///
     /// ```
     /// use pipebuf::{PipeBuf, ReadStatus};
@@ -85,13 +82,15 @@ impl PBufWr<'_, u8> {
         src: &mut R,
         max: usize,
     ) -> io::Result<ReadStatus> {
-        let result = if self.holds_no_storage() {
-            self.read_through_stack(src, max)
-        } else {
-            self.read_into_space(src, max)
-        };
+        let had_no_storage = self.holds_no_storage();
+        let result = self.read_into_space(src, max);
         // Whatever happened, no reservation is left behind to keep an idle buffer alive.
         self.unreserve();
+        if had_no_storage {
+            // Allocated for this read: freed again if it brought nothing (an idle buffer
+            // holds no storage).
+            self.release_storage();
+        }
         result
     }
 
@@ -111,31 +110,6 @@ impl PBufWr<'_, u8> {
             None => return Ok(ReadStatus::WouldBlock),
         };
         self.commit(n)?;
-        Ok(read_status(n, offered))
-    }
-
-    /// A read for a buffer without storage: into the stack first, then appended, so that
-    /// nothing is allocated for a read that finds no data.
-    fn read_through_stack<R: Read + ?Sized>(
-        &mut self,
-        src: &mut R,
-        max: usize,
-    ) -> io::Result<ReadStatus> {
-        if self.is_eof() {
-            return Err(crate::Error::AfterEof.into());
-        }
-        let mut first = [0u8; FIRST_READ_BYTES];
-        let offered = FIRST_READ_BYTES.min(max).min(self.room());
-        if offered == 0 {
-            return Ok(ReadStatus::Full);
-        }
-        let n = match read_retrying(src, &mut first[..offered])? {
-            Some(0) => return Ok(ReadStatus::EndOfStream),
-            Some(n) => n.min(offered),
-            None => return Ok(ReadStatus::WouldBlock),
-        };
-        // Fits: `offered` is within the room left.
-        self.append(&first[..n])?;
         Ok(read_status(n, offered))
     }
 }
@@ -382,7 +356,7 @@ mod tests {
     }
 
     #[test]
-    fn a_first_read_goes_through_the_stack_and_allocates_the_minimum() {
+    fn a_first_read_allocates_the_minimum_and_reads_straight_into_it() {
         let mut pb = PipeBuf::<u8>::with_limits(4096, 1 << 20);
         let mut src = Queue {
             ready: 10,
@@ -397,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn a_first_read_larger_than_the_stack_buffer_goes_on_in_the_buffer() {
+    fn a_first_read_larger_than_the_minimum_goes_on_as_the_buffer_doubles() {
         let mut pb = PipeBuf::<u8>::with_limits(4096, 1 << 20);
         let mut src = Queue {
             ready: 10_000,
@@ -405,7 +379,7 @@ mod tests {
         };
         assert_eq!(
             pb.wr().read_from(&mut src, 128 * 1024).unwrap(),
-            ReadStatus::Read(FIRST_READ_BYTES)
+            ReadStatus::Read(4096)
         );
         while let ReadStatus::Read(_) = pb.wr().read_from(&mut src, 128 * 1024).unwrap() {}
         assert_eq!(pb.len(), 10_000);

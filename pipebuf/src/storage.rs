@@ -77,6 +77,15 @@ impl<'a, T: Copy> StoreRef<'a, T> {
         }
     }
 
+    /// Frees growable storage (fixed storage stays); returns whether anything was freed.
+    pub(crate) fn release(&mut self) -> bool {
+        match self {
+            StoreRef::Fixed(_) => false,
+            #[cfg(feature = "alloc")]
+            StoreRef::Growable(g) => sealed::Sealed::release(&mut **g),
+        }
+    }
+
     /// Grows the storage so that it holds at least `needed` elements if the limit allows,
     /// else to the limit. Fixed storage cannot grow.
     #[cfg_attr(not(feature = "alloc"), allow(unused_variables))]

@@ -164,6 +164,19 @@ impl<'a, T: Copy> PBufWr<'a, T> {
         self.store.slice().is_empty() && self.store.max_len() > 0
     }
 
+    /// Frees the storage of an empty buffer with no reservation, as
+    /// [`PipeBuf::release`](crate::PipeBuf::release) does.
+    #[cfg(feature = "std")]
+    pub(crate) fn release_storage(&mut self) {
+        if self.meta.len() != 0 || self.meta.reserved != 0 {
+            return;
+        }
+        self.meta.base = self.meta.base.wrapping_add(self.meta.rd);
+        self.meta.rd = 0;
+        self.meta.wr = 0;
+        self.store.release();
+    }
+
     /// Drops what is left of the last reservation, so that it does not keep
     /// [`PipeBuf::release`](crate::PipeBuf::release) from freeing an idle buffer.
     #[cfg(feature = "std")]
