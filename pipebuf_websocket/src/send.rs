@@ -80,12 +80,19 @@ impl Sender {
     /// After our close frame (or once the byte side ended) nothing more can be sent, so a
     /// waiting pong is dropped.
     pub(crate) fn write_pong(&mut self, wr: &mut PBufWr<'_>, close: &CloseHandshake) -> bool {
+        if close.ours_written() || wr.is_eof() {
+            self.pong = None;
+            return true;
+        }
+        self.write_waiting_pong(wr)
+    }
+
+    /// Writes the waiting pong if there is one and `wr` has room; returns whether none
+    /// waits any more.
+    fn write_waiting_pong(&mut self, wr: &mut PBufWr<'_>) -> bool {
         let Some(pong) = self.pong.take() else {
             return true;
         };
-        if close.ours_written() || wr.is_eof() {
-            return true;
-        }
         if write_frame_into(&mut self.random, wr, OpCode::Pong, true, &pong) {
             wr.push();
             return true;
@@ -107,15 +114,11 @@ impl Sender {
     /// Writes queued control frames (never after our close frame: [`send`](Sender::send)
     /// checks). Returns whether any was written.
     fn send_controls(&mut self, wr: &mut PBufWr<'_>) -> bool {
-        let mut wrote = false;
-        if let Some(pong) = self.pong.take() {
-            if write_frame_into(&mut self.random, wr, OpCode::Pong, true, &pong) {
-                wrote = true;
-            } else {
-                self.pong = Some(pong);
-                return wrote;
-            }
+        let pong_waited = self.pong.is_some();
+        if !self.write_waiting_pong(wr) {
+            return false;
         }
+        let mut wrote = pong_waited;
         while !self.pings.is_empty() {
             let ping = self.pings.remove(0);
             if write_frame_into(&mut self.random, wr, OpCode::Ping, true, &ping) {
