@@ -197,6 +197,31 @@ pub fn process_cpu_secs(pid: u32) -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
+/// The process named by `--server-pid PID`, checked to exist; `None` without the flag.
+pub fn server_pid_flag(flags: &Flags) -> Result<Option<u32>, String> {
+    if flags.get("server-pid").is_none() {
+        return Ok(None);
+    }
+    let pid: u32 = flags.parse_or("server-pid", 0)?;
+    process_cpu_secs(pid).ok_or(format!("--server-pid {pid}: no such process"))?;
+    Ok(Some(pid))
+}
+
+/// The JSON fields a load generator adds for a server's `cpu` seconds over `count` units
+/// (`unit`: `msg` or `handshake`): `,"server_cpu_s":..,"server_us_per_UNIT":..`; empty
+/// without a measurement.
+pub fn server_cpu_json(cpu: Option<f64>, unit: &str, count: usize) -> String {
+    let Some(cpu) = cpu else {
+        return String::new();
+    };
+    let per = if count > 0 {
+        cpu * 1e6 / count as f64
+    } else {
+        0.0
+    };
+    format!(",\"server_cpu_s\":{cpu:.4},\"server_us_per_{unit}\":{per:.3}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

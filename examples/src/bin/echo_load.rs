@@ -60,7 +60,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Registry, Token};
-use pipebuf_examples::{Flags, process_cpu_secs};
+use pipebuf_examples::{Flags, process_cpu_secs, server_cpu_json, server_pid_flag};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
@@ -840,14 +840,7 @@ fn run() -> Result<bool, String> {
         .ok_or("--secs must be above 0 and at most a day")?;
     let tls = tls_setup(&flags, addr)?;
     let handshakes = flags.is_set("handshakes");
-    let server_pid = match flags.get("server-pid") {
-        None => None,
-        Some(_) => {
-            let pid: u32 = flags.parse_or("server-pid", 0)?;
-            process_cpu_secs(pid).ok_or(format!("--server-pid {pid}: no such process"))?;
-            Some(pid)
-        }
-    };
+    let server_pid = server_pid_flag(&flags)?;
 
     let threads = threads.min(conns);
     // Every thread makes its connections before any clock starts; this one then reads the
@@ -896,18 +889,8 @@ fn run() -> Result<bool, String> {
     let rate = total.msgs as f64 / secs;
     let p50 = quantile_us(&total.latencies, 0.50);
     let p99 = quantile_us(&total.latencies, 0.99);
-    let cpu = match server_cpu {
-        Some(cpu) => format!(
-            ",\"server_cpu_s\":{cpu:.4},\"server_us_per_{}\":{:.3}",
-            if handshakes { "handshake" } else { "msg" },
-            if total.msgs > 0 {
-                cpu * 1e6 / total.msgs as f64
-            } else {
-                0.0
-            },
-        ),
-        None => String::new(),
-    };
+    let unit = if handshakes { "handshake" } else { "msg" };
+    let cpu = server_cpu_json(server_cpu, unit, total.msgs as usize);
     if handshakes {
         println!(
             "{{\"conns\":{conns},\"size\":{size},\"secs\":{secs:.3},\"handshakes\":{},\"handshakes_per_sec\":{rate:.1},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1},\"errors\":{}{cpu}}}",

@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use pipebuf::{EofKind, Layer, PBufRdWr, PipeBufPair, StackError, Time};
 use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
-use pipebuf_examples::{Flags, process_cpu_secs};
+use pipebuf_examples::{Flags, process_cpu_secs, server_cpu_json, server_pid_flag};
 use pipebuf_mio::{Chain, ClassId, ConnId, Context, Driver, DriverConfig, Event, LeftReason};
 use pipebuf_rustls::TlsError;
 use pipebuf_websocket::WsError;
@@ -452,14 +452,7 @@ fn settings() -> Result<Settings, String> {
         .ok()
         .filter(|d| !d.is_zero() && *d <= Duration::from_secs(86_400))
         .ok_or("--duration must be above 0 and at most a day")?;
-    let server_pid = match flags.get("server-pid") {
-        None => None,
-        Some(_) => {
-            let pid: u32 = flags.parse_or("server-pid", 0)?;
-            process_cpu_secs(pid).ok_or(format!("--server-pid {pid}: no such process"))?;
-            Some(pid)
-        }
-    };
+    let server_pid = server_pid_flag(&flags)?;
     let mode = match (flags.is_set("handshakes"), flags.get("hold")) {
         (false, None) => Mode::Echo,
         (true, None) => Mode::Handshakes,
@@ -577,6 +570,13 @@ impl Run<'_> {
         self.settings.server_pid.and_then(process_cpu_secs)
     }
 
+    /// Once the window is over, takes the server's CPU time over it (once).
+    fn note_window_end(&mut self, deadline: Instant, cpu_start: Option<f64>) {
+        if self.tally.server_cpu.is_none() && Instant::now() >= deadline {
+            self.tally.server_cpu = cpu_start.zip(self.server_cpu()).map(|(a, b)| b - a);
+        }
+    }
+
     /// Phase 1: every connection opens (or fails) before the clock starts. Returns the open
     /// ones; the others are counted as errors and aborted.
     fn open_all(&mut self) -> Result<Vec<ConnId>, String> {
@@ -632,9 +632,7 @@ impl Run<'_> {
             } else {
                 give_up
             })?;
-            if self.tally.server_cpu.is_none() && Instant::now() >= deadline {
-                self.tally.server_cpu = cpu_start.zip(self.server_cpu()).map(|(a, b)| b - a);
-            }
+            self.note_window_end(deadline, cpu_start);
             while let Some(event) = self.driver.next_event() {
                 match event {
                     Event::Message {
@@ -685,9 +683,7 @@ impl Run<'_> {
                 give_up
             })?;
             let now = Instant::now();
-            if self.tally.server_cpu.is_none() && now >= deadline {
-                self.tally.server_cpu = cpu_start.zip(self.server_cpu()).map(|(a, b)| b - a);
-            }
+            self.note_window_end(deadline, cpu_start);
             while let Some(event) = self.driver.next_event() {
                 match event {
                     Event::Message {
@@ -789,18 +785,12 @@ fn main() -> ExitCode {
     }
     tally.latencies.sort_unstable();
     let secs = settings.duration.as_secs_f64();
-    let cpu = |per: usize| match tally.server_cpu {
-        Some(cpu) => format!(
-            ",\"server_cpu_s\":{cpu:.4},\"server_us_per_{}\":{:.3}",
-            if settings.mode == Mode::Handshakes {
-                "handshake"
-            } else {
-                "msg"
-            },
-            if per > 0 { cpu * 1e6 / per as f64 } else { 0.0 },
-        ),
-        None => String::new(),
+    let unit = if settings.mode == Mode::Handshakes {
+        "handshake"
+    } else {
+        "msg"
     };
+    let cpu = |count: usize| server_cpu_json(tally.server_cpu, unit, count);
     match settings.mode {
         Mode::Echo => {
             let count = tally.latencies.len();
