@@ -66,15 +66,18 @@ esac
 mkdir -p "$OUT"
 RUNS="$OUT/runs.tsv"
 : >"$RUNS"
-WORK=$(mktemp -d)
-SERVER_PID=""
+# Servers start through wrappers in $WORK (one per server and scheme, made below) that exec
+# the binary pinned to SERVER_CPU, so that bench-common.sh's start_server records the server
+# itself.
+server_bin() { echo "$WORK/$1"; }
+server_args() { :; }
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+
 LOAD_PID=""
 cleanup() {
-  for pid in "$SERVER_PID" "$LOAD_PID"; do
-    if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; fi
-  done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
+  if [[ -n "$LOAD_PID" ]]; then kill "$LOAD_PID" 2>/dev/null || true; fi
+  cleanup_servers
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -110,30 +113,18 @@ server_cmd() {
   esac
 }
 
-# start_server NAME SCHEME: starts it pinned to SERVER_CPU on a free port; sets SERVER_PID
-# and ADDR.
-start_server() {
-  local out="$WORK/server.out"
-  rm -f "$out"
-  # shellcheck disable=SC2046
-  taskset -c "$SERVER_CPU" $(server_cmd "$1" "$2") --addr 127.0.0.1:0 >"$out" 2>"$WORK/server.err" &
-  SERVER_PID=$!
-  ADDR=""
-  for _ in $(seq 100); do
-    ADDR=$(sed -n 's/^listening on //p' "$out" 2>/dev/null || true)
-    [[ -n "$ADDR" ]] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$1 ($2) did not start:" >&2
-  cat "$WORK/server.err" >&2
-  exit 1
-}
-
-stop_server() {
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
+# start_ws_server NAME SCHEME: starts it pinned to SERVER_CPU on a free port; sets
+# SERVER_PID, ADDR and SERVER_ERR (its stderr).
+start_ws_server() {
+  local wrapper="$1-$2"
+  if [[ ! -x "$WORK/$wrapper" ]]; then
+    # shellcheck disable=SC2046
+    printf '#!/usr/bin/env bash\nexec taskset -c %q %s "$@"\n' "$SERVER_CPU" "$(server_cmd "$1" "$2")" \
+      >"$WORK/$wrapper"
+    chmod +x "$WORK/$wrapper"
+  fi
+  SERVER_ERR="$WORK/$wrapper.err"
+  start_server "$wrapper"
 }
 
 # load_cmd NAME SCHEME: the load generator for a server: load (WebSocket) or, for the
@@ -148,7 +139,7 @@ record() {
   errors=$(sed -n 's/.*"errors":\([0-9]*\).*/\1/p' <<<"$5")
   if [[ "$errors" != 0 ]]; then
     echo "$3 counted ${errors:-?} error(s) in $1 $2: $5" >&2
-    cat "$WORK/server.err" >&2
+    cat "$SERVER_ERR" >&2
     exit 1
   fi
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RUNS"
@@ -172,7 +163,7 @@ for cell in $CELLS; do
   for ((round = 1; round <= ROUNDS; round++)); do
     # shellcheck disable=SC2086
     for server in $(rotate "$round" $SERVERS); do
-      start_server "$server" "$scheme"
+      start_ws_server "$server" "$scheme"
       if [[ $server == floor ]]; then
         tls=""
         [[ $scheme == wss ]] && tls="--tls"
@@ -188,7 +179,7 @@ for cell in $CELLS; do
           --connections "$conns" --size "$size" --in-flight "$k" --duration "$SECS" \
           --server-pid "$SERVER_PID") || {
           echo "load failed against $server in $cell: $line" >&2
-          cat "$WORK/server.err" >&2
+          cat "$SERVER_ERR" >&2
           exit 1
         }
       fi
@@ -205,7 +196,7 @@ for scheme in ws wss; do
     # shellcheck disable=SC2086
     for server in $(rotate "$round" $SERVERS); do
       [[ $server == floor && $scheme == ws ]] && continue # no handshake to speak of
-      start_server "$server" "$scheme"
+      start_ws_server "$server" "$scheme"
       if [[ $server == floor ]]; then
         line=$(taskset -c "$LOAD_CPU" "$BIN/echo_load" --addr "$ADDR" --tls --handshakes \
           --conns "$HANDSHAKE_CONNS" --secs "$SECS" --server-pid "$SERVER_PID") || {
@@ -235,7 +226,7 @@ for n in $IDLE; do
     # shellcheck disable=SC2086
     for server in $(rotate 0 $SERVERS); do
       [[ $server == floor ]] && continue # load speaks WebSocket
-      start_server "$server" "$scheme"
+      start_ws_server "$server" "$scheme"
       sleep 0.3
       before=$(rss_kib "$SERVER_PID")
       # shellcheck disable=SC2046
