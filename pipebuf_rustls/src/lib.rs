@@ -16,8 +16,8 @@
 //! chosen with [`Tls::server_using`] / [`Tls::client_using`]); all rustls calls live in one
 //! internal module. **The default is the buffered API.** Measured in memory, client to
 //! server, on a quiet machine (`cargo bench -p pipebuf_rustls --bench tls -- c2s`, 2-core
-//! AMD EPYC Zen 3, TLS 1.3 AES-256-GCM, criterion medians in MiB/s; BENCHMARKS.md has the
-//! rest):
+//! AMD EPYC Zen 3, TLS 1.3 AES-256-GCM, criterion medians in MiB/s;
+//! `scripts/bench-components.sh` prints the rest):
 //!
 //! | write size | buffered | unbuffered | rustls `Stream` | tokio-rustls |
 //! |---:|---:|---:|---:|---:|
