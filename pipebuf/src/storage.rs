@@ -78,6 +78,7 @@ impl<'a, T: Copy> StoreRef<'a, T> {
     }
 
     /// Frees growable storage (fixed storage stays); returns whether anything was freed.
+    #[cfg(feature = "std")]
     pub(crate) fn release(&mut self) -> bool {
         match self {
             StoreRef::Fixed(_) => false,
