@@ -2,6 +2,10 @@
 
 #![forbid(unsafe_code)]
 
+mod process;
+
+pub use process::Process;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -492,70 +496,33 @@ pub fn py_script(name: &str) -> PathBuf {
 /// killed when dropped, so a test that fails half-way leaves none behind.
 #[derive(Debug)]
 pub struct PyWsServer {
-    child: Child,
+    process: Process,
     /// The loopback port it serves on.
     pub port: u16,
-    lines: mpsc::Receiver<String>,
 }
 
 impl PyWsServer {
-    /// The longest [`start`](PyWsServer::start) and
-    /// [`expect_line`](PyWsServer::expect_line) wait for a line.
-    pub const LINE_TIMEOUT: Duration = Duration::from_secs(30);
-
     /// Starts the script with `args` (the mode first: `echo`, `reject`, `corrupt`; see the
     /// script) and waits for its `port N` line. Its stdin stays open: the script stops when
     /// it ends.
     pub fn start(args: &[&str]) -> PyWsServer {
-        let mut child = Command::new(test_python())
-            .arg(py_script("ws_server.py"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start ws_server.py");
-        let out = child.stdout.take().expect("ws_server.py stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        // From here on, dropping `server` kills the script.
-        let mut server = PyWsServer {
-            child,
-            port: 0,
-            lines,
-        };
-        let line = server.expect_line("port ");
-        server.port = line["port ".len()..]
+        let process = Process::script("ws_server.py", args, Stdio::piped());
+        let line = process.expect_line("port ");
+        let port = line["port ".len()..]
             .parse()
             .unwrap_or_else(|e| panic!("ws_server.py: {line:?}: {e}"));
-        server
+        PyWsServer { process, port }
+    }
+
+    /// Its loopback address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// The next line the script prints that starts with `prefix` (other lines are skipped);
-    /// panics after [`LINE_TIMEOUT`](PyWsServer::LINE_TIMEOUT).
+    /// panics after [`Process::TIMEOUT`], showing the script's stderr.
     pub fn expect_line(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + Self::LINE_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
-                Ok(_) => (),
-                Err(e) => panic!("ws_server.py printed no {prefix:?} line: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for PyWsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.expect_line(prefix)
     }
 }
 

@@ -14,132 +14,15 @@
 //! Needs the interop Python (see [`pipebuf_tests::test_python`]); the scripts themselves use
 //! only the standard library.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::process::{Command, ExitStatus, Stdio};
 
-use pipebuf_tests::{Server, TempDir, example_bin, make_pki, py_script, test_python, wait_bounded};
-
-/// The longest any one wait (a line, an exit) may take; the scripts give up after 10 s.
-const TIMEOUT: Duration = Duration::from_secs(20);
+use pipebuf_tests::{Process, Server, TempDir, example_bin, make_pki};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
     Ws,
     Wss,
-}
-
-/// A process whose stdout lines arrive on a channel and whose stderr is collected; killed
-/// when dropped, so a failing test leaves none behind.
-struct Process {
-    name: String,
-    child: Child,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Process {
-    /// Starts `cmd` with stdout and stderr piped (stdin as `cmd` has it).
-    fn start(name: &str, cmd: &mut Command) -> Process {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut pipe = child.stderr.take().expect("stderr");
-        let sink = Arc::clone(&stderr);
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = pipe.read(&mut buf) {
-                sink.lock()
-                    .expect("stderr sink")
-                    .extend_from_slice(&buf[..n]);
-            }
-        });
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Process {
-            name: name.to_string(),
-            child,
-            lines,
-            stderr,
-        }
-    }
-
-    /// A Python script from `tests/py/` with `args`, its stdin closed.
-    fn script(script: &str, args: &[&str]) -> Process {
-        Self::start(
-            script,
-            Command::new(test_python())
-                .arg(py_script(script))
-                .args(args)
-                .stdin(Stdio::null()),
-        )
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().expect("stderr sink")).into_owned()
-    }
-
-    /// The next stdout line, at most [`TIMEOUT`]; `None` if stdout ended first.
-    fn next_line(&self) -> Option<String> {
-        match self.lines.recv_timeout(TIMEOUT) {
-            Ok(line) => Some(line),
-            Err(mpsc::RecvTimeoutError::Disconnected) => None,
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-                "{} printed nothing within {TIMEOUT:?}; stderr: {}",
-                self.name,
-                self.stderr()
-            ),
-        }
-    }
-
-    /// The next stdout line starting with `prefix` (others are skipped), at most
-    /// [`TIMEOUT`].
-    fn expect_line(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
-                Ok(_) => (),
-                Err(e) => panic!(
-                    "{} printed no {prefix:?} line ({e}); stderr: {}",
-                    self.name,
-                    self.stderr()
-                ),
-            }
-        }
-    }
-
-    /// Waits (at most [`TIMEOUT`]) for the exit.
-    fn wait(&mut self) -> ExitStatus {
-        wait_bounded(&mut self.child, TIMEOUT).unwrap_or_else(|| {
-            panic!(
-                "{} did not exit within {TIMEOUT:?}; stderr: {}",
-                self.name,
-                self.stderr()
-            )
-        })
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +48,7 @@ fn server_close(scheme: Scheme, server_args: &[&str], case: &[&str]) -> String {
     let (_server, url) = echo_server(scheme, server_args);
     let mut args = case.to_vec();
     args.push(&url);
-    let mut client = Process::script("raw_ws_client.py", &args);
+    let mut client = Process::script("raw_ws_client.py", &args, Stdio::null());
     let line = client.expect_line("close ");
     let status = client.wait();
     assert!(status.success(), "{status}; stderr: {}", client.stderr());
@@ -226,9 +109,9 @@ fn invalid_utf8_text_over_wss_gets_1007_from_the_server() {
 /// 1000, and the server must exit cleanly.
 fn shutdown_closes_with_1000(scheme: Scheme) {
     let (mut server, url) = echo_server(scheme, &[]);
-    let mut client = Process::script("raw_ws_client.py", &["shutdown", &url]);
+    let mut client = Process::script("raw_ws_client.py", &["shutdown", &url], Stdio::null());
     client.expect_line("echoed");
-    let stopped = server.stop("TERM", TIMEOUT);
+    let stopped = server.stop("TERM", Process::TIMEOUT);
     assert_eq!(client.expect_line("close "), "close 1000");
     let status = stopped.unwrap_or_else(|e| panic!("{url}: {e}"));
     assert!(status.success(), "{url} exited with {status}");
@@ -279,7 +162,7 @@ fn client_close(
     if scheme == Scheme::Wss {
         server_args.extend(["--tls", &cert, &key]);
     }
-    let server = Process::script("raw_ws_server.py", &server_args);
+    let server = Process::script("raw_ws_server.py", &server_args, Stdio::null());
     let port = server.expect_line("port ")["port ".len()..].to_string();
     let url = match scheme {
         Scheme::Ws => format!("ws://127.0.0.1:{port}/"),
@@ -296,7 +179,7 @@ fn client_close(
             .args(&client_args)
             .stdin(Stdio::piped()),
     );
-    let mut stdin = client.child.stdin.take();
+    let mut stdin = client.take_stdin();
     if let Some(pipe) = &mut stdin {
         pipe.write_all(input.as_bytes()).expect("wss_client stdin");
     }
@@ -313,7 +196,7 @@ fn client_close(
     let closed = server.expect_line("closed ");
     let status = client.wait();
     drop(stdin);
-    stdout.extend(client.lines.try_iter());
+    stdout.extend(client.remaining_lines());
     ClientRun {
         closed,
         status,

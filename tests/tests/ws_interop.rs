@@ -14,16 +14,16 @@
 //! tests fail, saying what to do.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use pipebuf::{EofKind, PipeBufPair, ReadStatus, WriteStatus};
-use pipebuf_tests::{Server, TempDir, make_pki, pattern, py_script, run_bounded, test_python};
+use pipebuf_tests::{
+    PyWsServer, Server, TempDir, make_pki, pattern, py_script, run_bounded, test_python,
+};
 use pipebuf_websocket::handshake::ClientRequest;
 use pipebuf_websocket::message::{ChunkError, MessageKind, read_chunk, write_chunk_some};
 use pipebuf_websocket::{HandshakeError, WebSocket, WsConfig, WsError};
@@ -316,89 +316,6 @@ fn ws_echo_ends_a_connection_whose_client_half_closes_inside_a_frame_header() {
 // ---------------------------------------------------------------------------------------------
 // Our client with the websockets server
 
-/// `ws_server.py` as a process; killed when dropped (and it exits by itself once its stdin,
-/// held here, ends).
-struct PyServer {
-    child: Child,
-    addr: SocketAddr,
-    lines: mpsc::Receiver<String>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-}
-
-impl PyServer {
-    fn start(args: &[&str]) -> PyServer {
-        let mut child = Command::new(test_python())
-            .arg(py_script("ws_server.py"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start ws_server.py: {e}"));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut pipe = child.stderr.take().expect("stderr");
-        let sink = Arc::clone(&stderr);
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = pipe.read(&mut buf) {
-                sink.lock()
-                    .expect("stderr sink")
-                    .extend_from_slice(&buf[..n]);
-            }
-        });
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut server = PyServer {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            lines,
-            stderr,
-        };
-        let line = server.expect_line("port ");
-        let port: u16 = line
-            .trim_start_matches("port ")
-            .parse()
-            .unwrap_or_else(|_| panic!("bad port line {line:?}"));
-        server.addr.set_port(port);
-        server
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().expect("stderr sink")).into_owned()
-    }
-
-    /// The next stdout line starting with `prefix` (others are skipped), at most [`TIMEOUT`].
-    fn expect_line(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
-                Ok(_) => (),
-                Err(e) => panic!(
-                    "ws_server.py printed no {prefix:?} line ({e}); stderr: {}",
-                    self.stderr()
-                ),
-            }
-        }
-    }
-}
-
-impl Drop for PyServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Largest chunk record our client writes: large messages go out as several.
 const CHUNK: usize = 64 * 1024;
 
@@ -659,8 +576,8 @@ fn text(len: usize) -> Vec<u8> {
 
 #[test]
 fn our_client_gets_byte_exact_echoes_of_text_and_binary_up_to_1_mib_from_websockets() {
-    let server = PyServer::start(&["echo"]);
-    let mut client = WsClient::to(server.addr);
+    let server = PyWsServer::start(&["echo"]);
+    let mut client = WsClient::to(server.addr());
     let sizes = [0, 1, 125, 126, 65535, 65536, 100_000, 1 << 20];
     for (i, &len) in sizes.iter().enumerate() {
         for kind in [MessageKind::Text, MessageKind::Binary] {
@@ -702,8 +619,8 @@ fn our_client_gets_byte_exact_echoes_of_text_and_binary_up_to_1_mib_from_websock
 
 #[test]
 fn our_client_closing_with_4001_and_a_reason_gets_the_same_close_back_from_websockets() {
-    let server = PyServer::start(&["echo"]);
-    let mut client = WsClient::to(server.addr);
+    let server = PyWsServer::start(&["echo"]);
+    let mut client = WsClient::to(server.addr());
     client.send(MessageKind::Text, b"last words".to_vec());
     assert_eq!(
         client.receive(),
@@ -725,8 +642,8 @@ fn our_client_closing_with_4001_and_a_reason_gets_the_same_close_back_from_webso
 
 #[test]
 fn our_client_answers_a_close_started_by_websockets_and_reports_its_code_and_reason() {
-    let server = PyServer::start(&["echo"]);
-    let mut client = WsClient::to(server.addr);
+    let server = PyWsServer::start(&["echo"]);
+    let mut client = WsClient::to(server.addr());
     client.send(MessageKind::Text, b"close-me 4002 server says bye".to_vec());
     assert_eq!(client.finish(), EofKind::Close);
     assert_eq!(
@@ -748,10 +665,10 @@ fn our_client_reports_the_subprotocol_websockets_chose_among_those_offered() {
     for (offered, supported, chosen) in cases {
         let mut args = vec!["echo"];
         args.extend_from_slice(supported);
-        let server = PyServer::start(&args);
-        let mut request = ClientRequest::new("/", server.addr.to_string());
+        let server = PyWsServer::start(&args);
+        let mut request = ClientRequest::new("/", server.addr().to_string());
         request.subprotocols = offered.iter().map(|s| s.to_string()).collect();
-        let mut client = WsClient::connect(server.addr, request);
+        let mut client = WsClient::connect(server.addr(), request);
         client.send(MessageKind::Text, b"hi".to_vec());
         assert_eq!(client.receive(), (MessageKind::Text, b"hi".to_vec()));
         assert_eq!(
@@ -766,8 +683,8 @@ fn our_client_reports_the_subprotocol_websockets_chose_among_those_offered() {
 
 #[test]
 fn our_client_gets_a_handshake_error_not_a_panic_when_websockets_answers_403() {
-    let server = PyServer::start(&["reject"]);
-    let mut client = WsClient::to(server.addr);
+    let server = PyWsServer::start(&["reject"]);
+    let mut client = WsClient::to(server.addr());
     client.send(MessageKind::Text, b"never sent".to_vec());
     let error = client.expect_error();
     assert_eq!(
@@ -788,10 +705,10 @@ fn our_client_gets_a_handshake_error_not_a_panic_when_websockets_answers_403() {
 
 #[test]
 fn our_client_gets_a_handshake_error_when_websockets_supports_none_of_its_subprotocols() {
-    let server = PyServer::start(&["echo", "chat"]);
-    let mut request = ClientRequest::new("/", server.addr.to_string());
+    let server = PyWsServer::start(&["echo", "chat"]);
+    let mut request = ClientRequest::new("/", server.addr().to_string());
     request.subprotocols = vec!["other".into()];
-    let mut client = WsClient::connect(server.addr, request);
+    let mut client = WsClient::connect(server.addr(), request);
     assert_eq!(
         client.expect_error(),
         WsError::Handshake(HandshakeError::UnexpectedStatus(400))
