@@ -54,6 +54,16 @@ cargo clippy -p pipebuf --no-default-features --features alloc --lib -- -D warni
 step "clippy (pipebuf_websocket without std: no_std + alloc)"
 cargo clippy -p pipebuf_websocket --no-default-features --lib -- -D warnings
 
+step "no_std: pipebuf (no features) and pipebuf_websocket (no std) link without std"
+# Its own workspace (a #![no_std] staticlib with its own panic handler), so std never
+# reaches it; see no_std_check/Cargo.toml.
+cargo fmt --manifest-path no_std_check/Cargo.toml -- --check
+cargo build --manifest-path no_std_check/Cargo.toml --no-default-features
+cargo build --manifest-path no_std_check/Cargo.toml
+
+step "supply chain: cargo deny (advisories, licenses, bans, sources)"
+./scripts/deny.sh
+
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
