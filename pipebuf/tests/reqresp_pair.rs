@@ -181,8 +181,8 @@ fn pipelined_client_and_server_agree_under_random_chunking_and_finish_order() {
                 }
                 active = true;
             }
-            if let Some((seq, mut wr)) = server.response_body() {
-                if let Some(left) = bodies_out.get_mut(&seq) {
+            if let Some((seq, mut wr)) = server.response_body()
+                && let Some(left) = bodies_out.get_mut(&seq) {
                     let n = rng.below(7).min(left.len()).min(wr.room());
                     let chunk: Vec<u8> = left.drain(..n).collect();
                     wr.append(&chunk).unwrap();
@@ -192,7 +192,6 @@ fn pipelined_client_and_server_agree_under_random_chunking_and_finish_order() {
                     }
                     active = true;
                 }
-            }
             if !active && next == N && answers.len() == N as usize && resp_body.is_none() {
                 break;
             }

@@ -233,11 +233,10 @@ impl WebSocket {
             consider(started + self.config.handshake_timeout);
         }
         if self.phase == Phase::Open && !self.close.peer_closed() {
-            if let Some(k) = self.config.keepalive {
-                if !self.ping_out {
+            if let Some(k) = self.config.keepalive
+                && !self.ping_out {
                     consider(heard + k);
                 }
-            }
             if let Some(idle) = self.config.idle_timeout {
                 consider(heard + idle);
             }
@@ -530,18 +529,16 @@ impl WebSocket {
             // Closing: silence is expected now, and `close_timeout` bounds it.
             return Ok(());
         }
-        if let Some(idle) = self.config.idle_timeout {
-            if now >= heard + idle {
+        if let Some(idle) = self.config.idle_timeout
+            && now >= heard + idle {
                 return Err(WsError::IdleTimeout);
             }
-        }
-        if let Some(k) = self.config.keepalive {
-            if !self.ping_out && now >= heard + k {
+        if let Some(k) = self.config.keepalive
+            && !self.ping_out && now >= heard + k {
                 // (Dropped if the application's pings fill the queue: those count too.)
                 self.sender.queue_ping(Vec::new());
                 self.ping_out = true;
             }
-        }
         Ok(())
     }
 

@@ -488,11 +488,10 @@ impl Conn {
                 if self.rx_off == shared.pattern.size {
                     self.rx_off = 0;
                     self.rx_seq += 1;
-                    if let Some(start) = self.started.pop_front() {
-                        if now <= shared.deadline && !shared.handshakes {
+                    if let Some(start) = self.started.pop_front()
+                        && now <= shared.deadline && !shared.handshakes {
                             shared.out.record(now.saturating_duration_since(start));
                         }
-                    }
                 }
             }
             self.issue(shared, now);

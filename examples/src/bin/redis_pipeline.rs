@@ -94,7 +94,7 @@ impl Pipeline {
     fn command(j: u64) -> (Command, Expect) {
         let i = j / 2;
         let key = format!("key:{i}");
-        if j % 2 == 0 {
+        if j.is_multiple_of(2) {
             let value = format!("value:{i}");
             (Command::new(["SET", &key, &value]), Expect::Ok)
         } else {

@@ -166,8 +166,8 @@ impl<E: Encoder, D: Decoder, T: Tagging<E, D>> MuxServer<E, D, T> {
                 *events = true;
                 net.rd.consume(len)?;
             }
-            if let Some(kind) = net.rd.pending_eof() {
-                if !held || net.rd.is_empty() {
+            if let Some(kind) = net.rd.pending_eof()
+                && (!held || net.rd.is_empty()) {
                     net.rd.consume_all();
                     net.rd.consume_eof();
                     on_event(MuxServerEvent::End(kind));
@@ -182,7 +182,6 @@ impl<E: Encoder, D: Decoder, T: Tagging<E, D>> MuxServer<E, D, T> {
                         }
                     }
                 }
-            }
         }
         if self.conn == Conn::Draining && self.open.is_empty() {
             net.wr.close();

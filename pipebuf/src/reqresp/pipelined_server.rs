@@ -271,8 +271,8 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
             }
         };
         // The end of the incoming stream, once nothing more can be decoded before it.
-        if let Some(kind) = net.rd.pending_eof() {
-            if held.lets_eof_through(&net.rd) {
+        if let Some(kind) = net.rd.pending_eof()
+            && held.lets_eof_through(&net.rd) {
                 net.rd.consume_all();
                 net.rd.consume_eof();
                 self.rx.abort();
@@ -288,7 +288,6 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
                     }
                 }
             }
-        }
         Ok(())
     }
 }

@@ -407,11 +407,10 @@ impl<C: Chain> Driver<C> {
         };
         if pos < members.len() {
             members.swap_remove(pos);
-            if let Some(&moved) = members.get(pos) {
-                if let Some(m) = self.conns.get_mut(moved) {
+            if let Some(&moved) = members.get(pos)
+                && let Some(m) = self.conns.get_mut(moved) {
                     m.class_pos = pos;
                 }
-            }
         }
     }
 
@@ -502,12 +501,11 @@ impl<C: Chain> Driver<C> {
                 break;
             }
             self.timers.pop();
-            if let Some(conn) = self.conns.get_mut(id) {
-                if conn.deadline == Some(at) {
+            if let Some(conn) = self.conns.get_mut(id)
+                && conn.deadline == Some(at) {
                     conn.deadline = None;
                     conn.queue(id, &mut self.ready);
                 }
-            }
         }
         self.release_idle(now);
         let mut turn = std::mem::take(&mut self.turn);
@@ -539,13 +537,12 @@ impl<C: Chain> Driver<C> {
         turn.clear();
         self.turn = turn;
 
-        if let Some(deadline) = self.shutdown_deadline {
-            if now >= deadline {
+        if let Some(deadline) = self.shutdown_deadline
+            && now >= deadline {
                 for id in self.conns.ids() {
                     self.remove(id, LeftReason::ShutdownDeadline, true);
                 }
             }
-        }
         Ok(())
     }
 
@@ -609,20 +606,18 @@ impl<C: Chain> Driver<C> {
             // (A connection stuck on backpressure makes no progress and does time out.)
             conn.last_active = now;
         }
-        if let Some(idle) = self.config.idle_timeout {
-            if now.saturating_duration_since(conn.last_active) >= idle {
+        if let Some(idle) = self.config.idle_timeout
+            && now.saturating_duration_since(conn.last_active) >= idle {
                 self.remove(id, LeftReason::IdleTimeout, true);
                 return;
             }
-        }
-        if let Some((until, _)) = conn.draining {
-            if now >= until {
+        if let Some((until, _)) = conn.draining
+            && now >= until {
                 if let Some((_, reason)) = conn.draining.take() {
                     self.remove(id, reason, true);
                 }
                 return;
             }
-        }
         let allowance = class.as_deref().map_or(0, Class::read_allowance);
         conn.link.set_read_budget(allowance);
         let before = conn.pair.up.tripwire();
@@ -760,12 +755,11 @@ impl<C: Chain> Driver<C> {
         // current deadline just runs the connection, which registers the later one then. So
         // the heap holds few entries per connection however often activity moves the idle
         // deadline.
-        if let Some(at) = deadline.map(|at| at.max(now)) {
-            if conn.deadline.is_none_or(|current| at < current) {
+        if let Some(at) = deadline.map(|at| at.max(now))
+            && conn.deadline.is_none_or(|current| at < current) {
                 conn.deadline = Some(at);
                 self.timers.push(Reverse((at, id)));
             }
-        }
         conn.last_turn = now;
         if self.config.release_after.is_zero() {
             conn.pair.release();
@@ -984,11 +978,10 @@ impl<C: Chain> Driver<C> {
         if class == ClassId::DEFAULT || self.class(class).is_none() {
             return false;
         }
-        if let Disposition::MoveTo(to) = disposition {
-            if to == class || self.class(to).is_none() {
+        if let Disposition::MoveTo(to) = disposition
+            && (to == class || self.class(to).is_none()) {
                 return false;
             }
-        }
         let members = self
             .class(class)
             .map(|c| c.members.clone())

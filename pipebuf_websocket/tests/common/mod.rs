@@ -305,11 +305,10 @@ impl Transcript {
             }
             other => panic!("a frame with a reserved opcode {other:#x} was sent"),
         }
-        if frame.fin {
-            if let Some(message) = self.unfinished.take() {
+        if frame.fin
+            && let Some(message) = self.unfinished.take() {
                 self.messages.push(message);
             }
-        }
     }
 
     /// The close frame's status code (`None`: no close frame, or one without a code).
@@ -674,11 +673,10 @@ pub fn join_records(records: &[Record]) -> (Vec<(MessageKind, Vec<u8>)>, Option<
             }
             None => current = Some(r.clone()),
         }
-        if r.fin {
-            if let Some(c) = current.take() {
+        if r.fin
+            && let Some(c) = current.take() {
                 messages.push((c.kind, c.data));
             }
-        }
     }
     (messages, current)
 }
@@ -782,11 +780,10 @@ impl App {
             self.records += 1;
             read += 1;
             act = true;
-            if fin {
-                if let Some(m) = self.partial.take() {
+            if fin
+                && let Some(m) = self.partial.take() {
                     self.messages.push(m);
                 }
-            }
         }
         if app.rd.is_empty() {
             if app.rd.consume_push() {
