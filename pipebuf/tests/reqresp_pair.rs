@@ -182,16 +182,17 @@ fn pipelined_client_and_server_agree_under_random_chunking_and_finish_order() {
                 active = true;
             }
             if let Some((seq, mut wr)) = server.response_body()
-                && let Some(left) = bodies_out.get_mut(&seq) {
-                    let n = rng.below(7).min(left.len()).min(wr.room());
-                    let chunk: Vec<u8> = left.drain(..n).collect();
-                    wr.append(&chunk).unwrap();
-                    if left.is_empty() {
-                        wr.close();
-                        bodies_out.remove(&seq);
-                    }
-                    active = true;
+                && let Some(left) = bodies_out.get_mut(&seq)
+            {
+                let n = rng.below(7).min(left.len()).min(wr.room());
+                let chunk: Vec<u8> = left.drain(..n).collect();
+                wr.append(&chunk).unwrap();
+                if left.is_empty() {
+                    wr.close();
+                    bodies_out.remove(&seq);
                 }
+                active = true;
+            }
             if !active && next == N && answers.len() == N as usize && resp_body.is_none() {
                 break;
             }

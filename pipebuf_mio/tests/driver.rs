@@ -92,10 +92,11 @@ impl Clients {
         let mut handles = self.handles.lock().unwrap();
         for slot in handles.iter_mut() {
             if slot.as_ref().is_some_and(JoinHandle::is_finished)
-                && let Err(panic) = slot.take().unwrap().join() {
-                    drop(handles);
-                    resume_unwind(panic);
-                }
+                && let Err(panic) = slot.take().unwrap().join()
+            {
+                drop(handles);
+                resume_unwind(panic);
+            }
         }
     }
 

@@ -154,10 +154,11 @@ impl Sender {
         let data_done = !data_allowed || app.is_empty();
         let controls_done = self.pong.is_none() && self.pings.is_empty();
         if let (Some(payload), true) = (close.frame_to_write(), data_done && controls_done)
-            && write_frame_into(&mut self.random, wr, OpCode::Close, true, payload) {
-                close.written();
-                wrote = true;
-            }
+            && write_frame_into(&mut self.random, wr, OpCode::Close, true, payload)
+        {
+            close.written();
+            wrote = true;
+        }
         Ok(wrote)
     }
 

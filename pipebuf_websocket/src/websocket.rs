@@ -234,9 +234,10 @@ impl WebSocket {
         }
         if self.phase == Phase::Open && !self.close.peer_closed() {
             if let Some(k) = self.config.keepalive
-                && !self.ping_out {
-                    consider(heard + k);
-                }
+                && !self.ping_out
+            {
+                consider(heard + k);
+            }
             if let Some(idle) = self.config.idle_timeout {
                 consider(heard + idle);
             }
@@ -530,15 +531,18 @@ impl WebSocket {
             return Ok(());
         }
         if let Some(idle) = self.config.idle_timeout
-            && now >= heard + idle {
-                return Err(WsError::IdleTimeout);
-            }
+            && now >= heard + idle
+        {
+            return Err(WsError::IdleTimeout);
+        }
         if let Some(k) = self.config.keepalive
-            && !self.ping_out && now >= heard + k {
-                // (Dropped if the application's pings fill the queue: those count too.)
-                self.sender.queue_ping(Vec::new());
-                self.ping_out = true;
-            }
+            && !self.ping_out
+            && now >= heard + k
+        {
+            // (Dropped if the application's pings fill the queue: those count too.)
+            self.sender.queue_ping(Vec::new());
+            self.ping_out = true;
+        }
         Ok(())
     }
 

@@ -489,9 +489,11 @@ impl Conn {
                     self.rx_off = 0;
                     self.rx_seq += 1;
                     if let Some(start) = self.started.pop_front()
-                        && now <= shared.deadline && !shared.handshakes {
-                            shared.out.record(now.saturating_duration_since(start));
-                        }
+                        && now <= shared.deadline
+                        && !shared.handshakes
+                    {
+                        shared.out.record(now.saturating_duration_since(start));
+                    }
                 }
             }
             self.issue(shared, now);

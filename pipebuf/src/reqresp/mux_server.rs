@@ -167,21 +167,22 @@ impl<E: Encoder, D: Decoder, T: Tagging<E, D>> MuxServer<E, D, T> {
                 net.rd.consume(len)?;
             }
             if let Some(kind) = net.rd.pending_eof()
-                && (!held || net.rd.is_empty()) {
-                    net.rd.consume_all();
-                    net.rd.consume_eof();
-                    on_event(MuxServerEvent::End(kind));
-                    *events = true;
-                    match kind {
-                        EofKind::Close => self.conn = Conn::Draining,
-                        EofKind::Abort => {
-                            net.wr.abort();
-                            self.open.clear();
-                            self.finished.clear();
-                            self.conn = Conn::Ended;
-                        }
+                && (!held || net.rd.is_empty())
+            {
+                net.rd.consume_all();
+                net.rd.consume_eof();
+                on_event(MuxServerEvent::End(kind));
+                *events = true;
+                match kind {
+                    EofKind::Close => self.conn = Conn::Draining,
+                    EofKind::Abort => {
+                        net.wr.abort();
+                        self.open.clear();
+                        self.finished.clear();
+                        self.conn = Conn::Ended;
                     }
                 }
+            }
         }
         if self.conn == Conn::Draining && self.open.is_empty() {
             net.wr.close();

@@ -281,13 +281,14 @@ impl<E: Encoder, D: Decoder, C> PipelinedClient<E, D, C> {
         };
         // The end of the incoming stream, once nothing more can be decoded before it.
         if let Some(kind) = net.rd.pending_eof()
-            && held.lets_eof_through(&net.rd) {
-                net.rd.consume_all();
-                net.rd.consume_eof();
-                self.fail(net, kind.into(), on_event);
-                self.conn = Conn::Ended;
-                *events = true;
-            }
+            && held.lets_eof_through(&net.rd)
+        {
+            net.rd.consume_all();
+            net.rd.consume_eof();
+            self.fail(net, kind.into(), on_event);
+            self.conn = Conn::Ended;
+            *events = true;
+        }
         Ok(())
     }
 

@@ -272,22 +272,23 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
         };
         // The end of the incoming stream, once nothing more can be decoded before it.
         if let Some(kind) = net.rd.pending_eof()
-            && held.lets_eof_through(&net.rd) {
-                net.rd.consume_all();
-                net.rd.consume_eof();
-                self.rx.abort();
-                on_event(ServerEvent::End(kind));
-                *events = true;
-                match kind {
-                    EofKind::Close => self.conn = Conn::Draining,
-                    EofKind::Abort => {
-                        net.wr.abort();
-                        self.finished.clear();
-                        self.tx = None;
-                        self.conn = Conn::Ended;
-                    }
+            && held.lets_eof_through(&net.rd)
+        {
+            net.rd.consume_all();
+            net.rd.consume_eof();
+            self.rx.abort();
+            on_event(ServerEvent::End(kind));
+            *events = true;
+            match kind {
+                EofKind::Close => self.conn = Conn::Draining,
+                EofKind::Abort => {
+                    net.wr.abort();
+                    self.finished.clear();
+                    self.tx = None;
+                    self.conn = Conn::Ended;
                 }
             }
+        }
         Ok(())
     }
 }

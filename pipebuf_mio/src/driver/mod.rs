@@ -408,9 +408,10 @@ impl<C: Chain> Driver<C> {
         if pos < members.len() {
             members.swap_remove(pos);
             if let Some(&moved) = members.get(pos)
-                && let Some(m) = self.conns.get_mut(moved) {
-                    m.class_pos = pos;
-                }
+                && let Some(m) = self.conns.get_mut(moved)
+            {
+                m.class_pos = pos;
+            }
         }
     }
 
@@ -502,10 +503,11 @@ impl<C: Chain> Driver<C> {
             }
             self.timers.pop();
             if let Some(conn) = self.conns.get_mut(id)
-                && conn.deadline == Some(at) {
-                    conn.deadline = None;
-                    conn.queue(id, &mut self.ready);
-                }
+                && conn.deadline == Some(at)
+            {
+                conn.deadline = None;
+                conn.queue(id, &mut self.ready);
+            }
         }
         self.release_idle(now);
         let mut turn = std::mem::take(&mut self.turn);
@@ -538,11 +540,12 @@ impl<C: Chain> Driver<C> {
         self.turn = turn;
 
         if let Some(deadline) = self.shutdown_deadline
-            && now >= deadline {
-                for id in self.conns.ids() {
-                    self.remove(id, LeftReason::ShutdownDeadline, true);
-                }
+            && now >= deadline
+        {
+            for id in self.conns.ids() {
+                self.remove(id, LeftReason::ShutdownDeadline, true);
             }
+        }
         Ok(())
     }
 
@@ -607,17 +610,19 @@ impl<C: Chain> Driver<C> {
             conn.last_active = now;
         }
         if let Some(idle) = self.config.idle_timeout
-            && now.saturating_duration_since(conn.last_active) >= idle {
-                self.remove(id, LeftReason::IdleTimeout, true);
-                return;
-            }
+            && now.saturating_duration_since(conn.last_active) >= idle
+        {
+            self.remove(id, LeftReason::IdleTimeout, true);
+            return;
+        }
         if let Some((until, _)) = conn.draining
-            && now >= until {
-                if let Some((_, reason)) = conn.draining.take() {
-                    self.remove(id, reason, true);
-                }
-                return;
+            && now >= until
+        {
+            if let Some((_, reason)) = conn.draining.take() {
+                self.remove(id, reason, true);
             }
+            return;
+        }
         let allowance = class.as_deref().map_or(0, Class::read_allowance);
         conn.link.set_read_budget(allowance);
         let before = conn.pair.up.tripwire();
@@ -756,10 +761,11 @@ impl<C: Chain> Driver<C> {
         // the heap holds few entries per connection however often activity moves the idle
         // deadline.
         if let Some(at) = deadline.map(|at| at.max(now))
-            && conn.deadline.is_none_or(|current| at < current) {
-                conn.deadline = Some(at);
-                self.timers.push(Reverse((at, id)));
-            }
+            && conn.deadline.is_none_or(|current| at < current)
+        {
+            conn.deadline = Some(at);
+            self.timers.push(Reverse((at, id)));
+        }
         conn.last_turn = now;
         if self.config.release_after.is_zero() {
             conn.pair.release();
@@ -979,9 +985,10 @@ impl<C: Chain> Driver<C> {
             return false;
         }
         if let Disposition::MoveTo(to) = disposition
-            && (to == class || self.class(to).is_none()) {
-                return false;
-            }
+            && (to == class || self.class(to).is_none())
+        {
+            return false;
+        }
         let members = self
             .class(class)
             .map(|c| c.members.clone())

@@ -113,9 +113,10 @@ impl ClientRequest {
             return Err(HandshakeError::InvalidField("host"));
         }
         if let Some(origin) = &self.origin
-            && (!is_printable_ascii(origin.as_bytes()) || !is_field_value(origin.as_bytes())) {
-                return Err(HandshakeError::InvalidField("origin"));
-            }
+            && (!is_printable_ascii(origin.as_bytes()) || !is_field_value(origin.as_bytes()))
+        {
+            return Err(HandshakeError::InvalidField("origin"));
+        }
         for (i, subprotocol) in self.subprotocols.iter().enumerate() {
             let repeated = self.subprotocols.iter().take(i).any(|s| s == subprotocol);
             if !is_token(subprotocol.as_bytes()) || repeated {

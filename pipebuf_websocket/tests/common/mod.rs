@@ -306,9 +306,10 @@ impl Transcript {
             other => panic!("a frame with a reserved opcode {other:#x} was sent"),
         }
         if frame.fin
-            && let Some(message) = self.unfinished.take() {
-                self.messages.push(message);
-            }
+            && let Some(message) = self.unfinished.take()
+        {
+            self.messages.push(message);
+        }
     }
 
     /// The close frame's status code (`None`: no close frame, or one without a code).
@@ -674,9 +675,10 @@ pub fn join_records(records: &[Record]) -> (Vec<(MessageKind, Vec<u8>)>, Option<
             None => current = Some(r.clone()),
         }
         if r.fin
-            && let Some(c) = current.take() {
-                messages.push((c.kind, c.data));
-            }
+            && let Some(c) = current.take()
+        {
+            messages.push((c.kind, c.data));
+        }
     }
     (messages, current)
 }
@@ -780,10 +782,9 @@ impl App {
             self.records += 1;
             read += 1;
             act = true;
-            if fin
-                && let Some(m) = self.partial.take() {
-                    self.messages.push(m);
-                }
+            if fin && let Some(m) = self.partial.take() {
+                self.messages.push(m);
+            }
         }
         if app.rd.is_empty() {
             if app.rd.consume_push() {
