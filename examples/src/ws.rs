@@ -5,13 +5,37 @@ use std::time::Duration;
 use pipebuf_websocket::{HttpAnswer, WebSocket, WsConfig, accept_all};
 
 /// An echo server's WebSocket: messages up to `max_message` bytes (larger ones fail with
-/// close code 1009), a 30 s idle keepalive, and `426 Upgrade Required` for plain HTTP.
+/// close code 1009), a 30 s idle keepalive, `426 Upgrade Required` for plain HTTP, and the
+/// default handshake deadline ([`WsConfig::handshake_timeout`], 10 s).
 pub fn echo_server(max_message: usize) -> WebSocket {
+    echo_server_with_deadline(max_message, WsConfig::default().handshake_timeout)
+}
+
+/// [`echo_server`] whose opening handshake must complete within `handshake_timeout` of the
+/// connection's first turn (its accept), or the connection is dropped. Under TLS in a
+/// [`Stack`](pipebuf::Stack) the WebSocket runs from that first turn too, so the deadline
+/// covers the TLS handshake as well: a peer that dribbles its ClientHello is cut at the
+/// same time as one that dribbles its upgrade request.
+pub fn echo_server_with_deadline(max_message: usize, handshake_timeout: Duration) -> WebSocket {
     let config = WsConfig {
         max_message,
+        handshake_timeout,
         keepalive: Some(Duration::from_secs(30)),
         ..WsConfig::default()
     };
     WebSocket::server(config, accept_all())
         .answer_plain_http(Box::new(|_| HttpAnswer::upgrade_required()))
+}
+
+/// The value of `--handshake-timeout SECS` (seconds, fractions allowed; default 10).
+pub fn handshake_timeout_flag(flags: &crate::Flags) -> Result<Duration, String> {
+    let default = WsConfig::default().handshake_timeout;
+    match flags.get("handshake-timeout") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<f64>()
+            .map_err(|e| e.to_string())
+            .and_then(|secs| Duration::try_from_secs_f64(secs).map_err(|e| e.to_string()))
+            .map_err(|e| format!("--handshake-timeout {v:?}: {e}")),
+    }
 }

@@ -26,9 +26,12 @@ use crate::engine::{Engine, RustlsApi, max_plaintext};
 /// | encrypted abort | plaintext abort |
 ///
 /// Plaintext written before the handshake completes waits in its buffer and is sent after.
-/// On a TLS error the alert is written to the encrypted side in the same call, the plaintext
-/// side is aborted, the encrypted side is closed once the alert is out, and the typed error
-/// is returned; later calls only drain and discard.
+/// If the encrypted input ends before the handshake completes, the handshake never will:
+/// the plaintext side is aborted (as for any truncation), and so is the encrypted output
+/// once what rustls still has to write is out; plaintext offered from then on (a close
+/// included) is dropped. On a TLS error the alert is written to the encrypted side in the
+/// same call, the plaintext side is aborted, the encrypted side is closed once the alert is
+/// out, and the typed error is returned; later calls only drain and discard.
 #[derive(Debug)]
 pub struct Tls {
     engine: Engine,
@@ -36,6 +39,9 @@ pub struct Tls {
     closing: bool,
     /// A TLS error happened: only flush the alert and discard input from now on.
     failed: bool,
+    /// The encrypted input ended during the handshake, which therefore can never complete:
+    /// nothing can be sent any more.
+    stranded: bool,
 }
 
 impl Tls {
@@ -73,6 +79,7 @@ impl Tls {
             engine,
             closing: false,
             failed: false,
+            stranded: false,
         }
     }
 
@@ -101,7 +108,12 @@ impl Tls {
             // The alert rustls queued goes out now, in this call.
             let out_before = crypt.wr.tripwire();
             self.engine.flush(&mut crypt.rd, &mut crypt.wr);
-            let alert_written = crypt.wr.tripwire() != out_before || self.engine.wants_write();
+            // (Output alone does not tell: a handshake flight encoded before the failure may
+            // have gone out just now.)
+            let alert_written = self
+                .engine
+                .failure_alert()
+                .unwrap_or_else(|| crypt.wr.tripwire() != out_before || self.engine.wants_write());
             if !alert_written && !matches!(e, rustls::Error::AlertReceived(_)) {
                 // Some errors leave rustls with no alert to send: then an abort, not a clean
                 // close, is what tells the peer the session broke.
@@ -169,6 +181,7 @@ impl Tls {
         // Handshake flights and alerts answer what was just received.
         self.engine.flush(&mut crypt.rd, &mut crypt.wr);
         if crypt.rd.has_pending_eof() {
+            self.stranded = self.engine.is_handshaking();
             let kind = crypt.rd.consume_eof();
             let clean = kind == Some(EofKind::Close) && self.engine.peer_closed();
             if !clean && !plain.wr.is_eof() {
@@ -186,6 +199,16 @@ impl Tls {
             // The encrypted side ended (abort, or close after close_notify): nothing more can
             // be sent; drop what the application still offers.
             plain.rd.discard();
+            return;
+        }
+        if self.stranded {
+            // No keys will ever exist to send what the application offers, and no input
+            // will ever come: end the session once rustls' last words (an alert) are out.
+            plain.rd.discard();
+            self.engine.flush(&mut crypt.rd, &mut crypt.wr);
+            if !self.engine.wants_write() {
+                crypt.wr.abort();
+            }
             return;
         }
         if plain.rd.pending_eof() == Some(EofKind::Abort) {
@@ -361,6 +384,44 @@ mod tests {
                 }
             }
             panic!("the pair did not settle");
+        }
+    }
+
+    /// Regression: a peer that left during the handshake (a FIN, no close_notify) used to
+    /// leave the encrypted output open for ever: the application's close waited for a
+    /// handshake that could no longer complete, so a server held the connection (and its
+    /// socket) until the process ended.
+    #[test]
+    fn a_peer_that_leaves_during_the_handshake_gets_the_encrypted_output_aborted() {
+        for api in [RustlsApi::Buffered, RustlsApi::Unbuffered] {
+            let mut pair = Pair::new(api);
+            pair.client
+                .process(pair.wire.upper(), pair.client_plain.lower())
+                .unwrap();
+            let hello = pair.wire.lower().rd.data().to_vec();
+            for sent in [0, hello.len() / 2, hello.len()] {
+                let mut server = Pair::new(api).server;
+                let (mut crypt, mut plain) = (PipeBufPair::new(), PipeBufPair::new());
+                crypt.lower().wr.append(&hello[..sent]).unwrap();
+                crypt.lower().wr.close();
+                while server.process(crypt.upper(), plain.lower()).unwrap() {}
+                assert!(server.is_handshaking());
+                assert_eq!(
+                    plain.up.state().eof_kind(),
+                    Some(EofKind::Abort),
+                    "{api:?}, {sent} bytes: the truncation reaches the application"
+                );
+                // The application answers the end as applications do: it closes.
+                plain.upper().rd.consume_eof();
+                plain.upper().wr.close();
+                while server.process(crypt.upper(), plain.lower()).unwrap() {}
+                assert_eq!(
+                    crypt.down.state().eof_kind(),
+                    Some(EofKind::Abort),
+                    "{api:?}, {sent} bytes of the ClientHello, then the end: the encrypted \
+                     output must end"
+                );
+            }
         }
     }
 

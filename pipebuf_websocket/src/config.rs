@@ -14,7 +14,10 @@ pub struct WsConfig {
     /// Limits on the opening handshake's HTTP head.
     pub handshake: HandshakeLimits,
     /// The opening handshake must complete within this time from the first `process` call
-    /// (a peer that connects and sends nothing, or too slowly, is dropped).
+    /// (a peer that connects and sends nothing, or too slowly, is dropped). Under TLS in a
+    /// [`Stack`](pipebuf::Stack) the WebSocket is called from the connection's first turn,
+    /// while TLS still handshakes, so this deadline covers the TLS handshake too: a peer that
+    /// dribbles its ClientHello is cut like one that dribbles its upgrade request.
     pub handshake_timeout: Duration,
     /// Send a ping after this long without hearing from the peer.
     pub keepalive: Option<Duration>,

@@ -25,6 +25,16 @@
 //! the connections, prints `ready N` once all N are open, holds them idle for SECS and
 //! exits: for measuring a server's memory per idle connection).
 //!
+//! Test flags (echo mode): `--max-size BYTES` (message sizes spread log-uniformly from
+//! `--size` to this, differing per connection and message; default `--size`); `--messages N`
+//! (each connection sends exactly N messages, checks their echoes and closes; the run ends
+//! when all are done and `--duration` is only its time limit: a connection with fewer than N
+//! echoes by then is an error); `--reconnect-every N` (churn: for `--duration`, each
+//! connection closes with the close handshake after N echoed messages and its slot opens a
+//! new connection, with the TCP, TLS and WebSocket handshakes). With either of the last two
+//! the JSON line ends with `"messages":..` (every echo checked, in or after the window) and
+//! `"opened":..` (connections that opened, reconnections included).
+//!
 //! All connections open (TCP, TLS and WebSocket handshakes) before the clock starts; then
 //! each sends messages for `--duration`, message `seq` of connection `c` being a distinct
 //! slice of one pseudo-random pattern, so a mixed-up or corrupted echo shows. Only messages
@@ -42,7 +52,7 @@
 //! is printed anyway), 2 on bad flags, else 0.
 
 use std::cell::Cell;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -63,20 +73,22 @@ const GRACE: Duration = Duration::from_secs(10);
 const CHUNK: usize = 64 * 1024;
 
 /// The message bytes: message `seq` of connection `conn` is a slice of `bytes` starting at
-/// an offset that depends on both.
+/// an offset that depends on both, of a length between `size` and `max_size` that depends
+/// on both too.
 #[derive(Debug)]
 struct Pattern {
     bytes: Vec<u8>,
     size: usize,
+    max_size: usize,
 }
 
 impl Pattern {
     /// Distinct starting offsets.
     const SHIFTS: usize = 251;
 
-    fn new(size: usize) -> Self {
+    fn new(size: usize, max_size: usize) -> Self {
         let mut x: u32 = 0x2545_f491;
-        let bytes = (0..size + Self::SHIFTS)
+        let bytes = (0..max_size + Self::SHIFTS)
             .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 17;
@@ -84,12 +96,39 @@ impl Pattern {
                 (x >> 24) as u8
             })
             .collect();
-        Pattern { bytes, size }
+        Pattern {
+            bytes,
+            size,
+            max_size,
+        }
+    }
+
+    /// The length of message `seq` of connection `conn`: log-uniform from `size` to
+    /// `max_size` (uniform if `size` is 0).
+    fn len(&self, conn: usize, seq: u64) -> usize {
+        if self.max_size == self.size {
+            return self.size;
+        }
+        // splitmix64 of (conn, seq): a fraction in [0, 1).
+        let mut z = (conn as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add(seq)
+            .wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        let u = (z ^ (z >> 31)) as f64 / (u64::MAX as f64 + 1.0);
+        let (lo, hi) = (self.size as f64, self.max_size as f64);
+        let len = if self.size == 0 {
+            lo + u * (hi - lo + 1.0)
+        } else {
+            lo * (hi / lo).powf(u)
+        };
+        (len as usize).clamp(self.size, self.max_size)
     }
 
     fn message(&self, conn: usize, seq: u64) -> &[u8] {
         let shift = (seq as usize).wrapping_mul(7).wrapping_add(conn) % Self::SHIFTS;
-        &self.bytes[shift..shift + self.size]
+        &self.bytes[shift..shift + self.len(conn, seq)]
     }
 }
 
@@ -152,8 +191,19 @@ struct Window {
 enum Report {
     /// The WebSocket is open.
     Open,
-    /// The time is up and every echo is in: round trips (ns) of the counted messages.
-    Done(Vec<u64>),
+    /// The time is up (or the connection's messages are all sent) and every echo is in.
+    Done(Done),
+}
+
+/// What a finished connection measured.
+#[derive(Debug)]
+struct Done {
+    /// Round trips (ns) of the messages counted (those within the window).
+    latencies: Vec<u64>,
+    /// Payload bytes of the counted messages.
+    bytes: u64,
+    /// Every echo checked, counted or not.
+    echoed: u64,
 }
 
 /// One load connection: the client stack, the pair of message records above it (`top`,
@@ -182,6 +232,10 @@ struct LoadState {
     /// When each message not yet echoed was started.
     started: VecDeque<Instant>,
     latencies: Vec<u64>,
+    /// Payload bytes of the messages in `latencies`.
+    bytes: u64,
+    /// Messages to send before closing (`--messages`, `--reconnect-every`).
+    limit: Option<u64>,
     opened: bool,
     /// The time is up: no new messages.
     stopping: bool,
@@ -197,6 +251,7 @@ impl LoadState {
         pattern: Rc<Pattern>,
         window: Rc<Cell<Option<Window>>>,
         in_flight: u64,
+        limit: Option<u64>,
         handshake_only: bool,
     ) -> Self {
         LoadState {
@@ -211,6 +266,8 @@ impl LoadState {
             rx_off: 0,
             started: VecDeque::new(),
             latencies: Vec::new(),
+            bytes: 0,
+            limit,
             opened: false,
             stopping: false,
             finished: false,
@@ -223,9 +280,9 @@ impl LoadState {
 /// trip of each message completed within the window.
 fn check_echoes(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> Result<bool, ClientError> {
     let mut active = false;
-    let size = conn.pattern.size;
     while let Some(chunk) = read_chunk(&app.rd).map_err(ClientError::Record)? {
         let seq = conn.rx_seq;
+        let size = conn.pattern.len(conn.index, seq);
         let sent_up_to = if seq < conn.tx_seq {
             size
         } else if seq == conn.tx_seq && conn.writing {
@@ -263,11 +320,13 @@ fn check_echoes(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> Result<bool, Cl
                 )));
             }
             let now = Instant::now();
-            if let (Some(start), Some(window)) = (conn.started.pop_front(), conn.window.get()) {
-                if start >= window.start && now <= window.deadline {
-                    let took = now.saturating_duration_since(start).as_nanos();
-                    conn.latencies.push(u64::try_from(took).unwrap_or(u64::MAX));
-                }
+            if let (Some(start), Some(window)) = (conn.started.pop_front(), conn.window.get())
+                && start >= window.start
+                && now <= window.deadline
+            {
+                let took = now.saturating_duration_since(start).as_nanos();
+                conn.latencies.push(u64::try_from(took).unwrap_or(u64::MAX));
+                conn.bytes += size as u64;
             }
             conn.rx_seq += 1;
             conn.rx_off = 0;
@@ -281,7 +340,10 @@ fn send_messages(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> bool {
     let mut active = false;
     loop {
         if !conn.writing {
-            if conn.stopping || conn.tx_seq - conn.rx_seq >= conn.in_flight {
+            if conn.stopping
+                || conn.tx_seq - conn.rx_seq >= conn.in_flight
+                || conn.limit.is_some_and(|limit| conn.tx_seq >= limit)
+            {
                 break;
             }
             conn.writing = true;
@@ -338,13 +400,23 @@ impl Chain for LoadConn {
         }
         let mut app = self.top.upper();
         active |= check_echoes(st, &mut app)?;
-        if st.window.get().is_some() && !st.finished {
+        if st.window.get().is_some() && st.opened && !st.finished {
             active |= send_messages(st, &mut app);
         }
-        if st.stopping && !st.finished && !st.writing && st.rx_seq == st.tx_seq {
+        let all_sent = st.limit.is_some_and(|limit| st.tx_seq >= limit);
+        if (st.stopping || all_sent)
+            && st.opened
+            && !st.finished
+            && !st.writing
+            && st.rx_seq == st.tx_seq
+        {
             // Every echo is in: report and start the close handshake.
             st.finished = true;
-            cx.emit(Report::Done(std::mem::take(&mut st.latencies)));
+            cx.emit(Report::Done(Done {
+                latencies: std::mem::take(&mut st.latencies),
+                bytes: st.bytes,
+                echoed: st.rx_seq,
+            }));
             app.wr.close();
             active = true;
         }
@@ -398,10 +470,15 @@ struct Settings {
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     connections: usize,
     size: usize,
+    max_size: usize,
     in_flight: u64,
     duration: Duration,
     server_pid: Option<u32>,
     mode: Mode,
+    /// `--messages N` or `--reconnect-every N`: messages per connection.
+    limit: Option<u64>,
+    /// `--reconnect-every`: a slot whose connection sent its messages opens a new one.
+    reconnect: bool,
 }
 
 /// What the run measures.
@@ -426,6 +503,9 @@ fn settings() -> Result<Settings, String> {
             "ca",
             "server-pid",
             "hold",
+            "max-size",
+            "messages",
+            "reconnect-every",
         ],
         &["insecure", "handshakes"],
     )?;
@@ -445,8 +525,12 @@ fn settings() -> Result<Settings, String> {
     if connections > 10_000 {
         return Err("--connections is at most 10000".into());
     }
-    if size > 1 << 30 {
-        return Err("--size is at most 1 GiB".into());
+    let max_size: usize = flags.parse_or("max-size", size)?;
+    if max_size > 1 << 30 {
+        return Err("--size and --max-size are at most 1 GiB".into());
+    }
+    if max_size < size {
+        return Err("--max-size must be at least --size".into());
     }
     let duration = Duration::try_from_secs_f64(secs)
         .ok()
@@ -467,15 +551,32 @@ fn settings() -> Result<Settings, String> {
         }
         (true, Some(_)) => return Err("--handshakes and --hold exclude each other".into()),
     };
+    let (limit, reconnect) = match (flags.get("messages"), flags.get("reconnect-every")) {
+        (None, None) => (None, false),
+        (Some(_), None) => (Some(flags.parse_or("messages", 0u64)?), false),
+        (None, Some(_)) => (Some(flags.parse_or("reconnect-every", 0u64)?), true),
+        (Some(_), Some(_)) => {
+            return Err("--messages and --reconnect-every exclude each other".into());
+        }
+    };
+    if limit == Some(0) {
+        return Err("--messages and --reconnect-every must be at least 1".into());
+    }
+    if limit.is_some() && mode != Mode::Echo {
+        return Err("--messages and --reconnect-every need the echo mode".into());
+    }
     Ok(Settings {
         url,
         tls,
         connections,
         size,
+        max_size,
         in_flight,
         duration,
         server_pid,
         mode,
+        limit,
+        reconnect,
     })
 }
 
@@ -483,6 +584,12 @@ fn settings() -> Result<Settings, String> {
 #[derive(Debug, Default)]
 struct Tally {
     latencies: Vec<u64>,
+    /// Payload bytes of the messages in `latencies`.
+    bytes: u64,
+    /// Every echo checked, in the window or not.
+    echoed: u64,
+    /// With `--messages`: from the start of the window until the last connection was done.
+    elapsed: Option<Duration>,
     errors: usize,
     mismatches: usize,
     opened: usize,
@@ -532,13 +639,14 @@ impl Run<'_> {
         let stack = client_stack(
             &settings.url,
             settings.tls.clone(),
-            client_config(settings.size),
+            client_config(settings.max_size),
         )?;
         let st = LoadState::new(
             index,
             Rc::clone(&self.pattern),
             Rc::clone(&self.window),
             settings.in_flight,
+            settings.limit,
             settings.mode == Mode::Handshakes,
         );
         let conn = LoadConn {
@@ -615,7 +723,9 @@ impl Run<'_> {
 
     /// Phase 2 of the echo mode: the measured window, then the drain and the close
     /// handshakes.
-    fn echo(&mut self, mut live: Vec<ConnId>) -> Result<(), String> {
+    fn echo(&mut self, live: Vec<ConnId>) -> Result<(), String> {
+        let mut live: HashSet<ConnId> = live.into_iter().collect();
+        let mut next_index = self.settings.connections;
         let start = Instant::now();
         let deadline = start + self.settings.duration;
         self.window.set(Some(Window { start, deadline }));
@@ -624,7 +734,7 @@ impl Run<'_> {
             // A turn for each, so that it starts sending now that the window is set.
             self.driver.wake(id);
         }
-        let mut done: Vec<ConnId> = Vec::new();
+        let mut done: HashSet<ConnId> = HashSet::new();
         let give_up = deadline + GRACE;
         while !live.is_empty() && Instant::now() < give_up {
             self.poll(if Instant::now() < deadline {
@@ -632,19 +742,40 @@ impl Run<'_> {
             } else {
                 give_up
             })?;
+            let now = Instant::now();
             self.note_window_end(deadline, cpu_start);
             while let Some(event) = self.driver.next_event() {
                 match event {
                     Event::Message {
                         id,
-                        msg: Report::Done(latencies),
+                        msg: Report::Done(report),
                     } => {
-                        done.push(id);
-                        self.tally.latencies.extend(latencies);
+                        done.insert(id);
+                        self.tally.latencies.extend(report.latencies);
+                        self.tally.bytes += report.bytes;
+                        self.tally.echoed += report.echoed;
+                        if let (Some(limit), false) = (self.settings.limit, self.settings.reconnect)
+                        {
+                            self.tally.elapsed = Some(now.saturating_duration_since(start));
+                            if report.echoed < limit {
+                                self.tally.error(format!(
+                                    "only {} of {limit} messages echoed within {:?}",
+                                    report.echoed, self.settings.duration
+                                ));
+                            }
+                        }
                     }
+                    Event::Message {
+                        msg: Report::Open, ..
+                    } => self.tally.opened += 1,
                     Event::Left { id, reason, .. } => {
-                        live.retain(|&l| l != id);
-                        self.tally.left(reason, done.contains(&id));
+                        live.remove(&id);
+                        let was_done = done.remove(&id);
+                        self.tally.left(reason, was_done);
+                        if self.settings.reconnect && now < deadline {
+                            live.extend(self.connect(next_index)?);
+                            next_index += 1;
+                        }
                     }
                     _ => (),
                 }
@@ -744,7 +875,7 @@ fn run(settings: &Settings) -> Result<Tally, String> {
         Driver::new(config, Box::new(|_| None)).map_err(|e| format!("event loop: {e}"))?;
     let mut run = Run {
         settings,
-        pattern: Rc::new(Pattern::new(settings.size)),
+        pattern: Rc::new(Pattern::new(settings.size, settings.max_size)),
         window: Rc::new(Cell::new(None)),
         driver,
         tally: Tally::default(),
@@ -784,7 +915,11 @@ fn main() -> ExitCode {
         eprintln!("load: {note}");
     }
     tally.latencies.sort_unstable();
-    let secs = settings.duration.as_secs_f64();
+    let secs = tally
+        .elapsed
+        .unwrap_or(settings.duration)
+        .as_secs_f64()
+        .max(1e-6);
     let unit = if settings.mode == Mode::Handshakes {
         "handshake"
     } else {
@@ -795,9 +930,14 @@ fn main() -> ExitCode {
         Mode::Echo => {
             let count = tally.latencies.len();
             let rate = count as f64 / secs;
-            let mib = rate * settings.size as f64 / (1024.0 * 1024.0);
+            let mib = tally.bytes as f64 / secs / (1024.0 * 1024.0);
+            let counts = if settings.limit.is_some() {
+                format!(",\"messages\":{},\"opened\":{}", tally.echoed, tally.opened)
+            } else {
+                String::new()
+            };
             println!(
-                "{{\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{mib:.3},\"p50_us\":{:.1},\"p99_us\":{:.1},\"connections\":{},\"size\":{},\"errors\":{}{}}}",
+                "{{\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{mib:.3},\"p50_us\":{:.1},\"p99_us\":{:.1},\"connections\":{},\"size\":{},\"errors\":{}{}{counts}}}",
                 quantile_us(&tally.latencies, 0.50),
                 quantile_us(&tally.latencies, 0.99),
                 settings.connections,

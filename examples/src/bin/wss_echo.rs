@@ -6,22 +6,37 @@
 //!
 //! Flags: `--addr HOST:PORT` (default 127.0.0.1:9443; port 0 picks a free port), `--cert PEM`
 //! and `--key PEM` (default: a self-signed certificate for localhost/127.0.0.1 made at start),
-//! `--threads N` (default 1), `--max-message BYTES` (default 64 MiB). Prints
-//! `listening on HOST:PORT`; on SIGINT/SIGTERM open connections get close code 1000.
+//! `--threads N` (default 1), `--max-message BYTES` (default 64 MiB),
+//! `--handshake-timeout SECS` (default 10, fractions allowed). Prints `listening on
+//! HOST:PORT`; on SIGINT/SIGTERM open connections get close code 1000.
+//!
+//! Handshake deadline: a connection whose TLS handshake *and* upgrade request are not both
+//! complete within `--handshake-timeout` of its accept is dropped, however slowly it keeps
+//! sending (the WebSocket's deadline runs from the connection's first turn, while TLS
+//! below it is still handshaking).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use pipebuf::Stack;
-use pipebuf_examples::{Flags, ws::echo_server};
+use pipebuf_examples::Flags;
+use pipebuf_examples::ws::{echo_server_with_deadline, handshake_timeout_flag};
 use pipebuf_mio::{Echo, Endpoint, Server};
 use pipebuf_rustls::Tls;
 
 fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "cert", "key", "threads", "max-message"])?;
+    let flags = Flags::from_env(&[
+        "addr",
+        "cert",
+        "key",
+        "threads",
+        "max-message",
+        "handshake-timeout",
+    ])?;
     let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 9443)))?;
     let max_message = flags.parse_or("max-message", 64 << 20)?;
+    let handshake_timeout = handshake_timeout_flag(&flags)?;
     let tls = pipebuf_examples::tls::server_config(
         flags.get("cert"),
         flags.get("key"),
@@ -31,7 +46,7 @@ fn run() -> Result<(), String> {
     pipebuf_examples::serve_until_signalled(server, move |_| {
         let stack = Stack::new(
             Tls::server(Arc::clone(&tls)).ok()?,
-            echo_server(max_message),
+            echo_server_with_deadline(max_message, handshake_timeout),
         );
         Some(Endpoint::new(stack, Echo::default()))
     })

@@ -173,6 +173,17 @@ impl Engine {
         }
     }
 
+    /// After [`receive`](Engine::receive) failed: whether the failure left an alert to send
+    /// (some errors leave none). `None` when the engine cannot tell: the buffered API does
+    /// not say what rustls queued, only that something waits.
+    pub(crate) fn failure_alert(&self) -> Option<bool> {
+        match self {
+            Engine::Buffered(_) => None,
+            Engine::UnbufferedServer(e) => Some(e.failure_alert()),
+            Engine::UnbufferedClient(e) => Some(e.failure_alert()),
+        }
+    }
+
     pub(crate) fn send_close_notify(&mut self, rd: &mut PBufRd<'_>) {
         each!(self, e => e.send_close_notify(rd))
     }

@@ -82,6 +82,8 @@ pub(crate) struct Unbuffered<C> {
     key_update: bool,
     /// rustls failed: its alert is in `out`; it is not called again.
     failed: bool,
+    /// The failure left an alert to send (some errors leave none).
+    failure_alert: bool,
     /// Servers: the SNI name, `None` until the first record was looked at.
     sni: Option<Sni>,
     /// rustls last stopped in its write state with this much input left: until the input
@@ -128,6 +130,7 @@ impl<C: Records> Unbuffered<C> {
             peer_closed: false,
             key_update: false,
             failed: false,
+            failure_alert: false,
             sni: None,
             settled_at: None,
             #[cfg(test)]
@@ -277,7 +280,11 @@ impl<C: Records> Unbuffered<C> {
                     return Ok(());
                 }
                 Err(e) => {
+                    // Records encoded before the failure (a handshake flight) may still be
+                    // in `out`: only what the failure adds is its alert.
+                    let queued = self.out.len();
                     self.fail(rd);
+                    self.failure_alert = self.out.len() > queued || self.conn.wants_write();
                     return Err(e);
                 }
             }
@@ -302,6 +309,11 @@ impl<C: Records> Unbuffered<C> {
     /// Whether a round without a write would change nothing (see `settled_at`).
     fn is_settled(&self, rd: &PBufRd<'_>) -> bool {
         self.settled_at == Some(rd.len()) && !self.conn.wants_write() && !self.key_update
+    }
+
+    /// Whether the last failure left an alert to send.
+    pub(crate) fn failure_alert(&self) -> bool {
+        self.failure_alert
     }
 
     /// After an error: collect the alert rustls queued, then never call rustls again.
@@ -421,5 +433,59 @@ impl<C: Records> Unbuffered<C> {
         }
         self.key_update = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pipebuf::{EofKind, PipeBufPair};
+
+    use crate::{RustlsApi, Tls, TlsError, config};
+
+    /// A client on `api` trusting a fresh self-signed certificate for localhost.
+    fn client(api: RustlsApi) -> Tls {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let config =
+            config::client_config(cert.cert.pem().as_bytes(), &Default::default()).unwrap();
+        Tls::client_using(config, "localhost".try_into().unwrap(), api).unwrap()
+    }
+
+    #[test]
+    fn a_failure_without_an_alert_aborts_even_when_the_hello_goes_out_in_the_same_call() {
+        // Found by the tls_client fuzz target: a handshake message announcing 16 MiB fails
+        // with no alert from rustls. When it is already waiting at the first call, the
+        // client's hello is written in that same call, which once passed for the alert: the
+        // encrypted side was closed cleanly instead of aborted.
+        for api in [RustlsApi::Unbuffered, RustlsApi::Buffered] {
+            let mut tls = client(api);
+            let (mut wire, mut plain) = (PipeBufPair::<u8>::new(), PipeBufPair::<u8>::new());
+            wire.lower()
+                .wr
+                .append(&[22, 3, 3, 0, 4, 2, 0xff, 0xff, 0xff])
+                .unwrap();
+            let mut failed = false;
+            for _ in 0..4 {
+                match tls.process(wire.upper(), plain.lower()) {
+                    Ok(_) => (),
+                    Err(e) => {
+                        assert!(matches!(e, TlsError::ProtocolViolation(_)), "{e:?}");
+                        failed = true;
+                    }
+                }
+            }
+            assert!(failed, "{api:?}: no error");
+            let mut peer = wire.lower();
+            assert!(
+                peer.rd.data().starts_with(&[22, 3, 1]),
+                "{api:?}: the hello"
+            );
+            peer.rd.consume_all();
+            assert_eq!(peer.rd.consume_eof(), Some(EofKind::Abort), "{api:?}");
+            assert_eq!(
+                plain.upper().rd.consume_eof(),
+                Some(EofKind::Abort),
+                "{api:?}"
+            );
+        }
     }
 }
