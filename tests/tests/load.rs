@@ -259,3 +259,81 @@ fn load_in_hold_mode_says_ready_once_every_connection_is_open_and_then_holds_the
     assert_eq!(field(&fields, "errors"), 0.0, "{fields:?}");
     assert!(server.stop("TERM", TIMEOUT).unwrap().success());
 }
+
+/// The value of `key` in `load`'s JSON line.
+fn value(out: &Output, key: &str) -> f64 {
+    field(&parse_json(out), key)
+}
+
+#[test]
+fn load_messages_mode_checks_exactly_n_echoes_of_varied_sizes_per_connection() {
+    let mut server = Server::start("wss_echo", &["--addr", "127.0.0.1:0"]).unwrap();
+    let url = format!("wss://{}/", server.addr);
+    let out = load(&[
+        "--url",
+        &url,
+        "--insecure",
+        "--connections",
+        "5",
+        "--messages",
+        "40",
+        "--size",
+        "16",
+        "--max-size",
+        "70000",
+        "--in-flight",
+        "3",
+        "--duration",
+        "30",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert_eq!(value(&out, "errors"), 0.0, "{stderr}");
+    assert_eq!(value(&out, "messages"), 200.0);
+    assert_eq!(value(&out, "opened"), 5.0);
+    assert!(value(&out, "mib_per_sec") > 0.0);
+    // Bad combinations are refused with status 2.
+    for bad in [
+        &["--messages", "1", "--reconnect-every", "1"][..],
+        &["--messages", "0"],
+        &["--size", "100", "--max-size", "99"],
+        &["--messages", "5", "--handshakes"],
+    ] {
+        let mut args = vec!["--url", &url, "--insecure"];
+        args.extend_from_slice(bad);
+        let out = load(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+    let status = server.stop("TERM", TIMEOUT).unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn load_reconnect_mode_opens_new_connections_and_checks_every_echo() {
+    let mut server = Server::start("ws_echo", &["--addr", "127.0.0.1:0"]).unwrap();
+    let url = format!("ws://{}/", server.addr);
+    let out = load(&[
+        "--url",
+        &url,
+        "--connections",
+        "4",
+        "--reconnect-every",
+        "5",
+        "--max-size",
+        "3000",
+        "--duration",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert_eq!(value(&out, "errors"), 0.0, "{stderr}");
+    let (messages, opened) = (value(&out, "messages"), value(&out, "opened"));
+    // More connections than slots opened, each for at most 5 messages.
+    assert!(opened > 4.0, "opened {opened}");
+    assert!(
+        messages > 0.0 && messages <= opened * 5.0,
+        "{messages} {opened}"
+    );
+    let status = server.stop("TERM", TIMEOUT).unwrap();
+    assert!(status.success(), "{status}");
+}
