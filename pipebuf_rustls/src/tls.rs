@@ -426,6 +426,31 @@ mod tests {
     }
 
     #[test]
+    fn unbuffered_engines_keep_no_buffer_once_the_handshake_flight_and_stalled_records_are_out() {
+        let mut pair = Pair::new(RustlsApi::Unbuffered);
+        let data = vec![7u8; 300 * 1024];
+        let mut send = &data[..];
+        // The server application does not read at first and then does: whatever the engines
+        // set aside on the way (the handshake flights, records held while stalled) is freed
+        // once handed over, as an idle connection should not pay for it.
+        pair.settle(&mut send);
+        let mut received = 0;
+        for _ in 0..10_000 {
+            let mut app = pair.server_plain.upper();
+            received += app.rd.len();
+            app.rd.consume_all();
+            if received == data.len() {
+                break;
+            }
+            pair.settle(&mut send);
+        }
+        assert_eq!(received, data.len());
+        assert!(!pair.server.is_handshaking() && !pair.client.is_handshaking());
+        assert_eq!(pair.server.engine.retained(), 0, "server");
+        assert_eq!(pair.client.engine.retained(), 0, "client");
+    }
+
+    #[test]
     fn unbuffered_receiving_sets_nothing_aside_while_the_application_sends_nothing() {
         let mut pair = Pair::new(RustlsApi::Unbuffered);
         let data: Vec<u8> = (0..1 << 20)

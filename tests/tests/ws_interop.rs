@@ -55,20 +55,33 @@ struct EchoServer {
 impl EchoServer {
     /// `ws_echo`, or `wss_echo` with a certificate from a test CA the client trusts.
     fn start(scheme: Scheme) -> EchoServer {
+        Self::start_with(scheme, &[])
+    }
+
+    /// Like [`start`](EchoServer::start), with `flags` added to the server's command line.
+    fn start_with(scheme: Scheme, flags: &[&str]) -> EchoServer {
+        let flags = flags.iter().map(|f| f.to_string());
         match scheme {
-            Scheme::Ws => Self::with("ws_echo", "ws", &[], "-".into(), None),
+            Scheme::Ws => Self::with(
+                "ws_echo",
+                "ws",
+                &flags.collect::<Vec<_>>(),
+                "-".into(),
+                None,
+            ),
             Scheme::Wss => {
                 let pki = make_pki("pipebuf ws interop CA");
                 let dir = TempDir::new("wss-interop");
                 let ca = dir.file("ca.pem", &pki.ca_pem);
                 let cert = dir.file("cert.pem", &pki.cert_pem);
                 let key = dir.file("key.pem", &pki.key_pem);
-                let args = [
+                let mut args = vec![
                     "--cert".to_string(),
                     cert.display().to_string(),
                     "--key".to_string(),
                     key.display().to_string(),
                 ];
+                args.extend(flags);
                 Self::with(
                     "wss_echo",
                     "wss",
@@ -149,6 +162,13 @@ fn ws_echo_returns_text_and_binary_of_every_frame_length_boundary_up_to_8_mib_by
 #[test]
 fn wss_echo_returns_text_and_binary_of_every_frame_length_boundary_up_to_8_mib_byte_exact() {
     scenario(Scheme::Wss, "sizes", &[]);
+}
+
+#[test]
+fn wss_echo_on_the_unbuffered_rustls_api_returns_every_frame_length_boundary_byte_exact() {
+    let server = EchoServer::start_with(Scheme::Wss, &["--tls-api", "unbuffered"]);
+    server.client("sizes", &[]);
+    server.stop();
 }
 
 #[test]

@@ -193,6 +193,16 @@ impl Engine {
     }
 
     /// Decrypted bytes the unbuffered engine ever set aside to reach rustls' write state.
+    /// Heap bytes kept in the engine's own buffers (rustls' internal ones not counted).
+    #[cfg(test)]
+    pub(crate) fn retained(&self) -> usize {
+        match self {
+            Engine::Buffered(_) => 0,
+            Engine::UnbufferedServer(e) => e.retained(),
+            Engine::UnbufferedClient(e) => e.retained(),
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn set_aside(&self) -> usize {
         match self {

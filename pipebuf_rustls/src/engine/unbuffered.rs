@@ -138,6 +138,12 @@ impl<C: Records> Unbuffered<C> {
         }
     }
 
+    /// Heap bytes kept in the engine's own buffers.
+    #[cfg(test)]
+    pub(crate) fn retained(&self) -> usize {
+        self.out.capacity() + self.held.capacity()
+    }
+
     /// Bytes ever set aside into `held`.
     #[cfg(test)]
     pub(crate) fn set_aside(&self) -> usize {
@@ -343,8 +349,7 @@ impl<C: Records> Unbuffered<C> {
             self.sni = Some(sni(rd.data()));
         }
         if !self.held.is_empty() {
-            let n = wr.append_some(&self.held).unwrap_or(0);
-            self.held.drain(..n);
+            hand_over(&mut self.held, wr);
             if !self.held.is_empty() {
                 return Ok(());
             }
@@ -406,8 +411,7 @@ impl<C: Records> Unbuffered<C> {
             let _ = self.run(rd, None, &mut |_| ());
         }
         if !self.out.is_empty() {
-            let n = wr.append_some(&self.out).unwrap_or(0);
-            self.out.drain(..n);
+            hand_over(&mut self.out, wr);
         }
     }
 
@@ -433,6 +437,18 @@ impl<C: Records> Unbuffered<C> {
         }
         self.key_update = true;
         Ok(())
+    }
+}
+
+/// Moves as much of `pending` into `wr` as fits. Once all of it is out its memory is freed:
+/// these hold a handshake flight or records set aside while stalled, which an idle
+/// connection should not keep paying for.
+fn hand_over(pending: &mut Vec<u8>, wr: &mut PBufWr<'_>) {
+    let n = wr.append_some(pending).unwrap_or(0);
+    if n == pending.len() {
+        *pending = Vec::new();
+    } else {
+        pending.drain(..n);
     }
 }
 
