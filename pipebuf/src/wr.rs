@@ -177,10 +177,25 @@ impl<'a, T: Copy> PBufWr<'a, T> {
         self.store.release();
     }
 
-    /// Drops what is left of the last reservation, so that it does not keep
-    /// [`PipeBuf::release`](crate::PipeBuf::release) from freeing an idle buffer.
-    #[cfg(feature = "std")]
-    pub(crate) fn unreserve(&mut self) {
+    /// Drops what is left of the last reservation (the space a `space*` call handed out and
+    /// [`commit`](PBufWr::commit) did not take). A producer that fills less than it asked
+    /// for calls this after its commit: a reservation left standing keeps
+    /// [`PipeBuf::release`](crate::PipeBuf::release) from freeing the buffer once it is idle,
+    /// and keeps an empty buffer from going back to the start of its storage.
+    ///
+    /// ```
+    /// use pipebuf::PipeBuf;
+    ///
+    /// let mut pb = PipeBuf::<u8>::new();
+    /// let mut wr = pb.wr();
+    /// wr.space(64).unwrap()[..5].copy_from_slice(b"hello");
+    /// wr.commit(5).unwrap();
+    /// wr.unreserve();
+    /// pb.rd().consume(5).unwrap();
+    /// assert!(pb.release());
+    /// assert_eq!(pb.capacity(), 0);
+    /// ```
+    pub fn unreserve(&mut self) {
         self.meta.reserved = 0;
         self.meta.reset_if_empty();
     }

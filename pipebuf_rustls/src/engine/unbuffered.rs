@@ -390,6 +390,9 @@ impl<C: Records> Unbuffered<C> {
             }
         };
         let _ = self.run(rd, None, &mut write);
+        // `want` is an upper bound, and a failed encryption commits nothing: what is left of
+        // the reservation must not keep the idle buffer from being released.
+        wr.unreserve();
         sent
     }
 
