@@ -311,6 +311,10 @@ impl ReplyDecoder {
         // A line of max_line bytes plus its CRLF.
         let window = &rest[..rest.len().min(self.limits.max_line.saturating_add(2))];
         match window.iter().position(|&b| b == b'\r' || b == b'\n') {
+            // Too long whatever ends it: the verdict a shorter arrival already gave.
+            Some(i) if i > self.limits.max_line => Err(RespError::LineTooLong {
+                max: self.limits.max_line,
+            }),
             Some(i) => {
                 if window[i] == b'\n' {
                     return Err(RespError::BadLineEnd);
@@ -318,11 +322,6 @@ impl ReplyDecoder {
                 match window.get(i + 1) {
                     Some(b'\n') => Ok(Some((&rest[..i], at + i + 2))),
                     Some(_) => Err(RespError::BadLineEnd),
-                    None if i >= self.limits.max_line.saturating_add(1) => {
-                        Err(RespError::LineTooLong {
-                            max: self.limits.max_line,
-                        })
-                    }
                     None => Ok(None),
                 }
             }
@@ -628,6 +627,29 @@ mod tests {
                 max: 64 * 1024
             })
         );
+    }
+
+    #[test]
+    fn an_overlong_line_is_too_long_however_its_bytes_arrive() {
+        // Found by the codecs fuzz target: a line over the limit ended by a bare LF was
+        // BadLineEnd when it arrived whole but LineTooLong when its start arrived first.
+        let decoder = ReplyDecoder::new(Limits {
+            max_line: 1,
+            ..Limits::default()
+        });
+        for whole in [&b"+ab\n"[..], b"+ab\r", b"+ab\rx", b"+abc"] {
+            for cut in 3..=whole.len() {
+                assert_eq!(
+                    decoder.decode_reply(&whole[..cut]),
+                    Err(RespError::LineTooLong { max: 1 }),
+                    "{:?} cut at {cut}",
+                    whole.escape_ascii().to_string()
+                );
+            }
+        }
+        assert_eq!(decoder.decode_reply(b"+a\n"), Err(RespError::BadLineEnd));
+        assert_eq!(decoder.decode_reply(b"+\rx"), Err(RespError::BadLineEnd));
+        assert_eq!(decoder.decode_reply(b"+a\r"), Ok(None));
     }
 
     #[test]

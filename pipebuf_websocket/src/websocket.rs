@@ -92,6 +92,9 @@ pub struct WebSocket {
     started: Option<Time>,
     /// Server: answers plain HTTP requests itself when set.
     plain_http: Option<HttpFn>,
+    /// The byte side to the peer has ended (closed or aborted) as of the last `process`:
+    /// no timer can change anything any more.
+    output_ended: bool,
 }
 
 impl core::fmt::Debug for WebSocket {
@@ -161,6 +164,7 @@ impl WebSocket {
             head_out: Vec::new(),
             started: None,
             plain_http: None,
+            output_ended: false,
         }
     }
 
@@ -226,13 +230,19 @@ impl WebSocket {
     /// When [`process`](WebSocket::process) must be called next even without I/O (keepalive,
     /// idle or close timeout), on the same clock as its `now`.
     pub fn next_deadline(&self) -> Option<Time> {
+        if self.output_ended {
+            // Every timer (handshake, keepalive, idle, close) acts on the byte side.
+            return None;
+        }
         let heard = self.last_heard?;
         let mut next: Option<Time> = None;
         let mut consider = |at: Time| next = Some(next.map_or(at, |n: Time| n.min(at)));
         if let (Phase::Handshake, Some(started)) = (self.phase, self.started) {
             consider(started + self.config.handshake_timeout);
         }
-        if self.phase == Phase::Open && !self.close.peer_closed() {
+        // Keepalive and idle stop with the close handshake, as in `timers`: from then on
+        // only `close_timeout` counts.
+        if self.phase == Phase::Open && self.close.since().is_none() {
             if let Some(k) = self.config.keepalive
                 && !self.ping_out
             {
@@ -285,6 +295,7 @@ impl WebSocket {
             self.fail(e, now, &mut net, &mut app);
         }
         self.flush_head(&mut net.wr);
+        self.output_ended = net.wr.is_eof();
         let after = [
             net.rd.tripwire(),
             net.wr.tripwire(),
@@ -656,5 +667,69 @@ impl Layer for WebSocket {
 
     fn next_deadline(&self) -> Option<Time> {
         WebSocket::next_deadline(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::time::Duration;
+
+    use pipebuf::{EofKind, PipeBufPair};
+
+    use super::*;
+
+    const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+
+    #[test]
+    fn a_connection_whose_byte_side_has_ended_has_no_deadline_left() {
+        // Found by the ws_stack fuzz target: once the close timeout had aborted the byte
+        // side, the deadline stayed at the timeout, in the past, so a driver that waits for
+        // it would wake at once, again and again.
+        let config = WsConfig {
+            close_timeout: Duration::from_millis(40),
+            ..WsConfig::default()
+        };
+        let mut ws = WebSocket::server(config, accept_all());
+        let (mut net, mut app) = (PipeBufPair::<u8>::new(), PipeBufPair::<u8>::new());
+        net.lower().wr.append(REQUEST).unwrap();
+        ws.process(Time::ZERO, net.upper(), app.lower()).unwrap();
+        assert!(ws.is_open());
+        // Our close frame goes out; the peer never answers.
+        app.upper().wr.close();
+        ws.process(Time::ZERO, net.upper(), app.lower()).unwrap();
+        assert_eq!(ws.next_deadline(), Some(Time::from_millis(40)));
+        let late = Time::from_millis(100);
+        ws.process(late, net.upper(), app.lower()).unwrap();
+        let mut peer = net.lower();
+        peer.rd.consume_all();
+        assert_eq!(peer.rd.consume_eof(), Some(EofKind::Abort));
+        assert_eq!(ws.next_deadline(), None);
+    }
+
+    #[test]
+    fn once_the_close_handshake_began_only_its_timeout_is_a_deadline() {
+        // Found by the ws_stack fuzz target: while our close frame awaited its answer, the
+        // deadline still named the keepalive (which `process` no longer acts on then), so a
+        // driver woke at that time and after it, again and again, until the close timeout.
+        let config = WsConfig {
+            keepalive: Some(Duration::from_millis(40)),
+            idle_timeout: Some(Duration::from_millis(60)),
+            close_timeout: Duration::from_millis(100),
+            ..WsConfig::default()
+        };
+        let mut ws = WebSocket::server(config, accept_all());
+        let (mut net, mut app) = (PipeBufPair::<u8>::new(), PipeBufPair::<u8>::new());
+        net.lower().wr.append(REQUEST).unwrap();
+        ws.process(Time::ZERO, net.upper(), app.lower()).unwrap();
+        assert_eq!(ws.next_deadline(), Some(Time::from_millis(40)));
+        app.upper().wr.close();
+        ws.process(Time::ZERO, net.upper(), app.lower()).unwrap();
+        assert_eq!(ws.next_deadline(), Some(Time::from_millis(100)));
+        let now = Time::from_millis(50);
+        ws.process(now, net.upper(), app.lower()).unwrap();
+        assert!(!ws.process(now, net.upper(), app.lower()).unwrap());
+        assert_eq!(ws.next_deadline(), Some(Time::from_millis(100)));
     }
 }

@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod fuzz;
 mod process;
 
 pub use process::Process;

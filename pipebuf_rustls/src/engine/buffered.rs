@@ -14,6 +14,9 @@ use rustls::{
     ClientConfig, ClientConnection, CommonState, Connection, ServerConfig, ServerConnection,
 };
 
+/// Length of a TLS record header: type, version, length.
+const RECORD_HEADER: usize = 5;
+
 /// A rustls connection driven through its buffered API.
 #[derive(Debug)]
 pub(crate) struct Buffered {
@@ -22,6 +25,9 @@ pub(crate) struct Buffered {
     plaintext_pending: usize,
     /// The peer's close_notify arrived.
     peer_closed: bool,
+    /// During the handshake, bytes of the record rustls has started on that it has not
+    /// read yet (records are handed over one at a time then).
+    record_left: usize,
 }
 
 impl Buffered {
@@ -41,6 +47,7 @@ impl Buffered {
             conn,
             plaintext_pending: 0,
             peer_closed: false,
+            record_left: 0,
         }
     }
 
@@ -83,11 +90,35 @@ impl Buffered {
     /// Moves encrypted bytes from `rd` into rustls and processes them. Returns whether any
     /// input was taken.
     fn read_records(&mut self, rd: &mut PBufRd<'_>) -> Result<bool, rustls::Error> {
-        if rd.is_empty() || !self.conn.wants_read() {
+        // At the end of the input, what rustls does not take now is dropped: give it all.
+        let ending = rd.pending_eof().is_some();
+        if rd.is_empty() || !(self.conn.wants_read() || ending) {
             return Ok(false);
         }
         // Only "no data" or rustls' own buffer being full can fail here: both mean 0.
-        let n = self.conn.read_tls(rd).unwrap_or_default();
+        let n = if self.conn.is_handshaking() && !ending {
+            // One record at a time: rustls then answers each flight before it reads on (it
+            // stops reading while a handshake flight waits), so a failure in a later record
+            // never comes in the same call as the flight before it, and whether the failure
+            // left an alert shows from the output (some failures leave none).
+            let data = rd.data();
+            let want = match (self.record_left, data.get(3..5)) {
+                (0, Some(&[hi, lo])) => RECORD_HEADER + usize::from(u16::from_be_bytes([hi, lo])),
+                // Wait for a whole header (five bytes always fit).
+                (0, _) => return Ok(false),
+                (left, _) => left,
+            };
+            let mut one = &data[..want.min(data.len())];
+            let n = self.conn.read_tls(&mut one).unwrap_or_default();
+            let _ = rd.consume(n);
+            self.record_left = want - n;
+            n
+        } else {
+            let n = self.conn.read_tls(rd).unwrap_or_default();
+            // Record boundaries are rustls' business again.
+            self.record_left = 0;
+            n
+        };
         let state = self.conn.process_new_packets()?;
         self.plaintext_pending = state.plaintext_bytes_to_read();
         self.peer_closed |= state.peer_has_closed();
@@ -133,5 +164,64 @@ impl Buffered {
 
     pub(crate) fn refresh_traffic_keys(&mut self) -> Result<(), rustls::Error> {
         self.conn.refresh_traffic_keys()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use pipebuf::{EofKind, PipeBufPair};
+
+    use crate::{RustlsApi, Tls, TlsError, config};
+
+    #[test]
+    fn a_failure_without_an_alert_right_after_the_hello_aborts_after_the_flight() {
+        // Found by the tls_server fuzz target: a TLS 1.2 ClientHello and, in the next record,
+        // a handshake message announcing 16 MiB (a failure rustls sends no alert for), all
+        // waiting at the first call. rustls answered the hello and failed in the same call,
+        // and its flight going out passed for the alert: the encrypted side was closed
+        // cleanly instead of aborted.
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+        let server_config =
+            config::server_config(cert_pem.as_bytes(), key_pem.as_bytes(), &Default::default())
+                .unwrap();
+        let client_config =
+            rustls::ClientConfig::builder_with_provider(config::crypto_provider().unwrap())
+                .with_protocol_versions(&[&rustls::version::TLS12])
+                .unwrap()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+        let mut client =
+            Tls::client(Arc::new(client_config), "localhost".try_into().unwrap()).unwrap();
+        let (mut wire, mut plain) = (PipeBufPair::<u8>::new(), PipeBufPair::<u8>::new());
+        client.process(wire.upper(), plain.lower()).unwrap();
+        let mut hello = wire.lower().rd.data().to_vec();
+        // A ClientKeyExchange of 16 MiB.
+        hello.extend_from_slice(&[22, 3, 3, 0, 4, 16, 0xff, 0xff, 0xff]);
+        for api in [RustlsApi::Buffered, RustlsApi::Unbuffered] {
+            let mut server = Tls::server_using(Arc::clone(&server_config), api).unwrap();
+            let (mut wire, mut plain) = (PipeBufPair::<u8>::new(), PipeBufPair::<u8>::new());
+            wire.lower().wr.append(&hello).unwrap();
+            let mut failed = false;
+            for _ in 0..4 {
+                if let Err(e) = server.process(wire.upper(), plain.lower()) {
+                    assert!(
+                        matches!(e, TlsError::ProtocolViolation(_)),
+                        "{api:?}: {e:?}"
+                    );
+                    failed = true;
+                }
+            }
+            assert!(failed, "{api:?}: no error");
+            let mut peer = wire.lower();
+            assert!(
+                peer.rd.data().starts_with(&[22, 3, 3]),
+                "{api:?}: the server's flight"
+            );
+            peer.rd.consume_all();
+            assert_eq!(peer.rd.consume_eof(), Some(EofKind::Abort), "{api:?}");
+        }
     }
 }
