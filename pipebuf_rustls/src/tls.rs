@@ -35,13 +35,21 @@ use crate::engine::{Engine, RustlsApi, max_plaintext};
 #[derive(Debug)]
 pub struct Tls {
     engine: Engine,
+    session: Session,
+}
+
+/// Where the session stands on our side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Session {
+    /// Handshaking or established: plaintext is sent once the handshake completes.
+    Open,
     /// Our close_notify is queued: close the encrypted side once rustls has written it.
-    closing: bool,
-    /// A TLS error happened: only flush the alert and discard input from now on.
-    failed: bool,
+    Closing,
     /// The encrypted input ended during the handshake, which therefore can never complete:
     /// nothing can be sent any more.
-    stranded: bool,
+    Stranded,
+    /// A TLS error happened: only flush the alert and discard input from now on.
+    Failed,
 }
 
 impl Tls {
@@ -77,9 +85,7 @@ impl Tls {
     fn new(engine: Engine) -> Self {
         Tls {
             engine,
-            closing: false,
-            failed: false,
-            stranded: false,
+            session: Session::Open,
         }
     }
 
@@ -101,10 +107,10 @@ impl Tls {
             plain.rd.tripwire(),
             plain.wr.tripwire(),
         ];
-        if self.failed {
+        if self.session == Session::Failed {
             self.discard(&mut crypt, &mut plain);
         } else if let Err(e) = self.run(&mut crypt, &mut plain) {
-            self.failed = true;
+            self.session = Session::Failed;
             // The alert rustls queued goes out now, in this call.
             let out_before = crypt.wr.tripwire();
             self.engine.flush(&mut crypt.rd, &mut crypt.wr);
@@ -181,7 +187,9 @@ impl Tls {
         // Handshake flights and alerts answer what was just received.
         self.engine.flush(&mut crypt.rd, &mut crypt.wr);
         if crypt.rd.has_pending_eof() {
-            self.stranded = self.engine.is_handshaking();
+            if self.engine.is_handshaking() {
+                self.session = Session::Stranded;
+            }
             let kind = crypt.rd.consume_eof();
             let clean = kind == Some(EofKind::Close) && self.engine.peer_closed();
             if !clean && !plain.wr.is_eof() {
@@ -201,7 +209,7 @@ impl Tls {
             plain.rd.discard();
             return;
         }
-        if self.stranded {
+        if self.session == Session::Stranded {
             // No keys will ever exist to send what the application offers, and no input
             // will ever come: end the session once rustls' last words (an alert) are out.
             plain.rd.discard();
@@ -216,7 +224,7 @@ impl Tls {
             crypt.wr.abort();
             return;
         }
-        if !self.engine.is_handshaking() && !self.closing {
+        if !self.engine.is_handshaking() && self.session == Session::Open {
             while !plain.rd.is_empty() {
                 // Records rustls still holds go first; only then is the room known.
                 self.engine.flush(&mut crypt.rd, &mut crypt.wr);
@@ -244,14 +252,14 @@ impl Tls {
                     plain.rd.consume_push();
                     plain.rd.consume_eof();
                     self.engine.send_close_notify(&mut crypt.rd);
-                    self.closing = true;
+                    self.session = Session::Closing;
                 } else if !self.engine.wants_write() && plain.rd.consume_push() {
                     crypt.wr.push();
                 }
             }
         }
         self.engine.flush(&mut crypt.rd, &mut crypt.wr);
-        if self.closing && !self.engine.wants_write() {
+        if self.session == Session::Closing && !self.engine.wants_write() {
             crypt.wr.push();
             crypt.wr.close();
         }
