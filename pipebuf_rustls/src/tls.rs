@@ -26,6 +26,8 @@ use crate::engine::{Engine, RustlsApi, max_plaintext};
 /// | encrypted abort | plaintext abort |
 ///
 /// Plaintext written before the handshake completes waits in its buffer and is sent after.
+/// If the application aborts before the handshake completes, the handshake never will: both
+/// sides are aborted at once and encrypted input is dropped unread from then on.
 /// If the encrypted input ends before the handshake completes, the handshake never will:
 /// the plaintext side is aborted (as for any truncation), and so is the encrypted output
 /// once what rustls still has to write is out; plaintext offered from then on (a close
@@ -50,6 +52,9 @@ enum Session {
     Stranded,
     /// A TLS error happened: only flush the alert and discard input from now on.
     Failed,
+    /// The application aborted during the handshake, which therefore can never complete:
+    /// both directions are over at once, and input is dropped unread.
+    Aborted,
 }
 
 impl Tls {
@@ -107,7 +112,24 @@ impl Tls {
             plain.rd.tripwire(),
             plain.wr.tripwire(),
         ];
-        if self.session == Session::Failed {
+        if self.session == Session::Open
+            && self.engine.is_handshaking()
+            && plain.rd.pending_eof() == Some(EofKind::Abort)
+        {
+            // Checked before any input is read, so that what the peer sent meanwhile (a
+            // record that would fail, say) cannot change the outcome with where reads were cut.
+            self.session = Session::Aborted;
+            if !crypt.wr.is_eof() {
+                crypt.wr.abort();
+            }
+            if !plain.wr.is_eof() {
+                plain.wr.abort();
+            }
+        }
+        if self.session == Session::Aborted {
+            crypt.rd.discard();
+            plain.rd.discard();
+        } else if self.session == Session::Failed {
             self.discard(&mut crypt, &mut plain);
         } else if let Err(e) = self.run(&mut crypt, &mut plain) {
             self.session = Session::Failed;
@@ -220,6 +242,7 @@ impl Tls {
             return;
         }
         if plain.rd.pending_eof() == Some(EofKind::Abort) {
+            // Established: only this direction ends, as the table says.
             plain.rd.discard();
             crypt.wr.abort();
             return;
@@ -429,6 +452,49 @@ mod tests {
                     "{api:?}, {sent} bytes of the ClientHello, then the end: the encrypted \
                      output must end"
                 );
+            }
+        }
+    }
+
+    /// Regression (fuzzing, `tls_server`): an application abort during the handshake used to
+    /// leave the input being read, so whether a later bad record failed the session depended
+    /// on how the bytes had been cut (a flight the aborted output could not take stalled
+    /// rustls' reading).
+    #[test]
+    fn an_abort_during_the_handshake_ends_both_sides_before_any_input_is_read() {
+        for api in [RustlsApi::Buffered, RustlsApi::Unbuffered] {
+            let mut pair = Pair::new(api);
+            pair.client
+                .process(pair.wire.upper(), pair.client_plain.lower())
+                .unwrap();
+            let hello = pair.wire.lower().rd.data().to_vec();
+            for sent in [0, hello.len() / 2, hello.len()] {
+                let mut server = Pair::new(api).server;
+                let (mut crypt, mut plain) = (PipeBufPair::new(), PipeBufPair::new());
+                plain.upper().wr.abort();
+                crypt.lower().wr.append(&hello[..sent]).unwrap();
+                // Garbage after the hello would fail the session if it were read.
+                crypt
+                    .lower()
+                    .wr
+                    .append(&[0x16, 3, 3, 0, 2, 0xff, 0xff])
+                    .unwrap();
+                while server.process(crypt.upper(), plain.lower()).unwrap() {}
+                assert_eq!(
+                    crypt.down.state().eof_kind(),
+                    Some(EofKind::Abort),
+                    "{api:?}"
+                );
+                assert_eq!(plain.up.state().eof_kind(), Some(EofKind::Abort), "{api:?}");
+                assert!(
+                    crypt.lower().rd.is_empty(),
+                    "{api:?}, {sent} bytes: nothing written"
+                );
+                assert!(crypt.upper().rd.is_empty(), "{api:?}: input dropped");
+                // More input later changes nothing and fails nothing.
+                crypt.lower().wr.append(&hello).unwrap();
+                assert!(server.process(crypt.upper(), plain.lower()).unwrap());
+                assert!(!server.process(crypt.upper(), plain.lower()).unwrap());
             }
         }
     }
