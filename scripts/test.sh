@@ -67,6 +67,10 @@ step "supply chain: cargo deny (advisories, licenses, bans, sources)"
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+step "package: cargo package for the four library crates"
+# Builds each .crate on its own (see the script) and checks it holds its README and licenses.
+./scripts/package.sh
+
 step "tests (default features)"
 cargo test --workspace
 

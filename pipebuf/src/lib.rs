@@ -172,3 +172,9 @@ pub use storage::Growable;
 pub use storage::Storage;
 pub use time::Time;
 pub use wr::PBufWr;
+
+// The README is the crate's page on crates.io; its example runs as a doctest so that it
+// stays true.
+#[cfg(all(doctest, feature = "alloc"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -169,3 +169,9 @@ pub use link::{DEFAULT_READ_CHUNK, Link, LinkError, LinkStream};
 /// dependency.
 pub use pipebuf;
 pub use server::{DEFAULT_SHUTDOWN_GRACE, RunningServer, Server, StopHandle, run_client};
+
+// The README is the crate's page on crates.io; its example runs as a doctest so that it
+// stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -95,3 +95,9 @@ pub use error::{ConfigError, TlsError};
 /// dependency.
 pub use rustls;
 pub use tls::Tls;
+
+// The README is the crate's page on crates.io; its example runs as a doctest so that it
+// stays true.
+#[cfg(all(doctest, any(feature = "ring", feature = "aws-lc-rs")))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -91,3 +91,9 @@ pub use pipebuf;
 pub use plain_http::{HttpAnswer, HttpFn, PlainRequest};
 pub use send::RandomSource;
 pub use websocket::{AcceptFn, WebSocket, accept_all};
+
+// The README is the crate's page on crates.io; its example runs as a doctest so that it
+// stays true.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
