@@ -1,96 +1,20 @@
-//! What the example programs share: command-line flags, running a library
-//! [`Server`](pipebuf_mio::Server) until SIGINT/SIGTERM with the listening line, TLS
-//! configuration (a self-signed certificate made at start for servers, a client config for
-//! the load tools), the URL and settings of the WebSocket clients ([`ws_client`]), and the
-//! RESP2 codec of `redis_pipeline`.
+//! What the example programs share: their command lines and exit statuses ([`cli`]), the
+//! connection log ([`conn_log`]), running a library [`Server`](pipebuf_mio::Server) until
+//! SIGINT/SIGTERM with the listening line, TLS configuration (a self-signed certificate made
+//! at start for servers, a client config for the load tools), the URL and settings of the
+//! WebSocket clients ([`ws_client`]), and the RESP2 codec of `redis_pipeline`.
 
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod conn_log;
 pub mod resp;
 pub mod tls;
 pub mod ws;
 pub mod ws_client;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// `--name value` flags and value-less `--switch` flags, each given at most once.
-#[derive(Debug, Default)]
-pub struct Flags {
-    values: HashMap<String, String>,
-}
-
-impl Flags {
-    /// Parses the process's arguments, accepting only the flag names in `known`.
-    pub fn from_env(known: &[&str]) -> Result<Self, String> {
-        Self::parse(std::env::args().skip(1), known)
-    }
-
-    /// Parses the process's arguments like [`parse_with_switches`](Flags::parse_with_switches).
-    pub fn from_env_with_switches(known: &[&str], switches: &[&str]) -> Result<Self, String> {
-        Self::parse_with_switches(std::env::args().skip(1), known, switches)
-    }
-
-    /// Parses `args` (without the program name), accepting only the flag names in `known`.
-    pub fn parse(args: impl IntoIterator<Item = String>, known: &[&str]) -> Result<Self, String> {
-        Self::parse_with_switches(args, known, &[])
-    }
-
-    /// Parses `args` (without the program name), accepting the flag names in `known`, each
-    /// followed by a value, and the names in `switches`, which take no value (see
-    /// [`is_set`](Flags::is_set)).
-    pub fn parse_with_switches(
-        args: impl IntoIterator<Item = String>,
-        known: &[&str],
-        switches: &[&str],
-    ) -> Result<Self, String> {
-        let mut values = HashMap::new();
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let Some(name) = arg.strip_prefix("--") else {
-                return Err(format!("unexpected argument {arg:?}"));
-            };
-            let value = if switches.contains(&name) {
-                String::new()
-            } else if known.contains(&name) {
-                args.next()
-                    .ok_or_else(|| format!("--{name} needs a value"))?
-            } else {
-                let all: Vec<&str> = known.iter().chain(switches).copied().collect();
-                return Err(format!(
-                    "unknown flag --{name} (known: --{})",
-                    all.join(", --")
-                ));
-            };
-            if values.insert(name.to_string(), value).is_some() {
-                return Err(format!("--{name} given twice"));
-            }
-        }
-        Ok(Flags { values })
-    }
-
-    /// Whether `--name` was given (for switches, which take no value, and value flags alike).
-    pub fn is_set(&self, name: &str) -> bool {
-        self.values.contains_key(name)
-    }
-
-    /// The value of `--name`, if given.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
-    }
-
-    /// The value of `--name` parsed as `T`, or `default` when absent.
-    pub fn parse_or<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String>
-    where
-        T::Err: std::fmt::Display,
-    {
-        match self.get(name) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|e| format!("--{name} {v:?}: {e}")),
-        }
-    }
-}
 
 /// Answers the plain HTTP request waiting in `io.rd` with `response` (written in parts, so
 /// a large body is not assembled first), then closes. Once the output has ended, only drops
@@ -136,15 +60,23 @@ pub fn run_client<C: pipebuf_mio::Chain>(
 }
 
 /// Starts `server` with `factory`, prints `listening on HOST:PORT`, and serves until SIGINT
-/// or SIGTERM, then stops gracefully (close handshakes get the server's grace period).
+/// or SIGTERM, then stops gracefully (close handshakes get the server's grace period). Each
+/// connection's start and end is logged at `debug` ([`conn_log`]).
 pub fn serve_until_signalled<C, F>(server: pipebuf_mio::Server, factory: F) -> Result<(), String>
 where
     C: pipebuf_mio::Chain + Send + 'static,
     C::Msg: Send,
     F: Fn(&pipebuf_mio::Accepted) -> Option<C> + Send + Sync + 'static,
 {
+    let level = log::Level::Debug;
     let running = server
-        .serve(factory)
+        .serve_with(conn_log::logged_factory(level, factory), move |_| {
+            Ok(
+                move |_: &mut pipebuf_mio::Driver<C>, event: pipebuf_mio::Event<C::Msg>| {
+                    conn_log::log_event(level, &event);
+                },
+            )
+        })
         .map_err(|e| format!("cannot serve: {e}"))?;
     let stop = running.stop_handle();
     stop_on_signals(move || stop.stop()).map_err(|e| format!("signals: {e}"))?;
@@ -152,17 +84,6 @@ where
     running
         .wait()
         .map_err(|e| format!("event loop failed: {e}"))
-}
-
-/// The exit status of an example: success, or the error on stderr after the program's name.
-pub fn exit(program: &str, result: Result<(), String>) -> std::process::ExitCode {
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{program}: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
 }
 
 /// Sets the returned flag and then calls `wake` (to interrupt the waiting event loop or
@@ -198,12 +119,12 @@ pub fn process_cpu_secs(pid: u32) -> Option<f64> {
 }
 
 /// The process named by `--server-pid PID`, checked to exist; `None` without the flag.
-pub fn server_pid_flag(flags: &Flags) -> Result<Option<u32>, String> {
-    if flags.get("server-pid").is_none() {
+pub fn server_pid_flag(args: &cli::Args<'_>) -> Result<Option<u32>, cli::Error> {
+    let Some(pid) = args.opt::<u32>("server-pid")? else {
         return Ok(None);
-    }
-    let pid: u32 = flags.parse_or("server-pid", 0)?;
-    process_cpu_secs(pid).ok_or(format!("--server-pid {pid}: no such process"))?;
+    };
+    process_cpu_secs(pid)
+        .ok_or_else(|| cli::Error::usage(format!("--server-pid {pid}: no such process")))?;
     Ok(Some(pid))
 }
 
@@ -220,48 +141,4 @@ pub fn server_cpu_json(cpu: Option<f64>, unit: &str, count: usize) -> String {
         0.0
     };
     format!(",\"server_cpu_s\":{cpu:.4},\"server_us_per_{unit}\":{per:.3}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn flags_parse_known_names_with_values() {
-        let flags = Flags::parse(
-            args(&["--addr", "127.0.0.1:0", "--threads", "2"]),
-            &["addr", "threads"],
-        )
-        .unwrap();
-        assert_eq!(flags.get("addr"), Some("127.0.0.1:0"));
-        assert_eq!(flags.parse_or("threads", 1usize), Ok(2));
-        assert_eq!(flags.parse_or("missing", 7usize), Ok(7));
-    }
-
-    #[test]
-    fn switches_take_no_value() {
-        let flags = Flags::parse_with_switches(
-            args(&["--tls", "--addr", "a", "--handshakes"]),
-            &["addr"],
-            &["tls", "handshakes", "other"],
-        )
-        .unwrap();
-        assert!(flags.is_set("tls") && flags.is_set("handshakes") && flags.is_set("addr"));
-        assert!(!flags.is_set("other"));
-        assert_eq!(flags.get("addr"), Some("a"));
-        assert!(Flags::parse_with_switches(args(&["--tls", "--tls"]), &[], &["tls"]).is_err());
-        assert!(Flags::parse(args(&["--tls"]), &["addr"]).is_err());
-    }
-
-    #[test]
-    fn unknown_missing_or_repeated_flags_are_errors() {
-        assert!(Flags::parse(args(&["--nope", "1"]), &["addr"]).is_err());
-        assert!(Flags::parse(args(&["--addr"]), &["addr"]).is_err());
-        assert!(Flags::parse(args(&["--addr", "a", "--addr", "b"]), &["addr"]).is_err());
-        assert!(Flags::parse(args(&["stray"]), &["addr"]).is_err());
-    }
 }

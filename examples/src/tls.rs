@@ -2,7 +2,6 @@
 //! certificate for localhost and 127.0.0.1 made at start) and for the load tools (a client
 //! config trusting a given CA, or, for benchmarks only, any server certificate).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use pipebuf_rustls::config::{self, ClientOptions, ServerOptions};
@@ -14,25 +13,34 @@ use rustls::crypto::{
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme};
 
+use crate::cli::Error;
+
 /// The server config from `--cert` and `--key` when both are given, else from a fresh
-/// self-signed certificate (names: localhost, 127.0.0.1, ::1).
+/// self-signed certificate (names: localhost, 127.0.0.1, ::1). Errors name the flag: one of
+/// the two alone is a usage error, a file that cannot be read or used a failure.
 pub fn server_config(
     cert: Option<&str>,
     key: Option<&str>,
     options: &ServerOptions,
-) -> Result<Arc<ServerConfig>, String> {
+) -> Result<Arc<ServerConfig>, Error> {
     match (cert, key) {
         (Some(cert), Some(key)) => {
-            config::server_config_from_files(Path::new(cert), Path::new(key), options)
-                .map_err(|e| e.to_string())
+            let (cert_pem, key_pem) = (read_flag_file("cert", cert)?, read_flag_file("key", key)?);
+            config::server_config(&cert_pem, &key_pem, options)
+                .map_err(|e| Error::failed(format!("--cert {cert} --key {key}: {e}")))
         }
         (None, None) => {
             let (cert, key) = self_signed()?;
             config::server_config(cert.as_bytes(), key.as_bytes(), options)
-                .map_err(|e| e.to_string())
+                .map_err(|e| Error::failed(e.to_string()))
         }
-        _ => Err("--cert and --key go together".into()),
+        _ => Err(Error::usage("--cert and --key go together")),
     }
+}
+
+/// The contents of the file `path` given to `--flag`; the error names the flag.
+fn read_flag_file(flag: &str, path: &str) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::failed(format!("--{flag}: cannot read {path}: {e}")))
 }
 
 /// A self-signed certificate and its key, both PEM.
@@ -53,19 +61,20 @@ pub fn self_signed() -> Result<(String, String), String> {
 /// when `None`, trusting **any** server certificate through
 /// [`BenchmarkOnlyAcceptAnyServerCert`]. Session resumption is off, so every connection
 /// makes a full handshake.
-pub fn load_client_config(ca: Option<&str>) -> Result<Arc<ClientConfig>, String> {
+pub fn load_client_config(ca: Option<&str>) -> Result<Arc<ClientConfig>, Error> {
     let mut config = match ca {
         Some(ca) => {
-            let shared = config::client_config_from_file(Path::new(ca), &ClientOptions::default())
-                .map_err(|e| e.to_string())?;
+            let pem = read_flag_file("ca", ca)?;
+            let shared = config::client_config(&pem, &ClientOptions::default())
+                .map_err(|e| Error::failed(format!("--ca {ca}: {e}")))?;
             Arc::unwrap_or_clone(shared)
         }
         None => {
-            let provider = config::crypto_provider().map_err(|e| e.to_string())?;
+            let provider = config::crypto_provider().map_err(|e| Error::failed(e.to_string()))?;
             let verifier = BenchmarkOnlyAcceptAnyServerCert::new(&provider);
             ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
+                .map_err(|e| Error::failed(e.to_string()))?
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
                 .with_no_client_auth()

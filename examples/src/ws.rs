@@ -26,16 +26,3 @@ pub fn echo_server_with_deadline(max_message: usize, handshake_timeout: Duration
     WebSocket::server(config, accept_all())
         .answer_plain_http(Box::new(|_| HttpAnswer::upgrade_required()))
 }
-
-/// The value of `--handshake-timeout SECS` (seconds, fractions allowed; default 10).
-pub fn handshake_timeout_flag(flags: &crate::Flags) -> Result<Duration, String> {
-    let default = WsConfig::default().handshake_timeout;
-    match flags.get("handshake-timeout") {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<f64>()
-            .map_err(|e| e.to_string())
-            .and_then(|secs| Duration::try_from_secs_f64(secs).map_err(|e| e.to_string()))
-            .map_err(|e| format!("--handshake-timeout {v:?}: {e}")),
-    }
-}

@@ -14,6 +14,8 @@ use pipebuf_websocket::{WebSocket, WsConfig};
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 
+use crate::cli::Error;
+
 /// A parsed `ws://` or `wss://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsUrl {
@@ -143,24 +145,22 @@ impl fmt::Display for WsUrl {
 /// accepts **any** server certificate
 /// ([`BenchmarkOnlyAcceptAnyServerCert`](crate::tls::BenchmarkOnlyAcceptAnyServerCert): for
 /// tests and benchmarks against one's own servers only). One of the two is required for
-/// `wss://`: these examples have no built-in root store.
+/// `wss://`: these examples have no built-in root store. A wrong combination is a usage
+/// error; a CA file that cannot be read or used, a failure.
 pub fn tls_config(
     url: &WsUrl,
     ca: Option<&str>,
     insecure: bool,
-) -> Result<Option<Arc<ClientConfig>>, String> {
+) -> Result<Option<Arc<ClientConfig>>, Error> {
     match (url.tls, ca, insecure) {
         (false, None, false) => Ok(None),
-        (false, _, _) => Err("--ca and --insecure are for wss:// URLs".into()),
-        (true, Some(_), true) => Err("--ca and --insecure exclude each other".into()),
-        (true, None, false) => Err(
+        (false, _, _) => Err(Error::usage("--ca and --insecure are for wss:// URLs")),
+        (true, Some(_), true) => Err(Error::usage("--ca and --insecure exclude each other")),
+        (true, None, false) => Err(Error::usage(
             "a wss:// URL needs --ca PEM (the CA or self-signed certificate to trust) \
-             or --insecure (accept any certificate)"
-                .into(),
-        ),
-        (true, ca, _) => crate::tls::load_client_config(ca)
-            .map(Some)
-            .map_err(|e| format!("TLS settings: {e}")),
+             or --insecure (accept any certificate)",
+        )),
+        (true, ca, _) => crate::tls::load_client_config(ca).map(Some),
     }
 }
 

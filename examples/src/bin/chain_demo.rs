@@ -13,6 +13,19 @@ use std::process::ExitCode;
 
 use pipebuf::framing::{FrameError, Lines};
 use pipebuf::{PBufRd, PBufWr, PipeBuf, ReadStatus, settle};
+use pipebuf_examples::cli::{Args, Error, Program};
+
+/// The command line: no flags, only `--help`.
+static CLI: Program = Program {
+    name: "chain_demo",
+    about: "stdin → [line numbering component] → stdout, through PipeBufs: copies stdin to \
+            stdout with each line numbered (`hello` becomes `1: hello`). Shows the parts \
+            every pipebuf program has: buffers owned by the driver, a sans-IO component, \
+            transfers with read_from/write_to, and settle as the activity loop.",
+    operand: None,
+    flags: &[],
+    examples: &["printf 'hello\\nworld\\n' | chain_demo"],
+};
 
 /// Longest input line accepted; a longer one fails the stream instead of growing a buffer.
 const MAX_LINE: usize = 4096;
@@ -74,7 +87,7 @@ impl LineNumberer {
     }
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
+fn copy_numbered() -> Result<(), Box<dyn std::error::Error>> {
     let mut input = PipeBuf::<u8>::with_limits(4096, 64 * 1024);
     let mut output = PipeBuf::<u8>::with_limits(4096, 64 * 1024);
     let mut numberer = LineNumberer::new();
@@ -105,14 +118,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
+fn run(_: &Args<'_>) -> Result<(), Error> {
+    copy_numbered().map_err(|e| Error::failed(e.to_string()))
+}
+
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("chain_demo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }
 
 #[cfg(test)]

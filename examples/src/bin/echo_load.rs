@@ -9,20 +9,9 @@
 //! cargo run --release -p pipebuf_examples --bin echo_load -- --addr 127.0.0.1:7443 --tls --handshakes
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` (required), `--conns N` (default 64), `--size BYTES` (default
-//! 16), `--secs S` (default 5, fractions allowed), `--inflight K` (default 1), `--threads T`
-//! (default 1: each thread runs a mio loop over its share of the connections).
-//!
-//! `--server-pid PID`: the server's CPU time over the measured window is added to the JSON
-//! line as `server_cpu_s` and `server_us_per_msg` (handshake mode: `server_us_per_handshake`).
-//!
-//! TLS flags: `--tls` (no value: speak TLS through a rustls client, full handshakes, no
-//! session resumption), `--ca PEM` (trust this CA or self-signed certificate; without it
-//! **any** server certificate is accepted, see
-//! `pipebuf_examples::tls::BenchmarkOnlyAcceptAnyServerCert`: for benchmarks on our own
-//! servers only), `--server-name NAME` (the name to check the certificate against; default
-//! the IP address of `--addr`), `--handshakes` (no value, needs `--tls`: handshake mode,
-//! below).
+//! Flags: see `echo_load --help` ([`CLI`]). Without `--ca`, `--tls` accepts **any** server
+//! certificate (see `pipebuf_examples::tls::BenchmarkOnlyAcceptAnyServerCert`: for
+//! benchmarks on our own servers only).
 //!
 //! Connections are all made (and with `--tls` their handshakes completed) before the clock
 //! starts. Messages that complete after the time is up are drained but not counted. Then each
@@ -60,7 +49,8 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Registry, Token};
-use pipebuf_examples::{Flags, process_cpu_secs, server_cpu_json, server_pid_flag};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::{process_cpu_secs, server_cpu_json, server_pid_flag};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
@@ -785,63 +775,110 @@ fn quantile_us(sorted: &[u64], q: f64) -> f64 {
     sorted[rank - 1] as f64 / 1000.0
 }
 
+/// The command line.
+static CLI: Program = Program {
+    name: "echo_load",
+    about: "a load generator for TCP and TLS echo servers: each connection sends a message, \
+            reads back its echo (checking every byte) and sends the next, until the time is \
+            up. Prints one JSON line (conns, size, secs, msgs, msgs_per_sec, mib_per_sec, p50_us, \
+            p99_us, errors); exits 1 if an echo came back wrong or nothing completed in time \
+            (the JSON is printed anyway). With --tls --handshakes each connection instead \
+            runs cycles of connect, full TLS handshake, one message, close.",
+    operand: None,
+    flags: &[
+        Flag::value("addr", "HOST:PORT", "The echo server.").required(),
+        Flag::value("conns", "N", "Connections.").default("64"),
+        Flag::value("size", "BYTES", "Bytes per message.").default("16"),
+        Flag::value(
+            "secs",
+            "S",
+            "How long to measure (fractions allowed, at most a day).",
+        )
+        .default("5"),
+        Flag::value("inflight", "K", "Messages on the way per connection.").default("1"),
+        Flag::value(
+            "threads",
+            "T",
+            "Threads, each a mio loop over its share of the connections.",
+        )
+        .default("1"),
+        Flag::value(
+            "server-pid",
+            "PID",
+            "Add the server's CPU time over the measured window to the JSON line \
+             (server_cpu_s, server_us_per_msg or server_us_per_handshake).",
+        )
+        .default_text("not measured"),
+        Flag::switch(
+            "tls",
+            "Speak TLS through a rustls client: full handshakes, no session resumption.",
+        ),
+        Flag::value(
+            "ca",
+            "PEM",
+            "With --tls: trust this CA or self-signed certificate.",
+        )
+        .default_text("any server certificate (for benchmarks on our own servers only)"),
+        Flag::value(
+            "server-name",
+            "NAME",
+            "With --tls: the name to check the certificate against.",
+        )
+        .default_text("the IP address of --addr"),
+        Flag::switch(
+            "handshakes",
+            "With --tls: handshake mode, cycles of connect, handshake, one echo, close.",
+        ),
+    ],
+    examples: &[
+        "echo_load --addr 127.0.0.1:7007 --size 16 --conns 64 --secs 5",
+        "echo_load --addr 127.0.0.1:7443 --tls",
+        "echo_load --addr 127.0.0.1:7443 --tls --handshakes --server-pid 1234",
+    ],
+};
+
 /// The TLS setup from `--tls`, `--ca` and `--server-name`, if TLS is asked for.
-fn tls_setup(flags: &Flags, addr: SocketAddr) -> Result<Option<TlsSetup>, String> {
-    if !flags.is_set("tls") {
-        if flags.is_set("ca") || flags.is_set("server-name") || flags.is_set("handshakes") {
-            return Err("--ca, --server-name and --handshakes need --tls".into());
+fn tls_setup(args: &Args<'_>, addr: SocketAddr) -> Result<Option<TlsSetup>, Error> {
+    if !args.is_set("tls") {
+        if args.is_set("ca") || args.is_set("server-name") || args.is_set("handshakes") {
+            return Err(Error::usage(
+                "--ca, --server-name and --handshakes need --tls",
+            ));
         }
         return Ok(None);
     }
-    let config = pipebuf_examples::tls::load_client_config(flags.get("ca"))?;
-    let name = match flags.get("server-name") {
+    let config = pipebuf_examples::tls::load_client_config(args.text("ca"))?;
+    let name = match args.text("server-name") {
         None => ServerName::IpAddress(addr.ip().into()),
         Some(name) => ServerName::try_from(name.to_string())
-            .map_err(|e| format!("--server-name {name:?}: {e}"))?,
+            .map_err(|e| Error::usage(format!("--server-name {name:?}: {e}")))?,
     };
     Ok(Some(TlsSetup { config, name }))
 }
 
-/// Runs the load; `Ok` says whether it succeeded (see the exit status above), `Err` is a bad
-/// flag.
-fn run() -> Result<bool, String> {
-    let flags = Flags::from_env_with_switches(
-        &[
-            "addr",
-            "conns",
-            "size",
-            "secs",
-            "inflight",
-            "threads",
-            "ca",
-            "server-name",
-            "server-pid",
-        ],
-        &["tls", "handshakes"],
-    )?;
-    let addr: SocketAddr = flags
-        .get("addr")
-        .ok_or("--addr HOST:PORT is required")?
-        .parse()
-        .map_err(|e| format!("--addr: {e}"))?;
-    let conns: usize = flags.parse_or("conns", 64)?;
-    let size: usize = flags.parse_or("size", 16)?;
-    let secs: f64 = flags.parse_or("secs", 5.0)?;
-    let inflight: usize = flags.parse_or("inflight", 1)?;
-    let threads: usize = flags.parse_or("threads", 1)?;
+/// Runs the load (see the exit status above).
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let addr: SocketAddr = args.get("addr")?;
+    let conns: usize = args.get("conns")?;
+    let size: usize = args.get("size")?;
+    let secs: f64 = args.get("secs")?;
+    let inflight: usize = args.get("inflight")?;
+    let threads: usize = args.get("threads")?;
     if conns == 0 || size == 0 || inflight == 0 || threads == 0 {
-        return Err("--conns, --size, --inflight and --threads must be at least 1".into());
+        return Err(Error::usage(
+            "--conns, --size, --inflight and --threads must be at least 1",
+        ));
     }
     if size > 1 << 30 {
-        return Err("--size is at most 1 GiB".into());
+        return Err(Error::usage("--size is at most 1 GiB"));
     }
     let duration = Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero() && *d <= Duration::from_secs(86_400))
-        .ok_or("--secs must be above 0 and at most a day")?;
-    let tls = tls_setup(&flags, addr)?;
-    let handshakes = flags.is_set("handshakes");
-    let server_pid = server_pid_flag(&flags)?;
+        .ok_or_else(|| Error::usage("--secs must be above 0 and at most a day"))?;
+    let tls = tls_setup(args, addr)?;
+    let handshakes = args.is_set("handshakes");
+    let server_pid = server_pid_flag(args)?;
 
     let threads = threads.min(conns);
     // Every thread makes its connections before any clock starts; this one then reads the
@@ -873,8 +910,7 @@ fn run() -> Result<bool, String> {
     let mut total = Outcome::default();
     for handle in handles {
         let Ok(out) = handle.join() else {
-            eprintln!("echo_load: a load thread panicked");
-            return Ok(false);
+            return Err(Error::failed("a load thread panicked"));
         };
         total.msgs += out.msgs;
         total.errors += out.errors;
@@ -906,24 +942,18 @@ fn run() -> Result<bool, String> {
         );
     }
     if total.wrong > 0 {
-        eprintln!("echo_load: {} connections got wrong echoes", total.wrong);
-        return Ok(false);
+        return Err(Error::failed(format!(
+            "{} connections got wrong echoes",
+            total.wrong
+        )));
     }
     if total.msgs == 0 {
         let what = if handshakes { "cycle" } else { "message" };
-        eprintln!("echo_load: no {what} completed in time");
-        return Ok(false);
+        return Err(Error::failed(format!("no {what} completed in time")));
     }
-    Ok(true)
+    Ok(())
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("echo_load: {e}");
-            ExitCode::from(2)
-        }
-    }
+    CLI.main(run)
 }

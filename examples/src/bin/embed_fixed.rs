@@ -35,8 +35,7 @@
 //! step: the output fills, a line is refused and stays in the input, the input fills and
 //! refuses bytes, then the output is drained and every line comes out, nothing lost.
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:7010; port 0 picks a free port), `--demo`.
-//! The server prints `listening on HOST:PORT` and exits with status 0 on SIGINT/SIGTERM
+//! Flags: see `embed_fixed --help` ([`CLI`]). The server prints `listening on HOST:PORT` and exits with status 0 on SIGINT/SIGTERM
 //! (open connections are dropped).
 
 use std::io::{self, Write};
@@ -47,7 +46,8 @@ use std::time::Duration;
 
 use pipebuf::framing::Lines;
 use pipebuf::{EofKind, PBufRd, PBufWr, PipeBuf, ReadStatus, WriteStatus, settle};
-use pipebuf_examples::{Flags, stop_on_signals};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::stop_on_signals;
 
 /// Connection slots: the most connections served at once.
 pub const SLOTS: usize = 8;
@@ -330,29 +330,45 @@ fn demo() -> bool {
     ok
 }
 
-fn main() -> ExitCode {
-    let flags = match Flags::from_env_with_switches(&["addr"], &["demo"]) {
-        Ok(flags) => flags,
-        Err(e) => {
-            eprintln!("embed_fixed: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    if flags.is_set("demo") {
-        return if demo() {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
+/// The command line.
+static CLI: Program = Program {
+    name: "embed_fixed",
+    about: "a pipebuf chain on fixed, caller-provided storage, as a bare-metal network stack \
+            would run it: a line upper-casing TCP server whose buffers are arrays set aside at \
+            start, polled in one loop, with no allocation after start. Prints `listening on \
+            HOST:PORT` on stdout; exits 0 on SIGINT/SIGTERM. With --demo it runs the same \
+            component in-process on 32-byte arrays instead and prints each step of its \
+            backpressure.",
+    operand: None,
+    flags: &[
+        Flag::value(
+            "addr",
+            "HOST:PORT",
+            "Where to listen; port 0 picks a free port.",
+        )
+        .default("127.0.0.1:7010"),
+        Flag::switch(
+            "demo",
+            "Run the in-process backpressure demo instead of the server.",
+        ),
+    ],
+    examples: &[
+        "embed_fixed --addr 127.0.0.1:7010",
+        "printf 'hello\\nworld\\n' | nc -N 127.0.0.1 7010",
+        "embed_fixed --demo",
+    ],
+};
+
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    if args.is_set("demo") {
+        return match demo() {
+            true => Ok(()),
+            false => Err(Error::failed("the demo lost or changed data")),
         };
     }
-    let served = flags
-        .parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7010)))
-        .and_then(serve);
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("embed_fixed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    Ok(serve(args.get("addr")?)?)
+}
+
+fn main() -> ExitCode {
+    CLI.main(run)
 }

@@ -28,8 +28,7 @@
 //! `Stack::new(Tls::server(config)?, echo_server(..))` as the layer, as `wss_echo` does) and
 //! change nothing in the task; the task loop is what this example shows.
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:9002; port 0 picks a free port). Prints
-//! `listening on HOST:PORT`; exits with status 0 on SIGINT/SIGTERM (connections still open
+//! Flags: see `embed_tokio --help` ([`CLI`]). Prints `listening on HOST:PORT`; exits with status 0 on SIGINT/SIGTERM (connections still open
 //! are dropped). Every message comes back with its type; pings are answered; a plain HTTP
 //! request gets `426 Upgrade Required`.
 
@@ -41,8 +40,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use pipebuf::{EofKind, Layer, PBufRdWr, PipeBufPair, SettleError, Time, settle};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::stop_on_signals;
 use pipebuf_examples::ws::echo_server;
-use pipebuf_examples::{Flags, stop_on_signals};
 use pipebuf_mio::Echo;
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
@@ -221,9 +221,27 @@ async fn accept_loop(listener: TcpListener, stop: Arc<AtomicBool>) {
     }
 }
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr"])?;
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 9002)))?;
+/// The command line.
+static CLI: Program = Program {
+    name: "embed_tokio",
+    about: "a pipebuf chain driven from tokio instead of pipebuf_mio: a WebSocket echo \
+            server (TCP → WebSocket → echo), one tokio task per connection as the driver. \
+            Prints `listening on HOST:PORT` on stdout; exits on SIGINT/SIGTERM.",
+    operand: None,
+    flags: &[Flag::value(
+        "addr",
+        "HOST:PORT",
+        "Where to listen; port 0 picks a free port.",
+    )
+    .default("127.0.0.1:9002")],
+    examples: &[
+        "embed_tokio --addr 127.0.0.1:9002",
+        "wss_client ws://127.0.0.1:9002/",
+    ],
+};
+
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let addr: SocketAddr = args.get("addr")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -248,5 +266,5 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    pipebuf_examples::exit("embed_tokio", run())
+    CLI.main(run)
 }

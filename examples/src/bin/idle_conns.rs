@@ -6,11 +6,7 @@
 //! cargo run --release -p pipebuf_examples --bin idle_conns -- --addr 127.0.0.1:7007 --conns 10000
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` (required), `--conns N` (default 10000; mind the limit of open
-//! files, `ulimit -n`), `--hold SECS` (default 30: how long to hold them once all are open),
-//! `--ping BYTES` (default 0: with BYTES > 0 each connection first sends that many bytes and
-//! waits for their echo, so the server has surely accepted and served it once; the
-//! connection is then idle after use rather than never used).
+//! Flags: see `idle_conns --help` ([`CLI`]).
 //!
 //! Prints `ready N` once all N connections are open (and pinged), then holds them for
 //! `--hold` seconds and exits, closing them. Exits 1 with a message if any connection fails.
@@ -20,7 +16,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pipebuf_examples::Flags;
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
 
 /// How long one connection may take to open or to echo its ping.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,19 +36,46 @@ fn open(addr: SocketAddr, ping: &[u8]) -> std::io::Result<TcpStream> {
     Ok(stream)
 }
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "conns", "hold", "ping"])?;
-    let addr: SocketAddr = flags
-        .get("addr")
-        .ok_or("--addr HOST:PORT is required")?
-        .parse()
-        .map_err(|e| format!("--addr: {e}"))?;
-    let conns: usize = flags.parse_or("conns", 10_000)?;
-    let hold: f64 = flags.parse_or("hold", 30.0)?;
-    let hold = Duration::try_from_secs_f64(hold).map_err(|e| format!("--hold: {e}"))?;
-    let ping_len: usize = flags.parse_or("ping", 0)?;
+/// The command line.
+static CLI: Program = Program {
+    name: "idle_conns",
+    about: "opens many TCP connections to a server and holds them idle, to measure the \
+            server's memory per idle connection (scripts/bench-tcp.sh reads the server's \
+            VmRSS before and after). Prints `ready N` once all N are open (and pinged), holds \
+            them, then exits, closing them; exits 1 if any connection fails.",
+    operand: None,
+    flags: &[
+        Flag::value("addr", "HOST:PORT", "The server to connect to.").required(),
+        Flag::value(
+            "conns",
+            "N",
+            "Connections to open; mind the limit of open files (ulimit -n).",
+        )
+        .default("10000"),
+        Flag::value(
+            "hold",
+            "SECS",
+            "How long to hold them once all are open (fractions allowed).",
+        )
+        .default("30"),
+        Flag::value(
+            "ping",
+            "BYTES",
+            "With BYTES > 0 each connection first sends that many bytes and waits for their \
+             echo, so the server has served it once: idle after use rather than never used.",
+        )
+        .default("0"),
+    ],
+    examples: &["idle_conns --addr 127.0.0.1:7007 --conns 10000 --hold 60 --ping 16"],
+};
+
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let addr: SocketAddr = args.get("addr")?;
+    let conns: usize = args.get("conns")?;
+    let hold = args.secs("hold")?;
+    let ping_len: usize = args.get("ping")?;
     if ping_len > 1 << 20 {
-        return Err("--ping is at most 1 MiB".into());
+        return Err(Error::usage("--ping is at most 1 MiB"));
     }
     let ping: Vec<u8> = (0..ping_len).map(|i| b'a' + (i % 26) as u8).collect();
 
@@ -73,11 +96,5 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("idle_conns: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }

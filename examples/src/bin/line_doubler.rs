@@ -13,9 +13,7 @@
 //! order) with the core's [`Lines`] framing, served by a `pipebuf_mio` `Server` (one
 //! `Driver` per thread) through `pipebuf_examples::serve_until_signalled`.
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:7008; port 0 picks a free port), `--threads
-//! N` (default 1: N event loops share the port through SO_REUSEPORT). Prints `listening on
-//! HOST:PORT` once it accepts connections; exits cleanly on SIGINT/SIGTERM, answering what
+//! Flags: see `line_doubler --help` ([`CLI`]). Prints `listening on HOST:PORT` once it accepts connections; exits cleanly on SIGINT/SIGTERM, answering what
 //! it already received (up to 5 s). A line may end in CRLF; spaces around the number are
 //! ignored. After the client's end of stream every complete line is answered and the server
 //! closes its side; an unterminated last line is dropped.
@@ -29,7 +27,7 @@ use pipebuf::reqresp::{
     Body, Decoder, Encoded, Encoder, Error, Head, PipelinedServer, ServerEvent,
 };
 use pipebuf::{PBufRdWr, PBufWr};
-use pipebuf_examples::Flags;
+use pipebuf_examples::cli::{self, Args, Flag, Program};
 use pipebuf_mio::{Chain, Context, Server};
 
 /// The longest line taken as a request (delimiter excluded).
@@ -252,19 +250,48 @@ impl Chain for Doubler {
     }
 }
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "threads"])?;
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7008)))?;
-    let threads: usize = flags.parse_or("threads", 1)?;
+/// The command line.
+static CLI: Program = Program {
+    name: "line_doubler",
+    about: "the classic pipelined server: reads newline-separated integers and answers each \
+            with its double (21 → 42), in request order, however many requests come before \
+            the client reads; a bad line gets an `ERR ...` line. Prints `listening on \
+            HOST:PORT` on stdout; SIGINT/SIGTERM stop it cleanly.",
+    operand: None,
+    flags: &[
+        Flag::value(
+            "addr",
+            "HOST:PORT",
+            "Where to listen; port 0 picks a free port.",
+        )
+        .default("127.0.0.1:7008"),
+        Flag::value(
+            "threads",
+            "N",
+            "Event loops; N loops share the port through SO_REUSEPORT.",
+        )
+        .default("1"),
+    ],
+    examples: &[
+        "line_doubler --addr 127.0.0.1:7008",
+        "printf '21\\n-4\\nabc\\n' | nc -N 127.0.0.1 7008",
+    ],
+};
+
+fn run(args: &Args<'_>) -> Result<(), cli::Error> {
+    let addr: SocketAddr = args.get("addr")?;
+    let threads: usize = args.get("threads")?;
     if threads == 0 {
-        return Err("--threads must be at least 1".into());
+        return Err(cli::Error::usage("--threads must be at least 1"));
     }
     let server = Server::bind(addr).threads(threads);
-    pipebuf_examples::serve_until_signalled(server, |_| Some(Doubler::new()))
+    Ok(pipebuf_examples::serve_until_signalled(server, |_| {
+        Some(Doubler::new())
+    })?)
 }
 
 fn main() -> ExitCode {
-    pipebuf_examples::exit("line_doubler", run())
+    CLI.main(run)
 }
 
 #[cfg(test)]

@@ -10,30 +10,12 @@
 //! cargo run --release -p pipebuf_examples --bin load -- --url wss://127.0.0.1:9443/ --insecure --in-flight 4
 //! ```
 //!
-//! Flags: `--url ws://HOST:PORT/PATH` or `wss://...` (required), `--connections N` (default
-//! 16), `--size BYTES` (default 64; 0 allowed), `--in-flight K` messages per connection
-//! (default 1), `--duration SECS` (default 5, fractions allowed). For `wss://`: `--ca PEM`
-//! (trust this CA or self-signed certificate) or `--insecure` (accept **any** certificate:
-//! for benchmarks against one's own servers only; TLS session resumption is off either way).
-//!
-//! Benchmark flags: `--server-pid PID` (the server's CPU time during the measured window,
-//! read from `/proc/PID/task/*/schedstat`, is added to the JSON line as `server_cpu_s` and
-//! `server_us_per_msg`); `--handshakes` (no value: instead of messages, each of the
-//! `--connections` slots opens a connection, completes the TCP, TLS and WebSocket
-//! handshakes, closes it with the close handshake and opens the next, for `--duration`;
-//! prints `{"handshakes_per_sec":..,"connections":..,"errors":..}`); `--hold SECS` (opens
-//! the connections, prints `ready N` once all N are open, holds them idle for SECS and
-//! exits: for measuring a server's memory per idle connection).
-//!
-//! Test flags (echo mode): `--max-size BYTES` (message sizes spread log-uniformly from
-//! `--size` to this, differing per connection and message; default `--size`); `--messages N`
-//! (each connection sends exactly N messages, checks their echoes and closes; the run ends
-//! when all are done and `--duration` is only its time limit: a connection with fewer than N
-//! echoes by then is an error); `--reconnect-every N` (churn: for `--duration`, each
-//! connection closes with the close handshake after N echoed messages and its slot opens a
-//! new connection, with the TCP, TLS and WebSocket handshakes). With either of the last two
-//! the JSON line ends with `"messages":..` (every echo checked, in or after the window) and
-//! `"opened":..` (connections that opened, reconnections included).
+//! Flags: see `load --help` ([`CLI`]). TLS session resumption is off with `--ca` and
+//! `--insecure` alike. `--server-pid PID` reads the server's CPU time from
+//! `/proc/PID/task/*/schedstat`. `--handshakes` prints
+//! `{"handshakes_per_sec":..,"connections":..,"errors":..}`. With `--messages` or
+//! `--reconnect-every` the JSON line ends with `"messages":..` (every echo checked, in or
+//! after the window) and `"opened":..` (connections that opened, reconnections included).
 //!
 //! All connections open (TCP, TLS and WebSocket handshakes) before the clock starts; then
 //! each sends messages for `--duration`, message `seq` of connection `c` being a distinct
@@ -59,8 +41,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use pipebuf::{EofKind, Layer, PBufRdWr, PipeBufPair, StackError, Time};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
 use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
-use pipebuf_examples::{Flags, process_cpu_secs, server_cpu_json, server_pid_flag};
+use pipebuf_examples::{process_cpu_secs, server_cpu_json, server_pid_flag};
 use pipebuf_mio::{Chain, ClassId, ConnId, Context, Driver, DriverConfig, Event, LeftReason};
 use pipebuf_rustls::TlsError;
 use pipebuf_websocket::WsError;
@@ -492,78 +475,142 @@ enum Mode {
     Hold(Duration),
 }
 
-fn settings() -> Result<Settings, String> {
-    let flags = Flags::from_env_with_switches(
-        &[
-            "url",
-            "connections",
-            "size",
-            "in-flight",
+/// The command line.
+static CLI: Program = Program {
+    name: "load",
+    about: "a WebSocket load generator built on pipebuf itself: N client connections on one \
+            pipebuf_mio Driver, each keeping K binary messages in flight against an echo \
+            server, checking every echo byte for byte and measuring each round trip. All \
+            connections open before the clock starts. Prints one JSON line \
+            (msgs_per_sec, mib_per_sec, p50_us, p99_us, connections, size, errors); exits 1 if an echo was wrong or \
+            no connection could be opened (the JSON is printed anyway).",
+    operand: None,
+    flags: &[
+        Flag::value("url", "ws[s]://HOST:PORT/PATH", "The echo server.").required(),
+        Flag::value("connections", "N", "Connections (at most 10000).").default("16"),
+        Flag::value("size", "BYTES", "Bytes per message (0 allowed).").default("64"),
+        Flag::value("in-flight", "K", "Messages in flight per connection.").default("1"),
+        Flag::value(
             "duration",
+            "SECS",
+            "How long to measure (fractions allowed, at most a day); with --messages, the \
+             time limit.",
+        )
+        .default("5"),
+        Flag::value(
             "ca",
+            "PEM",
+            "For wss://: trust this CA or self-signed certificate (or give --insecure).",
+        )
+        .default_text("none: wss:// needs --ca or --insecure"),
+        Flag::switch(
+            "insecure",
+            "For wss://: accept any certificate (benchmarks against one's own servers only).",
+        ),
+        Flag::value(
             "server-pid",
+            "PID",
+            "Add the server's CPU time over the measured window to the JSON line \
+             (server_cpu_s, server_us_per_msg).",
+        )
+        .default_text("not measured"),
+        Flag::switch(
+            "handshakes",
+            "Instead of messages, each slot opens a connection (TCP, TLS and WebSocket \
+             handshakes), closes it and opens the next, for --duration.",
+        ),
+        Flag::value(
             "hold",
+            "SECS",
+            "Open the connections, print `ready N`, hold them idle for SECS and exit (for a \
+             server's memory per idle connection).",
+        )
+        .default_text("not held"),
+        Flag::value(
             "max-size",
+            "BYTES",
+            "Message sizes spread log-uniformly from --size to this, differing per \
+             connection and message.",
+        )
+        .default_text("--size"),
+        Flag::value(
             "messages",
+            "N",
+            "Each connection sends exactly N messages, checks their echoes and closes; the \
+             run ends when all are done.",
+        )
+        .default_text("no limit"),
+        Flag::value(
             "reconnect-every",
-        ],
-        &["insecure", "handshakes"],
-    )?;
-    let url = WsUrl::parse(
-        flags
-            .get("url")
-            .ok_or("--url ws[s]://HOST:PORT/ is required")?,
-    )?;
-    let tls = tls_config(&url, flags.get("ca"), flags.is_set("insecure"))?;
-    let connections: usize = flags.parse_or("connections", 16)?;
-    let size: usize = flags.parse_or("size", 64)?;
-    let in_flight: u64 = flags.parse_or("in-flight", 1)?;
-    let secs: f64 = flags.parse_or("duration", 5.0)?;
+            "N",
+            "Churn: each connection closes after N echoed messages and its slot opens a new \
+             one, for --duration.",
+        )
+        .default_text("never"),
+    ],
+    examples: &[
+        "load --url ws://127.0.0.1:9001/ --connections 16 --size 1024",
+        "load --url wss://127.0.0.1:9443/ --insecure --in-flight 4 --duration 10",
+        "load --url ws://127.0.0.1:9001/ --handshakes --server-pid 1234",
+    ],
+};
+
+fn settings(args: &Args<'_>) -> Result<Settings, Error> {
+    let url = WsUrl::parse(&args.get::<String>("url")?)
+        .map_err(|e| Error::usage(format!("--url {e}")))?;
+    let tls = tls_config(&url, args.text("ca"), args.is_set("insecure"))?;
+    let connections: usize = args.get("connections")?;
+    let size: usize = args.get("size")?;
+    let in_flight: u64 = args.get("in-flight")?;
+    let secs: f64 = args.get("duration")?;
     if connections == 0 || in_flight == 0 {
-        return Err("--connections and --in-flight must be at least 1".into());
+        return Err(Error::usage(
+            "--connections and --in-flight must be at least 1",
+        ));
     }
     if connections > 10_000 {
-        return Err("--connections is at most 10000".into());
+        return Err(Error::usage("--connections is at most 10000"));
     }
-    let max_size: usize = flags.parse_or("max-size", size)?;
+    let max_size: usize = args.opt("max-size")?.unwrap_or(size);
     if max_size > 1 << 30 {
-        return Err("--size and --max-size are at most 1 GiB".into());
+        return Err(Error::usage("--size and --max-size are at most 1 GiB"));
     }
     if max_size < size {
-        return Err("--max-size must be at least --size".into());
+        return Err(Error::usage("--max-size must be at least --size"));
     }
     let duration = Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero() && *d <= Duration::from_secs(86_400))
-        .ok_or("--duration must be above 0 and at most a day")?;
-    let server_pid = server_pid_flag(&flags)?;
-    let mode = match (flags.is_set("handshakes"), flags.get("hold")) {
+        .ok_or_else(|| Error::usage("--duration must be above 0 and at most a day"))?;
+    let server_pid = server_pid_flag(args)?;
+    let mode = match (args.is_set("handshakes"), args.opt_secs("hold")?) {
         (false, None) => Mode::Echo,
         (true, None) => Mode::Handshakes,
-        (false, Some(_)) => {
-            let secs: f64 = flags.parse_or("hold", 0.0)?;
-            Mode::Hold(
-                Duration::try_from_secs_f64(secs)
-                    .ok()
-                    .filter(|d| *d <= Duration::from_secs(86_400))
-                    .ok_or("--hold must be 0 to a day")?,
-            )
+        (false, Some(hold)) if hold <= Duration::from_secs(86_400) => Mode::Hold(hold),
+        (false, Some(_)) => return Err(Error::usage("--hold must be 0 to a day")),
+        (true, Some(_)) => {
+            return Err(Error::usage("--handshakes and --hold exclude each other"));
         }
-        (true, Some(_)) => return Err("--handshakes and --hold exclude each other".into()),
     };
-    let (limit, reconnect) = match (flags.get("messages"), flags.get("reconnect-every")) {
+    let (limit, reconnect) = match (args.opt::<u64>("messages")?, args.opt("reconnect-every")?) {
         (None, None) => (None, false),
-        (Some(_), None) => (Some(flags.parse_or("messages", 0u64)?), false),
-        (None, Some(_)) => (Some(flags.parse_or("reconnect-every", 0u64)?), true),
+        (Some(n), None) => (Some(n), false),
+        (None, Some(n)) => (Some(n), true),
         (Some(_), Some(_)) => {
-            return Err("--messages and --reconnect-every exclude each other".into());
+            return Err(Error::usage(
+                "--messages and --reconnect-every exclude each other",
+            ));
         }
     };
     if limit == Some(0) {
-        return Err("--messages and --reconnect-every must be at least 1".into());
+        return Err(Error::usage(
+            "--messages and --reconnect-every must be at least 1",
+        ));
     }
     if limit.is_some() && mode != Mode::Echo {
-        return Err("--messages and --reconnect-every need the echo mode".into());
+        return Err(Error::usage(
+            "--messages and --reconnect-every need the echo mode",
+        ));
     }
     Ok(Settings {
         url,
@@ -896,21 +943,10 @@ fn run(settings: &Settings) -> Result<Tally, String> {
     Ok(run.tally)
 }
 
-fn main() -> ExitCode {
-    let settings = match settings() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("load: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut tally = match run(&settings) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("load: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+/// Runs the load and prints the JSON line (see the exit status above).
+fn load(args: &Args<'_>) -> Result<(), Error> {
+    let settings = settings(args)?;
+    let mut tally = run(&settings)?;
     for note in &tally.notes {
         eprintln!("load: {note}");
     }
@@ -955,10 +991,9 @@ fn main() -> ExitCode {
                 cpu(tally.handshakes),
             );
             if tally.handshakes == 0 {
-                eprintln!("load: no handshake completed");
-                return ExitCode::FAILURE;
+                return Err(Error::failed("no handshake completed"));
             }
-            return ExitCode::SUCCESS;
+            return Ok(());
         }
         Mode::Hold(_) => {
             println!(
@@ -968,12 +1003,17 @@ fn main() -> ExitCode {
         }
     }
     if tally.mismatches > 0 {
-        eprintln!("load: {} connections got wrong echoes", tally.mismatches);
-        return ExitCode::FAILURE;
+        return Err(Error::failed(format!(
+            "{} connections got wrong echoes",
+            tally.mismatches
+        )));
     }
     if tally.opened == 0 {
-        eprintln!("load: no connection could be opened");
-        return ExitCode::FAILURE;
+        return Err(Error::failed("no connection could be opened"));
     }
-    ExitCode::SUCCESS
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    CLI.main(load)
 }

@@ -13,18 +13,16 @@
 //! [`LengthPrefixed`] framing, at most 64 KiB), then a 4-byte big-endian tag, then the
 //! payload. The answer to a request carries the request's tag and its payload reversed.
 //!
-//! **Server** (`--serve`): flags `--addr HOST:PORT` (default 127.0.0.1:7009; port 0 picks a
-//! free port), `--threads N` (default 1), `--max-delay-ms MS` (default 20: each request is
-//! answered after a delay drawn uniformly from 0..=MS ms by a small deterministic PRNG,
-//! using the Driver's timers through `Chain::next_deadline`), `--seed S` (default 1). Prints
-//! `listening on HOST:PORT`; exits cleanly on SIGINT/SIGTERM after answering what it has
+//! Flags: see `mux_demo --help` ([`CLI`]).
+//!
+//! **Server** (`--serve`): each request is answered after a delay drawn uniformly from
+//! 0..=`--max-delay-ms` ms by a small deterministic PRNG, using the Driver's timers through
+//! `Chain::next_deadline`. Prints `listening on HOST:PORT`; exits cleanly on SIGINT/SIGTERM after answering what it has
 //! received (up to 5 s). At most 1024 requests per connection wait for their answer; beyond,
 //! the server stops reading that connection.
 //!
-//! **Client** (`--connect HOST:PORT`): flags `--count N` (requests, default 10000),
-//! `--inflight K` (requests in flight at most, default 100; tags come from `0..4K`, so they
-//! are reused, never while in flight), `--seed S` (default 1: payload sizes and bytes).
-//! Each request has a 10 s deadline. Once every answer is in, it closes its side and waits
+//! **Client** (`--connect HOST:PORT`): tags come from `0..4K` for `--inflight K`, so they
+//! are reused, never while in flight; `--seed` picks payload sizes and bytes. Each request has a 10 s deadline. Once every answer is in, it closes its side and waits
 //! for the server's end of stream, then prints one JSON line:
 //!
 //! ```text
@@ -50,7 +48,7 @@ use pipebuf::reqresp::{
     Refusal, Tagging,
 };
 use pipebuf::{PBufRdWr, PBufWr, Time};
-use pipebuf_examples::Flags;
+use pipebuf_examples::cli::{self, Args, Flag, Program};
 use pipebuf_mio::{Chain, Context, DriverConfig, LeftReason, Server};
 
 /// The largest frame body (tag and payload).
@@ -324,25 +322,28 @@ impl Chain for Serve {
     }
 }
 
-fn serve(flags: &Flags) -> Result<(), String> {
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7009)))?;
-    let threads: usize = flags.parse_or("threads", 1)?;
-    let max_delay_ms: u64 = flags.parse_or("max-delay-ms", 20)?;
-    let seed: u64 = flags.parse_or("seed", 1)?;
+fn serve(args: &Args<'_>) -> Result<(), cli::Error> {
+    let addr: SocketAddr = args.get("addr")?;
+    let threads: usize = args.get("threads")?;
+    let max_delay_ms: u64 = args.get("max-delay-ms")?;
+    let seed: u64 = args.get("seed")?;
     if threads == 0 {
-        return Err("--threads must be at least 1".into());
+        return Err(cli::Error::usage("--threads must be at least 1"));
     }
     if max_delay_ms > 60_000 {
-        return Err("--max-delay-ms is at most 60000".into());
+        return Err(cli::Error::usage("--max-delay-ms is at most 60000"));
     }
     // The event loops share one factory: connections are numbered across all of them, so
     // every connection's seed differs.
     let conns = AtomicU64::new(0);
     let server = Server::bind(addr).threads(threads);
-    pipebuf_examples::serve_until_signalled(server, move |_| {
-        let conn = conns.fetch_add(1, Ordering::Relaxed) + 1;
-        Some(Serve::new(seed ^ conn, max_delay_ms))
-    })
+    Ok(pipebuf_examples::serve_until_signalled(
+        server,
+        move |_| {
+            let conn = conns.fetch_add(1, Ordering::Relaxed) + 1;
+            Some(Serve::new(seed ^ conn, max_delay_ms))
+        },
+    )?)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -488,18 +489,17 @@ impl Chain for Connect {
     }
 }
 
-fn connect(flags: &Flags, addr: &str) -> Result<bool, String> {
-    let addr: SocketAddr = addr
-        .parse()
-        .map_err(|e| format!("--connect {addr:?}: {e}"))?;
-    let count: u64 = flags.parse_or("count", 10_000)?;
-    let inflight: usize = flags.parse_or("inflight", 100)?;
-    let seed: u64 = flags.parse_or("seed", 1)?;
+fn connect(args: &Args<'_>, addr: SocketAddr) -> Result<(), cli::Error> {
+    let count: u64 = args.get("count")?;
+    let inflight: usize = args.get("inflight")?;
+    let seed: u64 = args.get("seed")?;
     if count == 0 || inflight == 0 {
-        return Err("--count and --inflight must be at least 1".into());
+        return Err(cli::Error::usage(
+            "--count and --inflight must be at least 1",
+        ));
     }
     if inflight > 1 << 20 {
-        return Err("--inflight is at most 1048576".into());
+        return Err(cli::Error::usage("--inflight is at most 1048576"));
     }
     let (summary, left) = pipebuf_examples::run_client(
         DriverConfig::default(),
@@ -507,9 +507,9 @@ fn connect(flags: &Flags, addr: &str) -> Result<bool, String> {
         Connect::new(seed, count, inflight),
     )?;
     let Some(summary) = summary else {
-        return Err(format!(
+        return Err(cli::Error::failed(format!(
             "connection to {addr} ended before every answer: {left}"
-        ));
+        )));
     };
     for note in &summary.notes {
         eprintln!("mux_demo: {note}");
@@ -529,38 +529,71 @@ fn connect(flags: &Flags, addr: &str) -> Result<bool, String> {
         "{{\"requests\":{count},\"matched\":{},\"out_of_order\":{},\"secs\":{secs:.3},\"requests_per_sec\":{rate:.0},\"errors\":{errors}}}",
         summary.matched, summary.out_of_order,
     );
-    Ok(errors == 0)
+    match errors {
+        0 => Ok(()),
+        n => Err(cli::Error::failed(format!("{n} requests failed"))),
+    }
 }
 
-fn run() -> Result<bool, String> {
-    let flags = Flags::from_env_with_switches(
-        &[
-            "addr",
-            "threads",
-            "max-delay-ms",
-            "seed",
+/// The command line.
+static CLI: Program = Program {
+    name: "mux_demo",
+    about: "a multiplexed (tagged) request/response protocol, server and client, on \
+            pipebuf's MuxServer and MuxClient: the server answers each request after a random \
+            delay, so answers leave out of order; the client matches them to their requests \
+            by tag and checks each. The server (--serve) prints `listening on HOST:PORT`; the \
+            client (--connect) prints one JSON line (requests, matched, out_of_order, secs, \
+            requests_per_sec, errors) and \
+            exits 1 if errors is not 0.",
+    operand: None,
+    flags: &[
+        Flag::switch("serve", "Run the server."),
+        Flag::value(
             "connect",
-            "count",
-            "inflight",
-        ],
-        &["serve"],
-    )?;
-    match (flags.is_set("serve"), flags.get("connect")) {
-        (true, None) => serve(&flags).map(|()| true),
-        (false, Some(addr)) => connect(&flags, addr),
-        _ => Err("give either --serve (with --addr) or --connect HOST:PORT".into()),
+            "HOST:PORT",
+            "Run the client against this server.",
+        )
+        .default_text("no client"),
+        Flag::value(
+            "addr",
+            "HOST:PORT",
+            "Server: where to listen; port 0 picks a free port.",
+        )
+        .default("127.0.0.1:7009"),
+        Flag::value("threads", "N", "Server: event loops.").default("1"),
+        Flag::value(
+            "max-delay-ms",
+            "MS",
+            "Server: each answer waits a random 0..=MS ms (at most 60000).",
+        )
+        .default("20"),
+        Flag::value("count", "N", "Client: requests to send.").default("10000"),
+        Flag::value("inflight", "K", "Client: requests in flight at most.").default("100"),
+        Flag::value(
+            "seed",
+            "S",
+            "Server: delays; client: payload sizes and bytes.",
+        )
+        .default("1"),
+    ],
+    examples: &[
+        "mux_demo --serve --addr 127.0.0.1:7009",
+        "mux_demo --connect 127.0.0.1:7009 --count 10000 --inflight 100",
+    ],
+};
+
+fn run(args: &Args<'_>) -> Result<(), cli::Error> {
+    match (args.is_set("serve"), args.opt::<SocketAddr>("connect")?) {
+        (true, None) => serve(args),
+        (false, Some(addr)) => connect(args, addr),
+        _ => Err(cli::Error::usage(
+            "give either --serve (with --addr) or --connect HOST:PORT",
+        )),
     }
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("mux_demo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@
 //! cargo run --release -p pipebuf_examples --bin redis_pipeline -- --addr 127.0.0.1:6379
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` of the Redis server (default 127.0.0.1:6379), `--count N`
-//! (default 100000), `--pipeline K` (commands in flight at most, default 64).
+//! Flags: see `redis_pipeline --help` ([`CLI`]).
 //!
 //! It sends, interleaved, `SET key:i value:i` and `GET key:i` for i in 0..N (2N commands; the
 //! GET follows its SET on the same connection, so Redis answers it with the value just set)
@@ -30,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use pipebuf::PBufRdWr;
 use pipebuf::reqresp::{ClientEvent, Error, PipelinedClient, Refusal};
-use pipebuf_examples::Flags;
+use pipebuf_examples::cli::{self, Args, Flag, Program};
 use pipebuf_examples::resp::{
     Command, CommandEncoder, EncodeError, Reply, ReplyDecoder, RespError,
 };
@@ -188,16 +187,36 @@ impl Chain for Pipeline {
     }
 }
 
-fn run() -> Result<bool, String> {
-    let flags = Flags::from_env(&["addr", "count", "pipeline"])?;
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 6379)))?;
-    let count: u64 = flags.parse_or("count", 100_000)?;
-    let pipeline: usize = flags.parse_or("pipeline", 64)?;
+/// The command line.
+static CLI: Program = Program {
+    name: "redis_pipeline",
+    about: "a pipelined Redis client: one connection keeps up to K commands in flight, \
+            sending SET key:i value:i and GET key:i for i in 0..N and checking every reply. \
+            Prints one JSON line (commands, pipeline, secs, commands_per_sec, errors); exits 1 if errors is not 0 or the \
+            connection fails.",
+    operand: None,
+    flags: &[
+        Flag::value("addr", "HOST:PORT", "The Redis server.").default("127.0.0.1:6379"),
+        Flag::value("count", "N", "Keys to set and get (2N commands).").default("100000"),
+        Flag::value("pipeline", "K", "Commands in flight at most.").default("64"),
+    ],
+    examples: &[
+        "redis-server --port 6379 --save '' --appendonly no &",
+        "redis_pipeline --addr 127.0.0.1:6379 --count 100000 --pipeline 64",
+    ],
+};
+
+fn run(args: &Args<'_>) -> Result<(), cli::Error> {
+    let addr: SocketAddr = args.get("addr")?;
+    let count: u64 = args.get("count")?;
+    let pipeline: usize = args.get("pipeline")?;
     if count == 0 || pipeline == 0 {
-        return Err("--count and --pipeline must be at least 1".into());
+        return Err(cli::Error::usage(
+            "--count and --pipeline must be at least 1",
+        ));
     }
     if count > u64::MAX / 4 {
-        return Err("--count is too large".into());
+        return Err(cli::Error::usage("--count is too large"));
     }
     let config = DriverConfig {
         idle_timeout: Some(SILENCE_LIMIT),
@@ -206,9 +225,9 @@ fn run() -> Result<bool, String> {
     let (summary, left) =
         pipebuf_examples::run_client(config, addr, Pipeline::new(count, pipeline))?;
     let Some(summary) = summary else {
-        return Err(format!(
+        return Err(cli::Error::failed(format!(
             "connection to {addr} ended before every reply: {left}"
-        ));
+        )));
     };
     for note in &summary.notes {
         eprintln!("redis_pipeline: {note}");
@@ -228,16 +247,14 @@ fn run() -> Result<bool, String> {
         "{{\"commands\":{},\"pipeline\":{pipeline},\"secs\":{secs:.3},\"commands_per_sec\":{rate:.0},\"errors\":{errors}}}",
         summary.commands
     );
-    Ok(errors == 0)
+    match errors {
+        0 => Ok(()),
+        n => Err(cli::Error::failed(format!(
+            "{n} replies were wrong or failed"
+        ))),
+    }
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("redis_pipeline: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }

@@ -5,8 +5,8 @@
 //! cargo run -p pipebuf_examples --bin std_echo -- --addr 127.0.0.1:0
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:7007; port 0 picks a free port). Prints
-//! `listening on HOST:PORT` once it accepts connections, echoes every byte through a 16 KiB
+//! Flags: see `std_echo --help` ([`CLI`]). Prints `listening on HOST:PORT` once it accepts
+//! connections, echoes every byte through a 16 KiB
 //! buffer per connection, shuts down its sending side after the peer's end of stream, and
 //! exits on SIGINT/SIGTERM (connections still open are dropped).
 
@@ -15,7 +15,24 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
-use pipebuf_examples::{Flags, stop_on_signals};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::stop_on_signals;
+
+/// The command line.
+static CLI: Program = Program {
+    name: "std_echo",
+    about: "a plain blocking std::net echo server, one thread per connection: the baseline \
+            that scripts/bench-tcp.sh compares tcp_echo against. Prints `listening on \
+            HOST:PORT` on stdout; exits on SIGINT/SIGTERM.",
+    operand: None,
+    flags: &[Flag::value(
+        "addr",
+        "HOST:PORT",
+        "Where to listen; port 0 picks a free port.",
+    )
+    .default("127.0.0.1:7007")],
+    examples: &["std_echo --addr 127.0.0.1:0"],
+};
 
 /// Bytes read per system call.
 const CHUNK: usize = 16 * 1024;
@@ -36,9 +53,8 @@ fn echo(mut stream: TcpStream) -> io::Result<()> {
     stream.shutdown(Shutdown::Write)
 }
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr"])?;
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7007)))?;
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let addr: SocketAddr = args.get("addr")?;
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener
         .local_addr()
@@ -72,11 +88,5 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("std_echo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }

@@ -7,9 +7,7 @@
 //! cargo run --release -p pipebuf_examples --bin echo_load -- --tls --addr 127.0.0.1:PORT
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:7443; port 0 picks a free port), `--cert PEM`
-//! and `--key PEM` (default: a self-signed certificate for localhost/127.0.0.1 made at start;
-//! the same rustls config as `tls_echo`). Prints `listening on HOST:PORT` once it accepts
+//! Flags: see `std_tls_echo --help` ([`CLI`]); the same rustls config as `tls_echo`. Prints `listening on HOST:PORT` once it accepts
 //! connections, echoes every byte through a 16 KiB plaintext buffer per connection, and after
 //! the peer's close_notify sends its own close_notify and shuts down its sending side. Exits
 //! on SIGINT/SIGTERM (connections still open are dropped).
@@ -20,8 +18,31 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use pipebuf_examples::{Flags, stop_on_signals};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::stop_on_signals;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+/// The command line.
+static CLI: Program = Program {
+    name: "std_tls_echo",
+    about: "a plain blocking std::net + rustls TLS echo server, one thread per connection, \
+            each running a rustls StreamOwned: the baseline that scripts/bench-tls.sh \
+            compares tls_echo against. Prints `listening on HOST:PORT` on stdout; exits on \
+            SIGINT/SIGTERM.",
+    operand: None,
+    flags: &[
+        Flag::value(
+            "addr",
+            "HOST:PORT",
+            "Where to listen; port 0 picks a free port.",
+        )
+        .default("127.0.0.1:7443"),
+        Flag::value("cert", "PEM", "Certificate chain to serve (with --key).")
+            .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
+        Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
+    ],
+    examples: &["std_tls_echo --addr 127.0.0.1:0"],
+};
 
 /// Plaintext bytes read per call.
 const CHUNK: usize = 16 * 1024;
@@ -50,12 +71,11 @@ fn echo(config: Arc<ServerConfig>, stream: TcpStream) -> io::Result<()> {
     tls.sock.shutdown(Shutdown::Write)
 }
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "cert", "key"])?;
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7443)))?;
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let addr: SocketAddr = args.get("addr")?;
     let config = pipebuf_examples::tls::server_config(
-        flags.get("cert"),
-        flags.get("key"),
+        args.text("cert"),
+        args.text("key"),
         &Default::default(),
     )?;
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -92,11 +112,5 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("std_tls_echo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }

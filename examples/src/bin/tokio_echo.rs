@@ -5,8 +5,7 @@
 //! cargo run -p pipebuf_examples --bin tokio_echo -- --addr 127.0.0.1:0
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:7007; port 0 picks a free port). Prints
-//! `listening on HOST:PORT` once it accepts connections. Each connection is one task running
+//! Flags: see `tokio_echo --help` ([`CLI`]). Prints `listening on HOST:PORT` once it accepts connections. Each connection is one task running
 //! `tokio::io::copy` (an 8 KiB buffer per connection, held for the connection's life) from
 //! the socket's read half to its write half, then `shutdown()` after the peer's end of
 //! stream. Exits on SIGINT/SIGTERM (connections still open are dropped).
@@ -17,7 +16,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pipebuf_examples::{Flags, stop_on_signals};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::stop_on_signals;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -50,9 +50,25 @@ async fn serve(listener: TcpListener, stop: Arc<AtomicBool>) {
     }
 }
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr"])?;
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7007)))?;
+/// The command line.
+static CLI: Program = Program {
+    name: "tokio_echo",
+    about: "the idiomatic tokio echo server on a current_thread runtime (one thread), one \
+            task per connection running tokio::io::copy: the baseline that \
+            scripts/bench-tcp.sh compares `tcp_echo --threads 1` against. Prints `listening \
+            on HOST:PORT` on stdout; exits on SIGINT/SIGTERM.",
+    operand: None,
+    flags: &[Flag::value(
+        "addr",
+        "HOST:PORT",
+        "Where to listen; port 0 picks a free port.",
+    )
+    .default("127.0.0.1:7007")],
+    examples: &["tokio_echo --addr 127.0.0.1:0"],
+};
+
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let addr: SocketAddr = args.get("addr")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -75,11 +91,5 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tokio_echo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }

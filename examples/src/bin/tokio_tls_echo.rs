@@ -7,9 +7,7 @@
 //! cargo run --release -p pipebuf_examples --bin echo_load -- --tls --addr 127.0.0.1:PORT
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:7443; port 0 picks a free port), `--cert PEM`
-//! and `--key PEM` (default: a self-signed certificate for localhost/127.0.0.1 made at start;
-//! the same rustls config as `tls_echo`). Prints `listening on HOST:PORT` once it accepts
+//! Flags: see `tokio_tls_echo --help` ([`CLI`]); the same rustls config as `tls_echo`. Prints `listening on HOST:PORT` once it accepts
 //! connections. Each connection is one task: the TLS handshake, then `tokio::io::copy` (an
 //! 8 KiB buffer per connection) from the stream's read half to its write half until the
 //! peer's close_notify, then `shutdown()` (our close_notify, then the TCP FIN). Exits on
@@ -21,7 +19,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pipebuf_examples::{Flags, stop_on_signals};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::stop_on_signals;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
@@ -57,12 +56,33 @@ async fn serve(listener: TcpListener, acceptor: TlsAcceptor, stop: Arc<AtomicBoo
     }
 }
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "cert", "key"])?;
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 7443)))?;
+/// The command line.
+static CLI: Program = Program {
+    name: "tokio_tls_echo",
+    about: "the idiomatic tokio + tokio-rustls (ring) TLS echo server on a current_thread \
+            runtime (one thread), one task per connection: the baseline that \
+            scripts/bench-tls.sh compares `tls_echo --threads 1` against. Prints `listening \
+            on HOST:PORT` on stdout; exits on SIGINT/SIGTERM.",
+    operand: None,
+    flags: &[
+        Flag::value(
+            "addr",
+            "HOST:PORT",
+            "Where to listen; port 0 picks a free port.",
+        )
+        .default("127.0.0.1:7443"),
+        Flag::value("cert", "PEM", "Certificate chain to serve (with --key).")
+            .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
+        Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
+    ],
+    examples: &["tokio_tls_echo --addr 127.0.0.1:0"],
+};
+
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let addr: SocketAddr = args.get("addr")?;
     let config = pipebuf_examples::tls::server_config(
-        flags.get("cert"),
-        flags.get("key"),
+        args.text("cert"),
+        args.text("key"),
         &Default::default(),
     )?;
     let acceptor = TlsAcceptor::from(config);
@@ -88,11 +108,5 @@ fn run() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("tokio_tls_echo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }

@@ -6,10 +6,8 @@
 //! cargo run -p pipebuf_examples --bin ws_echo -- --addr 127.0.0.1:9001
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:9001; port 0 picks a free port),
-//! `--threads N` (default 1), `--max-message BYTES` (default 64 MiB),
-//! `--handshake-timeout SECS` (default 10, fractions allowed). Prints `listening on
-//! HOST:PORT`; on SIGINT/SIGTERM open connections get close code 1000.
+//! Flags: see `ws_echo --help` ([`CLI`]). Prints `listening on HOST:PORT`; on SIGINT/SIGTERM
+//! open connections get close code 1000.
 //!
 //! Handshake deadline: a connection whose upgrade request is not complete and answered
 //! within `--handshake-timeout` of its accept is dropped, however slowly it keeps sending
@@ -18,24 +16,67 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use pipebuf_examples::Flags;
-use pipebuf_examples::ws::{echo_server_with_deadline, handshake_timeout_flag};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::ws::echo_server_with_deadline;
 use pipebuf_mio::{Echo, Endpoint, Server};
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "threads", "max-message", "handshake-timeout"])?;
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 9001)))?;
-    let max_message = flags.parse_or("max-message", 64 << 20)?;
-    let handshake_timeout = handshake_timeout_flag(&flags)?;
-    let server = Server::bind(addr).threads(flags.parse_or("threads", 1)?);
-    pipebuf_examples::serve_until_signalled(server, move |_| {
-        Some(Endpoint::new(
-            echo_server_with_deadline(max_message, handshake_timeout),
-            Echo::default(),
-        ))
-    })
+/// The command line.
+static CLI: Program = Program {
+    name: "ws_echo",
+    about: "TCP → WebSocket → echo: every message comes back with its type, pings are \
+            answered, the close handshake completes after the client's close frame; a plain \
+            HTTP request gets 426 Upgrade Required. Prints `listening on HOST:PORT` on \
+            stdout; on SIGINT/SIGTERM open connections get close code 1000.",
+    operand: None,
+    flags: &[
+        Flag::value(
+            "addr",
+            "HOST:PORT",
+            "Where to listen; port 0 picks a free port.",
+        )
+        .default("127.0.0.1:9001"),
+        Flag::value(
+            "threads",
+            "N",
+            "Event loops; N loops share the port through SO_REUSEPORT.",
+        )
+        .default("1"),
+        Flag::value(
+            "max-message",
+            "BYTES",
+            "Largest message accepted; a larger one gets close code 1009.",
+        )
+        .default("67108864"),
+        Flag::value(
+            "handshake-timeout",
+            "SECS",
+            "A connection whose opening handshake is not complete this long after its accept \
+             is dropped, however slowly it keeps sending (fractions allowed).",
+        )
+        .default("10"),
+    ],
+    examples: &[
+        "ws_echo --addr 127.0.0.1:9001",
+        "ws_echo --addr 127.0.0.1:0 --max-message 1048576 --handshake-timeout 2.5",
+    ],
+};
+
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let addr: SocketAddr = args.get("addr")?;
+    let max_message: usize = args.get("max-message")?;
+    let handshake_timeout = args.secs("handshake-timeout")?;
+    let server = Server::bind(addr).threads(args.get("threads")?);
+    Ok(pipebuf_examples::serve_until_signalled(
+        server,
+        move |_| {
+            Some(Endpoint::new(
+                echo_server_with_deadline(max_message, handshake_timeout),
+                Echo::default(),
+            ))
+        },
+    )?)
 }
 
 fn main() -> ExitCode {
-    pipebuf_examples::exit("ws_echo", run())
+    CLI.main(run)
 }

@@ -8,13 +8,18 @@
 //! # URL for another room
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:8443; port 0 picks a free port), `--cert PEM`
-//! and `--key PEM` (default: a self-signed certificate for localhost/127.0.0.1 made at start).
-//! Prints `listening on HOST:PORT` on stdout and the URL to open on stderr; exits cleanly on
-//! SIGINT/SIGTERM (every open chat gets a close frame first).
+//! Flags: see `wss_chat --help` ([`CLI`]). Prints `listening on HOST:PORT` on stdout and
+//! the URL to open in the log (stderr); logs each connection's start and end, and who joins
+//! which room, at `info`; exits cleanly on SIGINT/SIGTERM (every open chat gets a close frame
+//! first).
 //!
-//! The protocol: the page opens `wss://HOST/chat?room=NAME`; the first text message is the
-//! user's name, every later one a chat line, broadcast as `name: line`. New connections are
+//! The protocol: the page opens `wss://HOST/chat?room=NAME` (the page's `#NAME`, default
+//! `lobby`); the first text message is the user's name (leading `*`s and spaces dropped: lines
+//! starting with `*` are the server's), every later one a chat line, broadcast as `name:
+//! line`. The server announces arrivals (`* NAME joined ROOM (N here)`) and departures
+//! (`* NAME left`), each followed by the room's roster, `** here (N): alice, bob`, its named
+//! members in the order they came (at most [`MAX_ROSTER`] names, then `and N more`). No name
+//! starts with `*`, so only the roster starts with `**`: the page can tell it apart. New connections are
 //! in the "unauthenticated" class, with a small read budget; naming yourself moves you to
 //! the "authenticated" class, which is served first. A member whose outgoing buffer is full
 //! (it does not read) is disconnected rather than slowing the room down, and so is a member
@@ -28,8 +33,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use log::Level;
 use pipebuf::{Layer, PBufRdWr, PipeBufPair, Stack, Time};
-use pipebuf_examples::Flags;
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::conn_log;
 use pipebuf_mio::{
     BoxError, Chain, ClassConfig, ClassId, ConnId, Context, Driver, Endpoint, Event, SendResult,
     Server,
@@ -52,6 +59,9 @@ const FLOOD_RATE: f64 = 16.0 * 1024.0;
 /// The burst a member may send at once within [`FLOOD_RATE`]: well under a member's outgoing
 /// buffer (256 KiB), so one flooder's burst never fills the buffers of the others.
 const FLOOD_BURST: f64 = 64.0 * 1024.0;
+/// Names listed in a roster line at most: the line goes to every member at every join and
+/// leave, so its length is bounded.
+const MAX_ROSTER: usize = 50;
 /// How long open chats get to close cleanly on SIGINT/SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -294,6 +304,29 @@ impl Chat {
         }
     }
 
+    /// The roster of `room`: `** here (N): alice, bob`.
+    fn roster(&self, room: &str) -> String {
+        let names: Vec<&str> = self
+            .rooms
+            .get(room)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.members.get(id)?.name.as_deref())
+            .collect();
+        let shown = names.len().min(MAX_ROSTER);
+        let mut line = format!("** here ({}): {}", names.len(), names[..shown].join(", "));
+        if names.len() > shown {
+            line.push_str(&format!(", and {} more", names.len() - shown));
+        }
+        line
+    }
+
+    /// Sends `room`'s roster to its named members, after someone came or went.
+    fn broadcast_roster(&mut self, driver: &mut Driver<ChatConn>, room: &str) {
+        let roster = self.roster(room);
+        self.broadcast(driver, room, &roster);
+    }
+
     /// Removes `id` from the chat (not from the driver); returns what it was.
     fn leave(&mut self, id: ConnId) -> Option<Member> {
         let member = self.members.remove(&id)?;
@@ -331,10 +364,18 @@ impl Chat {
                 let room = member.room.clone();
                 match &member.name {
                     None => {
-                        let name: String = line.trim().chars().take(MAX_NAME).collect();
+                        // A leading `*` would make the name's lines look like the server's.
+                        let name: String = line
+                            .trim()
+                            .trim_start_matches('*')
+                            .trim_start()
+                            .chars()
+                            .take(MAX_NAME)
+                            .collect();
                         if name.is_empty() {
                             return;
                         }
+                        log::info!("connection {id} is {name:?} in room {room:?}");
                         member.name = Some(name.clone());
                         driver.move_to(id, self.authenticated);
                         let count = self.rooms.get(&room).map_or(0, Vec::len);
@@ -343,6 +384,7 @@ impl Chat {
                             &room,
                             &format!("* {name} joined {room} ({count} here)"),
                         );
+                        self.broadcast_roster(driver, &room);
                     }
                     Some(name) => {
                         let text = format!("{name}: {line}");
@@ -362,6 +404,7 @@ impl Chat {
                                     &room,
                                     &format!("* {name} was disconnected: flooding"),
                                 );
+                                self.broadcast_roster(driver, &room);
                             }
                         }
                     }
@@ -375,6 +418,7 @@ impl Chat {
                 }) = self.leave(id)
                 {
                     self.broadcast(driver, &room, &format!("* {name} left"));
+                    self.broadcast_roster(driver, &room);
                 }
             }
             Event::Joined { .. } | Event::Moved { .. } => (),
@@ -382,12 +426,41 @@ impl Chat {
     }
 }
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&["addr", "cert", "key"])?;
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 8443)))?;
+/// The command line.
+static CLI: Program = Program {
+    name: "wss_chat",
+    about: "a WSS chat server: GET / over HTTPS serves a self-contained chat page that \
+            connects back over wss://; each message is broadcast to everyone in the same room \
+            (add #room to the page's URL for another room than the lobby). The first line a \
+            member sends is their name; arrivals and departures are announced to the room, \
+            each followed by its roster (`** here (N): alice, bob`). Prints `listening on \
+            HOST:PORT` on stdout and the URL to open in the log on stderr, with each \
+            connection's start and end; SIGINT/SIGTERM stop it cleanly, every open chat \
+            getting a close frame.",
+    operand: None,
+    flags: &[
+        Flag::value(
+            "addr",
+            "HOST:PORT",
+            "Where to listen; port 0 picks a free port.",
+        )
+        .default("127.0.0.1:8443"),
+        Flag::value("cert", "PEM", "Certificate chain to serve (with --key).")
+            .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
+        Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
+    ],
+    examples: &[
+        "wss_chat",
+        "wss_chat --addr 0.0.0.0:8443 --cert cert.pem --key key.pem",
+        "RUST_LOG=warn wss_chat --addr 127.0.0.1:0",
+    ],
+};
+
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let addr: SocketAddr = args.get("addr")?;
     let tls_config = pipebuf_examples::tls::server_config(
-        flags.get("cert"),
-        flags.get("key"),
+        args.text("cert"),
+        args.text("key"),
         &Default::default(),
     )?;
     let factory = move |_: &pipebuf_mio::Accepted| {
@@ -403,42 +476,46 @@ fn run() -> Result<(), String> {
     // One loop (the rooms live in it): classes first, then every event goes to the chat.
     let server = Server::bind(addr)
         .shutdown_grace(SHUTDOWN_GRACE)
-        .serve_with(factory, |driver: &mut Driver<ChatConn>| {
-            let class = |driver: &mut Driver<ChatConn>, priority, read_budget| {
-                driver
-                    .add_class(ClassConfig {
-                        priority,
-                        read_budget,
-                    })
-                    .ok_or_else(|| std::io::Error::other("too many classes"))
-            };
-            let unauthenticated = class(driver, 0, 256 * 1024)?;
-            let authenticated = class(driver, 10, 8 * 1024 * 1024)?;
-            driver.set_accept_class(unauthenticated);
-            let mut chat = Chat {
-                authenticated,
-                members: HashMap::new(),
-                rooms: HashMap::new(),
-            };
-            Ok(move |driver: &mut Driver<ChatConn>, event| chat.on_event(driver, event))
-        })
+        .serve_with(
+            conn_log::logged_factory(Level::Info, factory),
+            |driver: &mut Driver<ChatConn>| {
+                let class = |driver: &mut Driver<ChatConn>, priority, read_budget| {
+                    driver
+                        .add_class(ClassConfig {
+                            priority,
+                            read_budget,
+                        })
+                        .ok_or_else(|| std::io::Error::other("too many classes"))
+                };
+                let unauthenticated = class(driver, 0, 256 * 1024)?;
+                let authenticated = class(driver, 10, 8 * 1024 * 1024)?;
+                driver.set_accept_class(unauthenticated);
+                let mut chat = Chat {
+                    authenticated,
+                    members: HashMap::new(),
+                    rooms: HashMap::new(),
+                };
+                Ok(
+                    move |driver: &mut Driver<ChatConn>, event: Event<ChatEvent>| {
+                        conn_log::log_event(Level::Info, &event);
+                        chat.on_event(driver, event);
+                    },
+                )
+            },
+        )
         .map_err(|e| format!("cannot serve on {addr}: {e}"))?;
     let stop = server.stop_handle();
     pipebuf_examples::stop_on_signals(move || stop.stop()).map_err(|e| format!("signals: {e}"))?;
     let bound = server.local_addr();
     println!("listening on {bound}");
-    eprintln!(
-        "wss_chat: open https://{bound}/ in a browser (the certificate is self-signed unless --cert/--key)"
-    );
-    server.wait().map_err(|e| format!("event loop: {e}"))
+    let certificate = match args.text("cert") {
+        Some(cert) => format!("the certificate of {cert}"),
+        None => "a self-signed certificate: accept it in the browser".to_string(),
+    };
+    log::info!("open https://{bound}/ in a browser ({certificate})");
+    Ok(server.wait().map_err(|e| format!("event loop: {e}"))?)
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("wss_chat: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }

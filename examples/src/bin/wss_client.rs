@@ -1,7 +1,9 @@
 //! `wss_client`: a line-based WebSocket client on a pipebuf_mio event loop. Each line of
 //! stdin goes out as a text message; every message that comes back is printed on stdout,
-//! one line each (binary ones as lossy UTF-8). At the end of stdin the client closes the
-//! WebSocket (close frame 1000), waits for the server's close and exits 0.
+//! one line each (binary ones as lossy UTF-8). At the end of stdin the client keeps printing
+//! what comes back until nothing has come for `--wait` seconds (default 1: answers and
+//! broadcasts that are still on their way get printed, as when piping lines into a chat),
+//! then closes the WebSocket (close frame 1000), waits for the server's close and exits 0.
 //!
 //! ```text
 //! cargo run -p pipebuf_examples --bin ws_echo -- --addr 127.0.0.1:9001 &
@@ -10,11 +12,10 @@
 //! cargo run -p pipebuf_examples --bin wss_client -- --url wss://localhost:9443/chat --ca ca.pem
 //! ```
 //!
-//! The URL is the first argument or `--url URL`: `ws://` or `wss://`, host (name, IPv4, or
-//! IPv6 in brackets), optional port (default 80/443), optional path and query. `wss://` needs
-//! `--ca PEM` (trust this CA or self-signed certificate) or `--insecure` (accept **any**
-//! certificate: for testing against one's own servers only). `--max-message BYTES` (default
-//! 16 MiB): a longer message from the server fails the connection with close code 1009.
+//! Flags: see `wss_client --help` ([`CLI`]). The URL is the operand or `--url URL`: `ws://`
+//! or `wss://`, host (name, IPv4, or IPv6 in brackets), optional port (default 80/443),
+//! optional path and query. `wss://` needs `--ca PEM` or `--insecure` (accept **any**
+//! certificate: for testing against one's own servers only).
 //!
 //! The chain per connection: socket ⇄ `Link` ⇄ (`Tls` client ⇄) `WebSocket` client ⇄ message
 //! records ⇄ this program. stdin is read by a thread that hands lines to the event loop
@@ -30,11 +31,11 @@ use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pipebuf::StackError;
 use pipebuf::{EofKind, PBufRdWr};
-use pipebuf_examples::Flags;
+use pipebuf_examples::cli::{Args, Error, Flag, Operand, Program};
 use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
 use pipebuf_mio::{
     BoxError, Chain, ClassId, Context, Driver, DriverConfig, Endpoint, EndpointError, Event,
@@ -205,74 +206,99 @@ fn stdin_lines(waker: Arc<mio::Waker>) -> Receiver<Option<String>> {
     rx
 }
 
-/// Splits off the URL: the one argument that is neither a flag nor a flag's value, or
-/// `--url`.
-fn parse_args() -> Result<(WsUrl, Flags), String> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut positional = None;
-    let mut i = 0;
-    while i < args.len() {
-        if ["--url", "--ca", "--max-message"].contains(&args[i].as_str()) {
-            i += 2;
-        } else if args[i].starts_with("--") {
-            i += 1;
-        } else if positional.is_none() {
-            positional = Some(args.remove(i));
-        } else {
-            return Err(format!("unexpected argument {:?}", args[i]));
-        }
-    }
-    let flags = Flags::parse_with_switches(args, &["url", "ca", "max-message"], &["insecure"])?;
-    let url = match (positional, flags.get("url")) {
-        (Some(url), None) => url,
-        (None, Some(url)) => url.to_string(),
-        (Some(_), Some(_)) => return Err("give the URL once".into()),
-        (None, None) => {
-            return Err(
-                "usage: wss_client ws[s]://HOST[:PORT]/PATH [--ca PEM | --insecure] [--max-message BYTES]"
-                    .into(),
-            );
-        }
+/// The command line.
+static CLI: Program = Program {
+    name: "wss_client",
+    about: "a line-based WebSocket client: each line of stdin goes out as a text message, \
+            every message that comes back is printed on stdout, one line each. At the end of \
+            stdin it keeps printing until nothing has come for --wait seconds, then closes \
+            with close code 1000 and exits 0 once the server answered the close; exits 1 when \
+            the connection cannot be made, the handshake is refused, TLS fails or the \
+            connection breaks.",
+    operand: Some(Operand {
+        name: "URL",
+        help: "ws://HOST[:PORT][/PATH] or wss://...; or give it with --url.",
+    }),
+    flags: &[
+        Flag::value("url", "URL", "The server, instead of the operand.")
+            .default_text("the operand"),
+        Flag::value(
+            "ca",
+            "PEM",
+            "For wss://: trust this CA or self-signed certificate (or give --insecure).",
+        )
+        .default_text("none: wss:// needs --ca or --insecure"),
+        Flag::switch(
+            "insecure",
+            "For wss://: accept any certificate (for tests against one's own servers only).",
+        ),
+        Flag::value(
+            "max-message",
+            "BYTES",
+            "A longer message from the server fails the connection with close code 1009.",
+        )
+        .default_text("16777216 (16 MiB)"),
+        Flag::value(
+            "wait",
+            "SECS",
+            "At the end of stdin, keep printing what comes back until nothing has come for \
+             SECS (or the server closes), then close; 0 closes at once. Fractions allowed.",
+        )
+        .default("1"),
+    ],
+    examples: &[
+        "printf 'hello\\nworld\\n' | wss_client ws://127.0.0.1:9001/",
+        "wss_client wss://127.0.0.1:9443/ --insecure",
+        "printf 'ann\\nhi all\\n' | wss_client wss://127.0.0.1:8443/chat --insecure --wait 3",
+    ],
+};
+
+/// The URL: the operand or `--url`, exactly one of them.
+fn url_arg(args: &Args<'_>) -> Result<WsUrl, Error> {
+    let url = match (args.operand(), args.text("url")) {
+        (Some(url), None) | (None, Some(url)) => url,
+        (Some(_), Some(_)) => return Err(Error::usage("give the URL once, not also --url")),
+        (None, None) => return Err(Error::usage("no URL: give ws[s]://HOST[:PORT]/PATH")),
     };
-    Ok((WsUrl::parse(&url)?, flags))
+    WsUrl::parse(url).map_err(Error::usage)
 }
 
-/// Why the client stopped with an error.
-enum Failure {
-    Usage(String),
-    Run(String),
-}
-
-fn run() -> Result<(), Failure> {
-    let (url, flags) = parse_args().map_err(Failure::Usage)?;
-    let tls =
-        tls_config(&url, flags.get("ca"), flags.is_set("insecure")).map_err(Failure::Usage)?;
-    let addr = url.socket_addr().map_err(Failure::Run)?;
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let url = url_arg(args)?;
+    let tls = tls_config(&url, args.text("ca"), args.is_set("insecure"))?;
+    let linger = args.secs("wait")?;
     let config = WsConfig {
-        max_message: flags
-            .parse_or("max-message", client_config(0).max_message)
-            .map_err(Failure::Usage)?,
+        max_message: args
+            .opt("max-message")?
+            .unwrap_or(client_config(0).max_message),
         ..client_config(0)
     };
-    let stack = client_stack(&url, tls, config).map_err(Failure::Run)?;
+    let addr = url.socket_addr()?;
+    let stack = client_stack(&url, tls, config)?;
     let chain = Endpoint::new(stack, Lines::default());
-    let fail = |what: String| Failure::Run(what);
     let mut driver: Driver<LineClient> = Driver::new(DriverConfig::default(), Box::new(|_| None))
-        .map_err(|e| fail(format!("event loop: {e}")))?;
+        .map_err(|e| format!("event loop: {e}"))?;
     let id = driver
         .connect_tcp(addr, chain, ClassId::DEFAULT)
-        .map_err(|e| fail(format!("cannot connect to {url} ({addr}): {e}")))?;
-    let waker = driver.waker().map_err(|e| fail(format!("waker: {e}")))?;
+        .map_err(|e| format!("cannot connect to {url} ({addr}): {e}"))?;
+    let waker = driver.waker().map_err(|e| format!("waker: {e}"))?;
     let lines = stdin_lines(waker);
     let mut waiting: Option<String> = None;
     let mut stdin_done = false;
+    // After the end of stdin: when to close, pushed back by every message that comes.
+    let mut close_at: Option<Instant> = None;
+    let mut closed = false;
     let stdout = std::io::stdout();
     loop {
-        // A line refused for a full queue is retried soon.
-        let timeout = waiting.as_ref().map(|_| Duration::from_millis(10));
+        let timeout = match (&waiting, close_at) {
+            // A line refused for a full queue is retried soon.
+            (Some(_), _) => Some(Duration::from_millis(10)),
+            (None, Some(at)) if !closed => Some(at.saturating_duration_since(Instant::now())),
+            _ => None,
+        };
         driver
             .poll(timeout)
-            .map_err(|e| fail(format!("event loop: {e}")))?;
+            .map_err(|e| format!("event loop: {e}"))?;
         let mut out = stdout.lock();
         while let Some(event) = driver.next_event() {
             match event {
@@ -283,26 +309,29 @@ fn run() -> Result<(), Failure> {
                         .write_all(String::from_utf8_lossy(&data).as_bytes())
                         .and_then(|()| out.write_all(b"\n"));
                     if let Err(e) = printed {
-                        return Err(fail(format!("stdout: {e}")));
+                        return Err(Error::failed(format!("stdout: {e}")));
+                    }
+                    if let Some(at) = &mut close_at {
+                        *at = Instant::now() + linger;
                     }
                 }
                 Event::Left { reason, .. } => {
                     let _ = out.flush();
                     return match reason {
                         LeftReason::Closed => Ok(()),
-                        LeftReason::Io(e) => Err(fail(format!(
+                        LeftReason::Io(e) => Err(Error::failed(format!(
                             "cannot connect to {url} ({addr}) or lost it: {e}"
                         ))),
                         LeftReason::ChainError(e) => {
-                            Err(fail(format!("{url}: {}", layer_error(&*e))))
+                            Err(Error::failed(format!("{url}: {}", layer_error(&*e))))
                         }
-                        other => Err(fail(format!("{url}: connection ended: {other}"))),
+                        other => Err(Error::failed(format!("{url}: connection ended: {other}"))),
                     };
                 }
                 Event::Joined { .. } | Event::Moved { .. } => (),
             }
         }
-        out.flush().map_err(|e| fail(format!("stdout: {e}")))?;
+        out.flush().map_err(|e| format!("stdout: {e}"))?;
         drop(out);
         while !stdin_done {
             let line = match waiting.take() {
@@ -324,23 +353,17 @@ fn run() -> Result<(), Failure> {
                 },
                 None => {
                     stdin_done = true;
-                    driver.close(id);
+                    close_at = Some(Instant::now() + linger);
                 }
             }
+        }
+        if !closed && close_at.is_some_and(|at| Instant::now() >= at) {
+            closed = true;
+            driver.close(id);
         }
     }
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(e)) => {
-            eprintln!("wss_client: {e}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Run(e)) => {
-            eprintln!("wss_client: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    CLI.main(run)
 }

@@ -4,13 +4,9 @@
 //! cargo run -p pipebuf_examples --bin wss_echo -- --addr 127.0.0.1:9443
 //! ```
 //!
-//! Flags: `--addr HOST:PORT` (default 127.0.0.1:9443; port 0 picks a free port), `--cert PEM`
-//! and `--key PEM` (default: a self-signed certificate for localhost/127.0.0.1 made at start),
-//! `--threads N` (default 1), `--max-message BYTES` (default 64 MiB),
-//! `--handshake-timeout SECS` (default 10, fractions allowed), `--tls-api buffered|unbuffered`
-//! (the rustls API under the TLS layer, default buffered; see `pipebuf_rustls::RustlsApi`).
-//! Prints `listening on
-//! HOST:PORT`; on SIGINT/SIGTERM open connections get close code 1000.
+//! Flags: see `wss_echo --help` ([`CLI`]); `--tls-api` picks the rustls API under the TLS
+//! layer (see `pipebuf_rustls::RustlsApi`). Prints `listening on HOST:PORT`; on
+//! SIGINT/SIGTERM open connections get close code 1000.
 //!
 //! Handshake deadline: a connection whose TLS handshake *and* upgrade request are not both
 //! complete within `--handshake-timeout` of its accept is dropped, however slowly it keeps
@@ -22,48 +18,92 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use pipebuf::Stack;
-use pipebuf_examples::Flags;
-use pipebuf_examples::ws::{echo_server_with_deadline, handshake_timeout_flag};
+use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::ws::echo_server_with_deadline;
 use pipebuf_mio::{Echo, Endpoint, Server};
 use pipebuf_rustls::{RustlsApi, Tls};
 
-fn run() -> Result<(), String> {
-    let flags = Flags::from_env(&[
-        "addr",
-        "cert",
-        "key",
-        "threads",
-        "max-message",
-        "handshake-timeout",
-        "tls-api",
-    ])?;
-    let api = match flags.get("tls-api") {
-        None | Some("buffered") => RustlsApi::Buffered,
-        Some("unbuffered") => RustlsApi::Unbuffered,
-        Some(other) => {
-            return Err(format!(
-                "--tls-api {other:?}: expected buffered or unbuffered"
-            ));
+/// The command line.
+static CLI: Program = Program {
+    name: "wss_echo",
+    about: "TCP → TLS → WebSocket → echo: ws_echo over TLS. Every message comes back with \
+            its type, pings are answered, the close handshake completes after the client's \
+            close frame. Prints `listening on HOST:PORT` on stdout; on SIGINT/SIGTERM open \
+            connections get close code 1000.",
+    operand: None,
+    flags: &[
+        Flag::value("addr", "HOST:PORT", "Where to listen; port 0 picks a free port.")
+            .default("127.0.0.1:9443"),
+        Flag::value(
+            "cert",
+            "PEM",
+            "Certificate chain to serve (with --key).",
+        )
+        .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
+        Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
+        Flag::value(
+            "threads",
+            "N",
+            "Event loops; N loops share the port through SO_REUSEPORT.",
+        )
+        .default("1"),
+        Flag::value(
+            "max-message",
+            "BYTES",
+            "Largest message accepted; a larger one gets close code 1009.",
+        )
+        .default("67108864"),
+        Flag::value(
+            "handshake-timeout",
+            "SECS",
+            "A connection whose TLS handshake and upgrade request are not both complete this long after its accept \
+             is dropped, however slowly it keeps sending (fractions allowed).",
+        )
+        .default("10"),
+        Flag::value(
+            "tls-api",
+            "buffered|unbuffered",
+            "The rustls API under the TLS layer.",
+        )
+        .default("buffered"),
+    ],
+    examples: &[
+        "wss_echo --addr 127.0.0.1:9443",
+        "wss_echo --addr 127.0.0.1:0 --cert cert.pem --key key.pem --tls-api unbuffered",
+    ],
+};
+
+fn run(args: &Args<'_>) -> Result<(), Error> {
+    let api = match args.get::<String>("tls-api")?.as_str() {
+        "buffered" => RustlsApi::Buffered,
+        "unbuffered" => RustlsApi::Unbuffered,
+        other => {
+            return Err(Error::usage(format!(
+                "--tls-api needs buffered or unbuffered, got {other:?}"
+            )));
         }
     };
-    let addr: SocketAddr = flags.parse_or("addr", SocketAddr::from(([127, 0, 0, 1], 9443)))?;
-    let max_message = flags.parse_or("max-message", 64 << 20)?;
-    let handshake_timeout = handshake_timeout_flag(&flags)?;
+    let addr: SocketAddr = args.get("addr")?;
+    let max_message: usize = args.get("max-message")?;
+    let handshake_timeout = args.secs("handshake-timeout")?;
     let tls = pipebuf_examples::tls::server_config(
-        flags.get("cert"),
-        flags.get("key"),
+        args.text("cert"),
+        args.text("key"),
         &Default::default(),
     )?;
-    let server = Server::bind(addr).threads(flags.parse_or("threads", 1)?);
-    pipebuf_examples::serve_until_signalled(server, move |_| {
-        let stack = Stack::new(
-            Tls::server_using(Arc::clone(&tls), api).ok()?,
-            echo_server_with_deadline(max_message, handshake_timeout),
-        );
-        Some(Endpoint::new(stack, Echo::default()))
-    })
+    let server = Server::bind(addr).threads(args.get("threads")?);
+    Ok(pipebuf_examples::serve_until_signalled(
+        server,
+        move |_| {
+            let stack = Stack::new(
+                Tls::server_using(Arc::clone(&tls), api).ok()?,
+                echo_server_with_deadline(max_message, handshake_timeout),
+            );
+            Some(Endpoint::new(stack, Echo::default()))
+        },
+    )?)
 }
 
 fn main() -> ExitCode {
-    pipebuf_examples::exit("wss_echo", run())
+    CLI.main(run)
 }
