@@ -70,6 +70,8 @@ extern crate std;
 mod app;
 mod close_handshake;
 mod config;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 #[cfg(feature = "std")]
 mod entropy;
 mod error;
