@@ -66,7 +66,8 @@ enum Inflation {
     /// Frame payloads go in. `full`: the last call filled its output, so the inflater may
     /// hold back more, to come out even before the next frame.
     Payload { inflated: u64, full: bool },
-    /// The deflate stream ended (a final block) inside the message: no payload may follow.
+    /// The deflate stream ended (a final block) inside the message: what payload follows
+    /// is skipped, and the next message starts a new stream.
     Ended { inflated: u64 },
     /// Every frame's payload went in; the tail `00 00 ff ff` goes in next, `fed` bytes of
     /// it so far, then the message ends once the inflater has given out everything.
@@ -405,7 +406,14 @@ impl Receiver {
                 return Ok(Step::Blocked);
             }
             if let Inflation::Ended { .. } = inflation {
-                return Err(WsError::BadCompressedData);
+                // After a final block the rest of the message belongs to no stream: the
+                // example of a final block in RFC 7692 §7.2.3 sends a byte there, and zlib
+                // ignores it too. (The wire-size limit still bounds it.)
+                let _ = rd.consume(available);
+                if let Some(frame) = &mut self.frame {
+                    frame.remaining -= available as u64;
+                }
+                continue;
             }
             let mut scratch = [0u8; SCRATCH];
             let input: &[u8] = match frame.header.mask {
