@@ -51,8 +51,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "clippy (pipebuf without std or alloc, and with alloc only)"
 cargo clippy -p pipebuf --no-default-features --lib -- -D warnings
 cargo clippy -p pipebuf --no-default-features --features alloc --lib -- -D warnings
-step "clippy (pipebuf_websocket without std: no_std + alloc)"
+step "clippy (pipebuf_websocket without std: no_std + alloc, without and with deflate)"
 cargo clippy -p pipebuf_websocket --no-default-features --lib -- -D warnings
+cargo clippy -p pipebuf_websocket --no-default-features --features deflate --lib -- -D warnings
 
 step "no_std: pipebuf (no features) and pipebuf_websocket (no std) link without std"
 # Its own workspace (a #![no_std] staticlib with its own panic handler), so std never
@@ -60,6 +61,7 @@ step "no_std: pipebuf (no features) and pipebuf_websocket (no std) link without 
 cargo fmt --manifest-path no_std_check/Cargo.toml -- --check
 cargo build --manifest-path no_std_check/Cargo.toml --no-default-features
 cargo build --manifest-path no_std_check/Cargo.toml
+cargo build --manifest-path no_std_check/Cargo.toml --features deflate
 
 step "supply chain: cargo deny (advisories, licenses, bans, sources)"
 ./scripts/deny.sh
@@ -73,6 +75,12 @@ step "package: cargo package for the four library crates"
 
 step "tests (default features)"
 cargo test --workspace
+
+step "tests (pipebuf_websocket without and with deflate on its own)"
+# The workspace run unifies features (the tests crate turns deflate on): the crate alone,
+# once without it and once with it.
+cargo test -p pipebuf_websocket
+cargo test -p pipebuf_websocket --features deflate
 
 step "tests (pipebuf_rustls suites on the other rustls API)"
 # The workspace run covers the default API (buffered); the same suites once more on the

@@ -47,7 +47,13 @@ mod websocket {
     /// Runs a WebSocket server over `request` (bytes from the network) once; returns whether
     /// it did anything.
     pub fn websocket_server_once(request: &[u8]) -> bool {
-        let mut ws = WebSocket::server(WsConfig::default(), accept_all());
+        #[allow(unused_mut)]
+        let mut config = WsConfig::default();
+        #[cfg(feature = "deflate")]
+        {
+            config.deflate = Some(pipebuf_websocket::deflate::DeflateConfig::default());
+        }
+        let mut ws = WebSocket::server(config, accept_all());
         let mut net = PipeBufPair::new();
         let mut app = PipeBufPair::new();
         if net.lower().wr.append(request).is_err() {

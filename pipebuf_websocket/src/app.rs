@@ -4,7 +4,8 @@
 use pipebuf::{EofKind, PBufRd, PBufRdWr, PBufWr};
 
 use crate::message::{
-    ChunkError, MessageAssembler, MessageKind, MessageRef, write_close, write_message, write_ping,
+    ChunkError, Compression, MessageAssembler, MessageKind, MessageRef, write_chunk_with,
+    write_close, write_message, write_ping,
 };
 
 /// The application's view of a [`WebSocket`](crate::WebSocket)'s message pair (its upper
@@ -141,6 +142,18 @@ impl<'a> Outgoing<'a> {
     /// [`ChunkError::Ended`] after [`close`](Outgoing::close).
     pub fn send(&mut self, kind: MessageKind, data: &[u8]) -> Result<(), ChunkError> {
         write_message(&mut self.wr, kind, data)
+    }
+
+    /// [`send`](Outgoing::send) that says whether the message may be compressed
+    /// (permessage-deflate): [`Compression::Never`] sends it as it is, for data that is
+    /// already compressed or too small to gain.
+    pub fn send_with(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        compression: Compression,
+    ) -> Result<(), ChunkError> {
+        write_chunk_with(&mut self.wr, kind, true, data, compression)
     }
 
     /// Sends a ping (payload cut to 125 bytes) in order with the messages around it.

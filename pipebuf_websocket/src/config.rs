@@ -25,6 +25,10 @@ pub struct WsConfig {
     pub idle_timeout: Option<Duration>,
     /// How long a close handshake may take before the byte side is aborted.
     pub close_timeout: Duration,
+    /// permessage-deflate (RFC 7692): `None` declines it (the default), `Some` offers it
+    /// (client) or accepts offers it can honour (server). See [`crate::deflate`].
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for WsConfig {
@@ -36,6 +40,8 @@ impl Default for WsConfig {
             keepalive: None,
             idle_timeout: None,
             close_timeout: Duration::from_secs(5),
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }

@@ -3,7 +3,8 @@
 use core::fmt;
 
 use crate::frame::{
-    CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_MESSAGE_TOO_BIG, CLOSE_PROTOCOL_ERROR, FrameError,
+    CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_INVALID_PAYLOAD, CLOSE_MESSAGE_TOO_BIG,
+    CLOSE_PROTOCOL_ERROR, FrameError,
 };
 use crate::handshake::{HandshakeError, RejectReason};
 use crate::message::ChunkError;
@@ -29,8 +30,14 @@ pub enum WsError {
     Frame(FrameError),
     /// The peer masked when it must not, or did not when it must (1002).
     Masking,
-    /// RSV bits set with no extension negotiated (1002).
+    /// RSV bits set with no extension negotiated, or RSV1 on a frame other than a
+    /// compressed message's first (1002).
     ReservedBits,
+    /// A compressed message (permessage-deflate) that does not inflate (1007: the frames
+    /// were fine, the message's content was not).
+    BadCompressedData,
+    /// Our compressor failed (1011; miniz_oxide documents no such failure).
+    CompressorFailed,
     /// A continuation frame with no message started, or a new message inside an unfinished
     /// one (1002).
     Fragmentation,
@@ -57,6 +64,8 @@ impl WsError {
                 CLOSE_PROTOCOL_ERROR
             }
             WsError::MessageTooBig => CLOSE_MESSAGE_TOO_BIG,
+            WsError::BadCompressedData => CLOSE_INVALID_PAYLOAD,
+            WsError::CompressorFailed => CLOSE_INTERNAL_ERROR,
             WsError::IdleTimeout => CLOSE_GOING_AWAY,
             WsError::BadChunk(_) => CLOSE_INTERNAL_ERROR,
         })
@@ -79,6 +88,8 @@ impl fmt::Display for WsError {
             WsError::Masking => f.write_str("frame masking does not match the peer's role"),
             WsError::ReservedBits => f.write_str("reserved bits set without an extension"),
             WsError::Fragmentation => f.write_str("continuation frame out of place"),
+            WsError::BadCompressedData => f.write_str("compressed message does not inflate"),
+            WsError::CompressorFailed => f.write_str("compressing a message failed"),
             WsError::MessageTooBig => f.write_str("message larger than the configured maximum"),
             WsError::IdleTimeout => f.write_str("peer silent past the idle timeout"),
             WsError::HandshakeTimeout => f.write_str("opening handshake took too long"),

@@ -26,6 +26,10 @@
 //! `no_std` + `alloc` without the default `std` feature (then the client needs a random
 //! source: [`WebSocket::client_with_random`]).
 //!
+//! permessage-deflate (RFC 7692) comes with the `deflate` feature, off by default (it adds
+//! miniz_oxide, and a connection that compresses with context takeover costs about 354 KiB
+//! more), and is then negotiated when `WsConfig::deflate` is set: see the `deflate` module.
+//!
 //! ```
 //! # #[cfg(feature = "std")] {
 //! use pipebuf::{EofKind, PipeBufPair, Time};
@@ -70,6 +74,8 @@ extern crate std;
 mod app;
 mod close_handshake;
 mod config;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 #[cfg(feature = "std")]
 mod entropy;
 mod error;

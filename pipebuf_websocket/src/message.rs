@@ -29,6 +29,22 @@ const FLAGS_PING: u8 = 0x04;
 /// Flags of a close record (outgoing only): the data is a close frame's payload (code, then
 /// reason).
 const FLAGS_CLOSE: u8 = 0x08;
+/// Flag bit (outgoing only, read on a message's first record): send the message
+/// uncompressed ([`Compression::Never`]).
+const FLAG_UNCOMPRESSED: u8 = 0x10;
+
+/// Whether an outgoing message may be compressed (permessage-deflate, when the connection
+/// negotiated it; without, every message goes uncompressed anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Compression {
+    /// Compressed if the connection negotiated permessage-deflate, unless it is one record
+    /// shorter than the configured threshold.
+    #[default]
+    Auto,
+    /// Sent as it is: for data that is already compressed or encrypted, or so small or
+    /// latency-bound that compressing it does not pay.
+    Never,
+}
 
 /// Text or binary: the type a message was sent with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -171,24 +187,49 @@ pub(crate) fn chunk_header(kind: MessageKind, fin: bool, len: u32) -> [u8; CHUNK
     [flags, a, b, c, d]
 }
 
+/// A decoded record header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordHeader {
+    pub(crate) kind: MessageKind,
+    pub(crate) fin: bool,
+    pub(crate) len: usize,
+    /// What the application asked for its message (read on the first record only).
+    pub(crate) compression: Compression,
+}
+
 /// Decodes the record header at the start of `data`: kind, fin, chunk length; `Ok(None)`
 /// if the header is not complete.
 pub(crate) fn parse_chunk_header(
     data: &[u8],
 ) -> Result<Option<(MessageKind, bool, usize)>, ChunkError> {
+    Ok(parse_record_header(data)?.map(|h| (h.kind, h.fin, h.len)))
+}
+
+/// [`parse_chunk_header`] with the compression flag.
+pub(crate) fn parse_record_header(data: &[u8]) -> Result<Option<RecordHeader>, ChunkError> {
     let Some(&[flags, a, b, c, d]) = data.first_chunk::<CHUNK_HEADER_LEN>() else {
         return Ok(None);
     };
-    if flags & !(FLAG_BINARY | FLAG_FIN) != 0 {
+    if flags & !(FLAG_BINARY | FLAG_FIN | FLAG_UNCOMPRESSED) != 0 {
         return Err(ChunkError::BadRecord);
     }
+    let compression = if flags & FLAG_UNCOMPRESSED != 0 {
+        Compression::Never
+    } else {
+        Compression::Auto
+    };
     let kind = if flags & FLAG_BINARY != 0 {
         MessageKind::Binary
     } else {
         MessageKind::Text
     };
     let len = u32::from_be_bytes([a, b, c, d]) as usize;
-    Ok(Some((kind, flags & FLAG_FIN != 0, len)))
+    Ok(Some(RecordHeader {
+        kind,
+        fin: flags & FLAG_FIN != 0,
+        len,
+        compression,
+    }))
 }
 
 /// Writes one chunk of a message; `fin` on the last. All or nothing.
@@ -199,6 +240,34 @@ pub fn write_chunk(
     data: &[u8],
 ) -> Result<(), ChunkError> {
     let [flags, ..] = chunk_header(kind, fin, 0);
+    write_record(wr, flags, data)
+}
+
+/// [`write_chunk`] that says whether the message may be compressed: the first chunk of a
+/// message decides for all of it. All or nothing.
+///
+/// ```
+/// use pipebuf::PipeBuf;
+/// use pipebuf_websocket::message::{Compression, MessageKind, read_chunk, write_chunk_with};
+///
+/// let mut buf = PipeBuf::<u8>::new();
+/// let jpeg = [0xff, 0xd8, 0xff, 0xe0];
+/// write_chunk_with(&mut buf.wr(), MessageKind::Binary, true, &jpeg, Compression::Never).unwrap();
+/// let rd = buf.rd();
+/// let chunk = read_chunk(&rd).unwrap().unwrap();
+/// assert_eq!(chunk.data, &jpeg);
+/// ```
+pub fn write_chunk_with(
+    wr: &mut PBufWr<'_>,
+    kind: MessageKind,
+    fin: bool,
+    data: &[u8],
+    compression: Compression,
+) -> Result<(), ChunkError> {
+    let [mut flags, ..] = chunk_header(kind, fin, 0);
+    if compression == Compression::Never {
+        flags |= FLAG_UNCOMPRESSED;
+    }
     write_record(wr, flags, data)
 }
 

@@ -6,8 +6,23 @@ use alloc::vec::Vec;
 use pipebuf::{PBufRd, PBufWr};
 
 use crate::WsError;
+#[cfg(feature = "deflate")]
+use crate::deflate::inflater::{Inflated, Inflater, TAIL};
 use crate::frame::{FrameHeader, OpCode, Utf8Validator, parse_close_payload, unmask_into};
 use crate::message::{CHUNK_HEADER_LEN, MessageKind, chunk_header};
+
+/// RSV1: the message is compressed (permessage-deflate, on its first frame only).
+const RSV1: u8 = 0b100;
+
+/// Masked compressed payload is unmasked through a stack buffer of this size on its way to
+/// the inflater (the inflater may not take all of it; the rest stays masked in the input).
+#[cfg(feature = "deflate")]
+const SCRATCH: usize = 2048;
+
+/// Most bytes one record of inflated data holds: a compressed message asks the message
+/// buffer for room a step at a time, so that a small message does not grow it to its limit.
+#[cfg(feature = "deflate")]
+const INFLATE_STEP: usize = 64 * 1024;
 
 /// A control frame that arrived, for the component to act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +52,46 @@ impl Frame {
 #[derive(Debug)]
 struct Message {
     kind: MessageKind,
+    /// Payload bytes on the wire so far.
     size: u64,
+    /// How far a compressed message's inflation stands; `None` for an uncompressed one.
+    #[cfg(feature = "deflate")]
+    inflation: Option<Inflation>,
+}
+
+/// A compressed message on its way through the inflater; `inflated` bytes came out so far.
+#[cfg(feature = "deflate")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inflation {
+    /// Frame payloads go in. `full`: the last call filled its output, so the inflater may
+    /// hold back more, to come out even before the next frame.
+    Payload { inflated: u64, full: bool },
+    /// The deflate stream ended (a final block) inside the message: what payload follows
+    /// is skipped, and the next message starts a new stream.
+    Ended { inflated: u64 },
+    /// Every frame's payload went in; the tail `00 00 ff ff` goes in next, `fed` bytes of
+    /// it so far, then the message ends once the inflater has given out everything.
+    Tail { inflated: u64, fed: usize },
+}
+
+#[cfg(feature = "deflate")]
+impl Inflation {
+    fn inflated(self) -> u64 {
+        match self {
+            Inflation::Payload { inflated, .. }
+            | Inflation::Ended { inflated }
+            | Inflation::Tail { inflated, .. } => inflated,
+        }
+    }
+}
+
+/// What a step on a compressed message achieved.
+#[cfg(feature = "deflate")]
+enum Step {
+    /// It did what it could; the caller may go on to the next frame.
+    Done,
+    /// It waits for input or room: the caller stops.
+    Blocked,
 }
 
 /// The receiving half of a WebSocket connection.
@@ -51,6 +105,9 @@ pub(crate) struct Receiver {
     utf8: Utf8Validator,
     /// Payload of the control frame being read.
     control: Vec<u8>,
+    /// permessage-deflate was agreed: RSV1 marks compressed messages.
+    #[cfg(feature = "deflate")]
+    inflater: Option<Inflater>,
 }
 
 impl Receiver {
@@ -62,6 +119,38 @@ impl Receiver {
             message: None,
             utf8: Utf8Validator::new(),
             control: Vec::new(),
+            #[cfg(feature = "deflate")]
+            inflater: None,
+        }
+    }
+
+    /// From now on, messages with RSV1 set are inflated.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn inflate_with(&mut self, inflater: Inflater) {
+        self.inflater = Some(inflater);
+    }
+
+    /// Whether the current message is compressed.
+    fn compressed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        if let Some(Message {
+            inflation: Some(_), ..
+        }) = self.message
+        {
+            return true;
+        }
+        false
+    }
+
+    /// Largest wire size a message may reach: `max_message`, plus, for a compressed one,
+    /// what stored blocks add to incompressible data (5 bytes per 64 KiB) and some slack.
+    fn max_wire(&self, compressed: bool) -> u64 {
+        if compressed {
+            self.max_message
+                .saturating_add(self.max_message / 4096)
+                .saturating_add(64)
+        } else {
+            self.max_message
         }
     }
 
@@ -85,6 +174,14 @@ impl Receiver {
         wr: &mut PBufWr<'_>,
     ) -> Result<Option<Control>, WsError> {
         loop {
+            #[cfg(feature = "deflate")]
+            if self.frame.is_none() {
+                // A compressed message's end (or output the inflater held back) comes out
+                // before the next frame is read.
+                if let Step::Blocked = self.between_frames(wr)? {
+                    return Ok(None);
+                }
+            }
             let frame = match self.frame {
                 Some(frame) => frame,
                 None => {
@@ -107,6 +204,13 @@ impl Receiver {
                     None => return Ok(None),
                 }
             }
+            #[cfg(feature = "deflate")]
+            if self.compressed() {
+                if let Step::Blocked = self.inflate_payload(rd, wr)? {
+                    return Ok(None);
+                }
+                continue;
+            }
             if !self.data_payload(rd, wr)? {
                 return Ok(None);
             }
@@ -115,7 +219,13 @@ impl Receiver {
 
     /// Checks a new frame's header against the connection's state.
     fn start_frame(&mut self, header: FrameHeader) -> Result<(), WsError> {
-        if header.rsv != 0 {
+        let compressed = header.rsv & RSV1 != 0;
+        #[cfg(feature = "deflate")]
+        let rsv1_allowed =
+            self.inflater.is_some() && matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        #[cfg(not(feature = "deflate"))]
+        let rsv1_allowed = false;
+        if header.rsv & !RSV1 != 0 || (compressed && !rsv1_allowed) {
             return Err(WsError::ReservedBits);
         }
         if header.mask.is_some() != self.expect_masked {
@@ -127,7 +237,8 @@ impl Receiver {
                     return Err(WsError::Fragmentation);
                 };
                 message.size = message.size.saturating_add(header.payload_len);
-                if message.size > self.max_message {
+                let size = message.size;
+                if size > self.max_wire(self.compressed()) {
                     return Err(WsError::MessageTooBig);
                 }
             }
@@ -135,7 +246,7 @@ impl Receiver {
                 if self.message.is_some() {
                     return Err(WsError::Fragmentation);
                 }
-                if header.payload_len > self.max_message {
+                if header.payload_len > self.max_wire(compressed) {
                     return Err(WsError::MessageTooBig);
                 }
                 let kind = if header.opcode == OpCode::Text {
@@ -147,6 +258,11 @@ impl Receiver {
                 self.message = Some(Message {
                     kind,
                     size: header.payload_len,
+                    #[cfg(feature = "deflate")]
+                    inflation: compressed.then_some(Inflation::Payload {
+                        inflated: 0,
+                        full: false,
+                    }),
                 });
             }
             OpCode::Close | OpCode::Ping | OpCode::Pong => self.control.clear(),
@@ -252,5 +368,192 @@ impl Receiver {
                 parse_close_payload(&payload)?.map(|(code, reason)| (code, reason.into())),
             ),
         }))
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl Receiver {
+    /// Feeds the current frame's payload to the inflater, a record at a time, until the
+    /// frame is done ([`Step::Done`]) or input or room runs out.
+    fn inflate_payload(
+        &mut self,
+        rd: &mut PBufRd<'_>,
+        wr: &mut PBufWr<'_>,
+    ) -> Result<Step, WsError> {
+        loop {
+            let Some(frame) = self.frame else {
+                return Ok(Step::Done);
+            };
+            let Some(inflation) = self.message.as_ref().and_then(|m| m.inflation) else {
+                return Ok(Step::Done);
+            };
+            if frame.remaining == 0 {
+                self.frame = None;
+                if frame.header.fin {
+                    self.set_inflation(Inflation::Tail {
+                        inflated: inflation.inflated(),
+                        // After a final block the tail belongs to no stream.
+                        fed: match inflation {
+                            Inflation::Ended { .. } => TAIL.len(),
+                            _ => 0,
+                        },
+                    });
+                }
+                return Ok(Step::Done);
+            }
+            let available = (rd.len() as u64).min(frame.remaining) as usize;
+            if available == 0 {
+                return Ok(Step::Blocked);
+            }
+            if let Inflation::Ended { .. } = inflation {
+                // After a final block the rest of the message belongs to no stream: the
+                // example of a final block in RFC 7692 §7.2.3 sends a byte there, and zlib
+                // ignores it too. (The wire-size limit still bounds it.)
+                let _ = rd.consume(available);
+                if let Some(frame) = &mut self.frame {
+                    frame.remaining -= available as u64;
+                }
+                continue;
+            }
+            let mut scratch = [0u8; SCRATCH];
+            let input: &[u8] = match frame.header.mask {
+                Some(key) => {
+                    let n = available.min(SCRATCH);
+                    unmask_into(&rd.data()[..n], &mut scratch[..n], key, frame.key_offset());
+                    &scratch[..n]
+                }
+                None => &rd.data()[..available],
+            };
+            let Some((step, _)) = self.inflate_record(input, wr, false)? else {
+                return Ok(Step::Blocked);
+            };
+            let _ = rd.consume(step.consumed);
+            if let Some(frame) = &mut self.frame {
+                frame.remaining -= step.consumed as u64;
+            }
+            if step.consumed == 0 && step.written == 0 {
+                return Ok(Step::Blocked);
+            }
+        }
+    }
+
+    /// Between frames of a compressed message: ends it once its last frame went in (tail,
+    /// then the final record), or lets out what the inflater held back.
+    fn between_frames(&mut self, wr: &mut PBufWr<'_>) -> Result<Step, WsError> {
+        loop {
+            let Some(inflation) = self.message.as_ref().and_then(|m| m.inflation) else {
+                return Ok(Step::Done);
+            };
+            match inflation {
+                Inflation::Payload { full: true, .. } => {
+                    if self.inflate_record(&[], wr, false)?.is_none() {
+                        // No room: it comes out with the next frame's payload.
+                        return Ok(Step::Done);
+                    }
+                }
+                Inflation::Payload { full: false, .. } | Inflation::Ended { .. } => {
+                    return Ok(Step::Done);
+                }
+                Inflation::Tail { fed, .. } => {
+                    let rest = TAIL.get(fed..).unwrap_or_default();
+                    let Some((step, ended_message)) = self.inflate_record(rest, wr, true)? else {
+                        return Ok(Step::Blocked);
+                    };
+                    if ended_message {
+                        self.message = None;
+                        if let Some(inflater) = &mut self.inflater {
+                            inflater.end_message(step.ended);
+                        }
+                        return Ok(Step::Done);
+                    }
+                    if let Some(Message {
+                        inflation: Some(Inflation::Tail { fed, .. }),
+                        ..
+                    }) = &mut self.message
+                    {
+                        *fed += step.consumed;
+                    }
+                    if step.consumed == 0 && step.written == 0 {
+                        return Ok(Step::Blocked);
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_inflation(&mut self, inflation: Inflation) {
+        if let Some(message) = &mut self.message {
+            message.inflation = Some(inflation);
+        }
+    }
+
+    /// Inflates `input` into one chunk record in `wr`. `ending`: `input` is what is left of
+    /// the tail, and the record ends the message if the inflater gives out everything.
+    /// `None` if there is no room for a record with at least one byte. Checks the inflated
+    /// size against `max_message` and text against UTF-8; returns what the inflater did
+    /// and whether the message ended.
+    fn inflate_record(
+        &mut self,
+        input: &[u8],
+        wr: &mut PBufWr<'_>,
+        ending: bool,
+    ) -> Result<Option<(Inflated, bool)>, WsError> {
+        let (Some(message), Some(inflater)) = (&mut self.message, &mut self.inflater) else {
+            return Ok(None);
+        };
+        let Some(inflation) = message.inflation else {
+            return Ok(None);
+        };
+        let room = wr.room();
+        if room <= CHUNK_HEADER_LEN {
+            return Ok(None);
+        }
+        let inflated = inflation.inflated();
+        // One byte over the limit is enough to know it was passed.
+        let allowance = self.max_message.saturating_sub(inflated).saturating_add(1);
+        let out_len = (room - CHUNK_HEADER_LEN)
+            .min(INFLATE_STEP)
+            .min(usize::try_from(allowance).unwrap_or(usize::MAX));
+        let Ok(space) = wr.space(CHUNK_HEADER_LEN + out_len) else {
+            return Ok(None);
+        };
+        let (head, body) = space.split_at_mut(CHUNK_HEADER_LEN);
+        let step = inflater
+            .inflate(input, body)
+            .map_err(|_| WsError::BadCompressedData)?;
+        let inflated = inflated + step.written as u64;
+        if inflated > self.max_message {
+            return Err(WsError::MessageTooBig);
+        }
+        let output = &body[..step.written];
+        let full = step.written == out_len;
+        let ended_message = ending && (step.ended || (step.consumed == input.len() && !full));
+        if message.kind == MessageKind::Text {
+            self.utf8
+                .feed(output)
+                .map_err(|_| WsError::Frame(crate::frame::FrameError::InvalidUtf8))?;
+            if ended_message {
+                self.utf8
+                    .finish()
+                    .map_err(|_| WsError::Frame(crate::frame::FrameError::InvalidUtf8))?;
+            }
+        }
+        if step.written > 0 || ended_message {
+            // (u32: `out_len` is at most INFLATE_STEP.)
+            head.copy_from_slice(&chunk_header(
+                message.kind,
+                ended_message,
+                step.written as u32,
+            ));
+            let _ = wr.commit(CHUNK_HEADER_LEN + step.written);
+        }
+        // Less than asked for was used: the rest must not stay reserved.
+        wr.unreserve();
+        message.inflation = Some(match inflation {
+            Inflation::Tail { fed, .. } => Inflation::Tail { inflated, fed },
+            _ if step.ended => Inflation::Ended { inflated },
+            _ => Inflation::Payload { inflated, full },
+        });
+        Ok(Some((step, ended_message)))
     }
 }

@@ -8,13 +8,38 @@ use pipebuf::{PBufRd, PBufWr, Time};
 
 use crate::WsError;
 use crate::close_handshake::CloseHandshake;
+#[cfg(feature = "deflate")]
+use crate::deflate::deflater::{Deflater, STEP};
 use crate::frame::{
     CLOSE_NORMAL, FrameHeader, MAX_HEADER_LEN, OpCode, parse_close_payload, unmask_into,
 };
+#[cfg(feature = "deflate")]
+use crate::message::Compression;
 use crate::message::{
-    CHUNK_HEADER_LEN, ChunkError, ControlRecord, MessageKind, parse_chunk_header,
-    parse_control_record, starts_with_control,
+    CHUNK_HEADER_LEN, ChunkError, ControlRecord, MessageKind, parse_control_record,
+    parse_record_header, starts_with_control,
 };
+
+/// RSV1: set on a compressed message's first frame.
+#[cfg(feature = "deflate")]
+const RSV1: u8 = 0b100;
+
+/// The outgoing data message in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outgoing {
+    /// Between messages.
+    Idle,
+    /// Sent as it is; its first frame is out, the next ones are continuations.
+    Plain(MessageKind),
+    /// Compressed: its records go through the deflater, and frames are cut from the
+    /// deflater's output. `started`: the first frame (with RSV1) is out.
+    #[cfg(feature = "deflate")]
+    Compressing { kind: MessageKind, started: bool },
+    /// Compressed, all its data went into the deflater: what is left is framing the
+    /// deflater's output, the last frame with FIN.
+    #[cfg(feature = "deflate")]
+    Flushed { kind: MessageKind, started: bool },
+}
 
 /// Fills a buffer with random bytes (masking keys).
 pub type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
@@ -29,11 +54,14 @@ const MAX_QUEUED_PINGS: usize = 4;
 pub(crate) struct Sender {
     /// Clients mask every frame with a fresh key from here.
     random: Option<RandomSource>,
-    /// Bytes of the first record in the application's buffer already framed.
+    /// Bytes of the first record in the application's buffer already framed (or, for a
+    /// compressed message, compressed).
     record_sent: usize,
-    /// The current message's first frame is out (with this kind): the next frames are
-    /// continuations.
-    in_message: Option<MessageKind>,
+    /// The message being sent.
+    outgoing: Outgoing,
+    /// permessage-deflate was agreed: messages may be compressed.
+    #[cfg(feature = "deflate")]
+    deflater: Option<Deflater>,
     /// The answer to the peer's last ping, until it is written: the component reads no
     /// further frame while one waits, so every ping gets its own pong, in order.
     pong: Option<Vec<u8>>,
@@ -49,7 +77,7 @@ impl core::fmt::Debug for Sender {
         f.debug_struct("Sender")
             .field("masking", &self.random.is_some())
             .field("record_sent", &self.record_sent)
-            .field("in_message", &self.in_message)
+            .field("outgoing", &self.outgoing)
             .finish_non_exhaustive()
     }
 }
@@ -59,11 +87,19 @@ impl Sender {
         Sender {
             random,
             record_sent: 0,
-            in_message: None,
+            outgoing: Outgoing::Idle,
+            #[cfg(feature = "deflate")]
+            deflater: None,
             pong: None,
             pings: Vec::new(),
             ended_by_record: false,
         }
+    }
+
+    /// From now on, messages are compressed as `deflater` decides.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn deflate_with(&mut self, deflater: Deflater) {
+        self.deflater = Some(deflater);
     }
 
     /// Queues the answer to a ping. Only one waits at a time: the component writes it (see
@@ -93,7 +129,7 @@ impl Sender {
         let Some(pong) = self.pong.take() else {
             return true;
         };
-        if write_frame_into(&mut self.random, wr, OpCode::Pong, true, &pong) {
+        if write_frame_into(&mut self.random, wr, OpCode::Pong, 0, true, &pong) {
             wr.push();
             return true;
         }
@@ -121,7 +157,7 @@ impl Sender {
         let mut wrote = pong_waited;
         while !self.pings.is_empty() {
             let ping = self.pings.remove(0);
-            if write_frame_into(&mut self.random, wr, OpCode::Ping, true, &ping) {
+            if write_frame_into(&mut self.random, wr, OpCode::Ping, 0, true, &ping) {
                 wrote = true;
             } else {
                 self.pings.insert(0, ping);
@@ -154,7 +190,7 @@ impl Sender {
         let data_done = !data_allowed || app.is_empty();
         let controls_done = self.pong.is_none() && self.pings.is_empty();
         if let (Some(payload), true) = (close.frame_to_write(), data_done && controls_done)
-            && write_frame_into(&mut self.random, wr, OpCode::Close, true, payload)
+            && write_frame_into(&mut self.random, wr, OpCode::Close, 0, true, payload)
         {
             close.written();
             wrote = true;
@@ -171,6 +207,15 @@ impl Sender {
     ) -> Result<bool, WsError> {
         let mut wrote = false;
         loop {
+            #[cfg(feature = "deflate")]
+            if let Outgoing::Flushed { .. } = self.outgoing {
+                // The message's data is all in: its frames go before anything else.
+                if !self.frame_deflated(wr) {
+                    return Ok(wrote);
+                }
+                wrote = true;
+                continue;
+            }
             if self.ended_by_record {
                 app.discard();
                 return Ok(wrote);
@@ -207,11 +252,10 @@ impl Sender {
                 }
                 continue;
             }
-            let Some((kind, fin, len)) =
-                parse_chunk_header(app.data()).map_err(WsError::BadChunk)?
-            else {
+            let Some(record) = parse_record_header(app.data()).map_err(WsError::BadChunk)? else {
                 return Ok(wrote);
             };
+            let (kind, fin, len) = (record.kind, record.fin, record.len);
             let record_len = CHUNK_HEADER_LEN + len;
             if app.len() < record_len {
                 return Ok(wrote);
@@ -224,30 +268,140 @@ impl Sender {
                 self.record_sent = 0;
                 continue;
             }
+            #[cfg(feature = "deflate")]
+            {
+                if self.outgoing == Outgoing::Idle
+                    && let Some(deflater) = &self.deflater
+                    && record.compression == Compression::Auto
+                    && !(fin && len < deflater.threshold())
+                {
+                    self.outgoing = Outgoing::Compressing {
+                        kind,
+                        started: false,
+                    };
+                }
+                if let Outgoing::Compressing { kind: current, .. } = self.outgoing {
+                    if current != kind {
+                        return Err(WsError::BadChunk(ChunkError::KindChanged));
+                    }
+                    if !self
+                        .deflater
+                        .as_ref()
+                        .is_some_and(|d| d.output().is_empty())
+                    {
+                        // What was compressed is framed before more goes in, which bounds
+                        // the deflater's output.
+                        if !self.frame_deflated(wr) {
+                            return Ok(wrote);
+                        }
+                        wrote = true;
+                        continue;
+                    }
+                    let step = remaining.min(STEP);
+                    let last = fin && step == remaining;
+                    if let Some(deflater) = &mut self.deflater {
+                        deflater
+                            .compress(&data[..step], last)
+                            .map_err(|_| WsError::CompressorFailed)?;
+                    }
+                    self.record_sent += step;
+                    if self.record_sent == len {
+                        let _ = app.consume(record_len);
+                        self.record_sent = 0;
+                    }
+                    if last {
+                        self.outgoing = Outgoing::Flushed {
+                            kind,
+                            started: matches!(
+                                self.outgoing,
+                                Outgoing::Compressing { started: true, .. }
+                            ),
+                        };
+                    }
+                    continue;
+                }
+            }
             let n = fitting_payload(wr.room(), remaining, self.random.is_some());
             if n == 0 && remaining > 0 {
                 return Ok(wrote);
             }
             let frame_fin = fin && n == remaining;
-            let opcode = match (self.in_message, kind) {
-                (Some(current), _) if current != kind => {
+            let opcode = match self.outgoing {
+                Outgoing::Plain(current) if current != kind => {
                     return Err(WsError::BadChunk(ChunkError::KindChanged));
                 }
-                (Some(_), _) => OpCode::Continuation,
-                (None, MessageKind::Text) => OpCode::Text,
-                (None, MessageKind::Binary) => OpCode::Binary,
+                Outgoing::Plain(_) => OpCode::Continuation,
+                _ => first_opcode(kind),
             };
-            if !write_frame_into(&mut self.random, wr, opcode, frame_fin, &data[..n]) {
+            if !write_frame_into(&mut self.random, wr, opcode, 0, frame_fin, &data[..n]) {
                 return Ok(wrote);
             }
             wrote = true;
-            self.in_message = if frame_fin { None } else { Some(kind) };
+            self.outgoing = if frame_fin {
+                Outgoing::Idle
+            } else {
+                Outgoing::Plain(kind)
+            };
             self.record_sent += n;
             if self.record_sent == len {
                 let _ = app.consume(record_len);
                 self.record_sent = 0;
             }
         }
+    }
+}
+
+/// The opcode of a message's first frame.
+fn first_opcode(kind: MessageKind) -> OpCode {
+    match kind {
+        MessageKind::Text => OpCode::Text,
+        MessageKind::Binary => OpCode::Binary,
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl Sender {
+    /// Writes one frame of the deflater's output, as much as fits; the last of a flushed
+    /// message has FIN and ends the message. Returns whether a frame was written.
+    fn frame_deflated(&mut self, wr: &mut PBufWr<'_>) -> bool {
+        let (kind, started, flushed) = match self.outgoing {
+            Outgoing::Compressing { kind, started } => (kind, started, false),
+            Outgoing::Flushed { kind, started } => (kind, started, true),
+            Outgoing::Idle | Outgoing::Plain(_) => return false,
+        };
+        let Some(deflater) = &mut self.deflater else {
+            return false;
+        };
+        let output = deflater.output();
+        let n = fitting_payload(wr.room(), output.len(), self.random.is_some());
+        if n == 0 && (!output.is_empty() || !flushed) {
+            return false;
+        }
+        let fin = flushed && n == output.len();
+        let (opcode, rsv) = if started {
+            (OpCode::Continuation, 0)
+        } else {
+            (first_opcode(kind), RSV1)
+        };
+        if !write_frame_into(&mut self.random, wr, opcode, rsv, fin, &output[..n]) {
+            return false;
+        }
+        deflater.framed(n);
+        self.outgoing = match self.outgoing {
+            _ if fin => {
+                deflater.end_message();
+                Outgoing::Idle
+            }
+            Outgoing::Flushed { kind, .. } => Outgoing::Flushed {
+                kind,
+                started: true,
+            },
+            _ => Outgoing::Compressing {
+                kind,
+                started: true,
+            },
+        };
+        true
     }
 }
 
@@ -284,6 +438,7 @@ fn write_frame_into(
     random: &mut Option<RandomSource>,
     wr: &mut PBufWr<'_>,
     opcode: OpCode,
+    rsv: u8,
     fin: bool,
     payload: &[u8],
 ) -> bool {
@@ -294,7 +449,7 @@ fn write_frame_into(
     });
     let header = FrameHeader {
         fin,
-        rsv: 0,
+        rsv,
         opcode,
         mask,
         payload_len: payload.len() as u64,

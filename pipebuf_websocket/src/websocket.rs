@@ -11,7 +11,7 @@ use crate::config::WsConfig;
 use crate::frame::MAX_CONTROL_PAYLOAD;
 use crate::handshake::{
     ClientRequest, Decision, RequestStatus, ResponseStatus, UpgradeRequest, parse_request,
-    write_accept, write_reject,
+    parse_response_offering, write_accept_with_extensions, write_reject,
 };
 use crate::plain_http::{HttpFn, PlainRequest, parse_plain};
 use crate::receive::{Control, Receiver};
@@ -90,6 +90,9 @@ pub struct WebSocket {
     head_out: Vec<u8>,
     /// When the first `process` call ran: the handshake timeout counts from here.
     started: Option<Time>,
+    /// The permessage-deflate parameters agreed in the handshake.
+    #[cfg(feature = "deflate")]
+    deflate: Option<crate::deflate::Agreed>,
     /// Server: answers plain HTTP requests itself when set.
     plain_http: Option<HttpFn>,
     /// The byte side to the peer has ended (closed or aborted) as of the last `process`:
@@ -163,6 +166,8 @@ impl WebSocket {
             ping_out: false,
             head_out: Vec::new(),
             started: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
             plain_http: None,
             output_ended: false,
         }
@@ -195,6 +200,13 @@ impl WebSocket {
     /// The subprotocol agreed in the handshake.
     pub fn subprotocol(&self) -> Option<&str> {
         self.subprotocol.as_deref()
+    }
+
+    /// The permessage-deflate parameters agreed in the opening handshake; `None` while it
+    /// runs, or if compression was not agreed.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&crate::deflate::Agreed> {
+        self.deflate.as_ref()
     }
 
     /// Server: the upgrade request that opened this connection.
@@ -363,6 +375,10 @@ impl WebSocket {
 
     fn handshake(&mut self, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) -> Result<(), WsError> {
         let limits = self.config.handshake;
+        #[cfg(feature = "deflate")]
+        let deflate_config = self.config.deflate;
+        #[cfg(feature = "deflate")]
+        let mut agreed = None;
         let opened = match &mut self.role {
             Role::Server { accept, request } => {
                 match parse_request(net.rd.data(), &limits) {
@@ -390,8 +406,27 @@ impl WebSocket {
                         let _ = net.rd.consume(len);
                         match accept(&req) {
                             Decision::Accept { subprotocol } => {
+                                #[cfg(feature = "deflate")]
+                                {
+                                    agreed = deflate_config.and_then(|config| {
+                                        crate::deflate::negotiation::server_accept(
+                                            req.headers().get_all("sec-websocket-extensions"),
+                                            &config,
+                                        )
+                                    });
+                                }
+                                #[cfg(feature = "deflate")]
+                                let extensions = agreed.map(|a| a.response());
+                                #[cfg(not(feature = "deflate"))]
+                                let extensions: Option<String> = None;
                                 let written = write_response(&mut self.head_out, |out| {
-                                    write_accept(&req, subprotocol.as_deref(), &[], out)
+                                    write_accept_with_extensions(
+                                        &req,
+                                        subprotocol.as_deref(),
+                                        extensions.as_deref(),
+                                        &[],
+                                        out,
+                                    )
                                 });
                                 if written.is_err() {
                                     // The application picked a subprotocol the client did not
@@ -419,15 +454,35 @@ impl WebSocket {
                 nonce,
                 sent,
             } => {
+                #[cfg(feature = "deflate")]
+                let offer = deflate_config.map(|c| crate::deflate::negotiation::client_offer(&c));
+                #[cfg(not(feature = "deflate"))]
+                let offer: Option<String> = None;
                 if !*sent {
                     let (req, key) = (&*request, *nonce);
-                    write_response(&mut self.head_out, |out| req.write_request(key, out))
-                        .map_err(WsError::Handshake)?;
+                    write_response(&mut self.head_out, |out| {
+                        req.write_request_with_extensions(key, offer.as_deref(), out)
+                    })
+                    .map_err(WsError::Handshake)?;
                     *sent = true;
                 }
-                match request.parse_response(net.rd.data(), *nonce, &limits) {
+                let parsed = parse_response_offering(
+                    net.rd.data(),
+                    *nonce,
+                    &request.subprotocols,
+                    offer.is_some(),
+                    &limits,
+                );
+                match parsed {
                     Ok(ResponseStatus::Partial) => None,
                     Ok(ResponseStatus::Complete(response, len)) => {
+                        #[cfg(feature = "deflate")]
+                        if offer.is_some() {
+                            agreed = crate::deflate::negotiation::client_check(
+                                response.headers().get_all("sec-websocket-extensions"),
+                            )
+                            .map_err(|()| WsError::Handshake(HandshakeError::BadExtensions))?;
+                        }
                         let _ = net.rd.consume(len);
                         Some(response.subprotocol().map(String::from))
                     }
@@ -437,6 +492,8 @@ impl WebSocket {
         };
         match opened {
             Some(subprotocol) => {
+                #[cfg(feature = "deflate")]
+                self.start_deflate(agreed);
                 self.subprotocol = subprotocol;
                 self.phase = Phase::Open;
                 net.wr.push();
@@ -454,6 +511,25 @@ impl WebSocket {
             }
             None => Ok(()),
         }
+    }
+
+    /// Sets up compression both ways as agreed.
+    #[cfg(feature = "deflate")]
+    fn start_deflate(&mut self, agreed: Option<crate::deflate::Agreed>) {
+        use crate::deflate::deflater::Deflater;
+        use crate::deflate::inflater::Inflater;
+        let (Some(agreed), Some(config)) = (agreed, self.config.deflate) else {
+            return;
+        };
+        let server = matches!(self.role, Role::Server { .. });
+        self.receiver
+            .inflate_with(Inflater::new(agreed.resets(!server)));
+        self.sender.deflate_with(Deflater::new(
+            config.level,
+            agreed.resets(server),
+            config.threshold,
+        ));
+        self.deflate = Some(agreed);
     }
 
     // ---------------------------------------------------------------------------------

@@ -62,6 +62,17 @@ impl ClientRequest {
     /// would not be valid HTTP or would contradict the handshake (nothing is written);
     /// [`HandshakeError::BufferTooSmall`] when `out` is too small.
     pub fn write_request(&self, nonce: [u8; 16], out: &mut [u8]) -> Result<usize, HandshakeError> {
+        self.write_request_with_extensions(nonce, None, out)
+    }
+
+    /// [`write_request`](Self::write_request) with a `Sec-WebSocket-Extensions` offer
+    /// (built by this crate).
+    pub(crate) fn write_request_with_extensions(
+        &self,
+        nonce: [u8; 16],
+        extensions: Option<&str>,
+        out: &mut [u8],
+    ) -> Result<usize, HandshakeError> {
         self.check()?;
         let key = Key::from_nonce(&nonce);
         let mut w = Writer::new(out);
@@ -82,6 +93,9 @@ impl ClientRequest {
                 w.put(b", ").put(subprotocol.as_bytes());
             }
             w.put(b"\r\n");
+        }
+        if let Some(extensions) = extensions {
+            w.field("Sec-WebSocket-Extensions", extensions.as_bytes());
         }
         for (name, value) in &self.extra_headers {
             w.field(name, value.as_bytes());
@@ -199,6 +213,18 @@ pub fn parse_response(
     offered_subprotocols: &[String],
     limits: &HandshakeLimits,
 ) -> Result<ResponseStatus, HandshakeError> {
+    parse_response_offering(input, nonce, offered_subprotocols, false, limits)
+}
+
+/// [`parse_response`], letting `Sec-WebSocket-Extensions` through when extensions were
+/// offered (`extensions_offered`): the caller checks them.
+pub(crate) fn parse_response_offering(
+    input: &[u8],
+    nonce: [u8; 16],
+    offered_subprotocols: &[String],
+    extensions_offered: bool,
+    limits: &HandshakeLimits,
+) -> Result<ResponseStatus, HandshakeError> {
     let mut slots = limits.field_slots();
     let mut response = httparse::Response::new(&mut slots);
     let parsed = response.parse(limits.window(input));
@@ -226,7 +252,7 @@ pub fn parse_response(
     if headers.single("sec-websocket-accept") != Ok(&expected[..]) {
         return Err(HandshakeError::BadAccept);
     }
-    if headers.count("sec-websocket-extensions") > 0 {
+    if !extensions_offered && headers.count("sec-websocket-extensions") > 0 {
         return Err(HandshakeError::UnexpectedExtensions);
     }
     let subprotocol = match headers.count("sec-websocket-protocol") {

@@ -50,13 +50,15 @@ mod limits;
 mod request;
 mod response;
 pub(crate) use response::reason_phrase;
-mod syntax;
+pub(crate) mod syntax;
 mod write;
 
+pub(crate) use client::parse_response_offering;
 pub use client::{ClientRequest, ResponseStatus, ServerResponse, parse_response};
 pub use headers::Headers;
 pub use limits::HandshakeLimits;
 pub use request::{RequestStatus, UpgradeRequest, parse_request};
+pub(crate) use response::write_accept_with_extensions;
 pub use response::{Decision, write_accept, write_reject};
 
 /// Why a server refuses a request that tries to open a WebSocket; [`status`](Self::status)
@@ -182,6 +184,10 @@ pub enum HandshakeError {
     BadAccept,
     /// The response accepts extensions, and none were offered.
     UnexpectedExtensions,
+    /// The response's `Sec-WebSocket-Extensions` is not a valid acceptance of the
+    /// permessage-deflate we offered: another extension, a parameter we did not offer, a
+    /// repeated or badly valued one (RFC 7692 §5).
+    BadExtensions,
     /// embedded-websocket failed to compute an accept value for a checked key (it documents
     /// this as impossible; reported rather than trusted).
     AcceptComputation,
@@ -207,6 +213,7 @@ impl fmt::Display for HandshakeError {
             }
             Self::BadAccept => f.write_str("Sec-WebSocket-Accept missing or wrong"),
             Self::UnexpectedExtensions => f.write_str("server accepted extensions not offered"),
+            Self::BadExtensions => f.write_str("server's extension response is not valid"),
             Self::AcceptComputation => f.write_str("accept value computation failed"),
         }
     }

@@ -77,8 +77,9 @@ pub(crate) fn check_extra(name: &str, value: &str) -> Result<(), HandshakeError>
 /// `subprotocol` must be one the client offered (see [`UpgradeRequest::pick_subprotocol`]).
 /// `extra_headers` (e.g. `Set-Cookie`) follow the handshake fields; they may not name a
 /// field the handshake writes itself. The accept value is computed by embedded-websocket
-/// from the key that [`parse_request`](super::parse_request) checked. No extension is ever
-/// accepted.
+/// from the key that [`parse_request`](super::parse_request) checked. No extension is
+/// accepted (the [`WebSocket`](crate::WebSocket) component answers permessage-deflate
+/// offers itself when configured to).
 ///
 /// # Errors
 ///
@@ -89,6 +90,18 @@ pub(crate) fn check_extra(name: &str, value: &str) -> Result<(), HandshakeError>
 pub fn write_accept(
     request: &UpgradeRequest,
     subprotocol: Option<&str>,
+    extra_headers: &[(&str, &str)],
+    out: &mut [u8],
+) -> Result<usize, HandshakeError> {
+    write_accept_with_extensions(request, subprotocol, None, extra_headers, out)
+}
+
+/// [`write_accept`] with a `Sec-WebSocket-Extensions` value (built by this crate, never
+/// taken from the peer).
+pub(crate) fn write_accept_with_extensions(
+    request: &UpgradeRequest,
+    subprotocol: Option<&str>,
+    extensions: Option<&str>,
     extra_headers: &[(&str, &str)],
     out: &mut [u8],
 ) -> Result<usize, HandshakeError> {
@@ -107,6 +120,9 @@ pub fn write_accept(
         .field("Sec-WebSocket-Accept", &accept);
     if let Some(chosen) = subprotocol {
         w.field("Sec-WebSocket-Protocol", chosen.as_bytes());
+    }
+    if let Some(extensions) = extensions {
+        w.field("Sec-WebSocket-Extensions", extensions.as_bytes());
     }
     for (name, value) in extra_headers {
         w.field(name, value.as_bytes());
