@@ -28,7 +28,7 @@ need_apt() {
 }
 browser=(chromium:chromium)
 [ "${PIPEBUF_SKIP_BROWSER:-}" = 1 ] && browser=()
-need_apt openssl:openssl python3:python3 redis-server:redis-server redis-benchmark:redis-tools \
+need_apt openssl:openssl python3:python3 curl:curl redis-server:redis-server redis-benchmark:redis-tools \
   "${browser[@]}"
 
 # The WebSocket interop tests' peer: Python's `websockets` (>= 13), in a venv under target/

@@ -2,39 +2,23 @@
 //! connection log ([`conn_log`]), running a library [`Server`](pipebuf_mio::Server) until
 //! SIGINT/SIGTERM with the listening line, TLS configuration (a self-signed certificate made
 //! at start for servers, a client config for the load tools), the URL and settings of the
-//! WebSocket clients ([`ws_client`]), and the RESP2 codec of `redis_pipeline`.
+//! WebSocket clients ([`ws_client`]), the permessage-deflate flags of the WebSocket programs
+//! ([`deflate`]), the RESP2 codec of `redis_pipeline`, and the static files of `wss_chat`
+//! ([`static_files`]).
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod conn_log;
+pub mod deflate;
 pub mod resp;
+pub mod static_files;
 pub mod tls;
 pub mod ws;
 pub mod ws_client;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Answers the plain HTTP request waiting in `io.rd` with `response` (written in parts, so
-/// a large body is not assembled first), then closes. Once the output has ended, only drops
-/// what the peer still sends. Returns whether anything happened.
-pub fn answer_http_and_close(mut io: pipebuf::PBufRdWr<'_>, response: &[&[u8]]) -> bool {
-    if io.wr.is_eof() {
-        return io.rd.discard();
-    }
-    io.rd.consume_all();
-    for part in response {
-        if io.wr.append(part).is_err() {
-            // No room for the whole answer: end the connection rather than send half of it.
-            io.wr.abort();
-            return true;
-        }
-    }
-    io.wr.push();
-    io.wr.close();
-    true
-}
 
 /// Runs one client connection to `addr` until it leaves; returns the last message its chain
 /// emitted (a client's summary) and why the connection ended.

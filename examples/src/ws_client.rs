@@ -1,6 +1,7 @@
 //! The client side shared by `wss_client` and `load`: `ws://` and `wss://` URLs, the TLS
-//! client settings from `--ca`/`--insecure`, and the library stack between a connection's
-//! socket buffers and its messages: (TLS →) WebSocket client.
+//! client settings from `--ca`/`--insecure` (or, for `wss_client`, Mozilla's root
+//! certificates without either), and the library stack between a connection's socket
+//! buffers and its messages: (TLS →) WebSocket client.
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -145,8 +146,10 @@ impl fmt::Display for WsUrl {
 /// accepts **any** server certificate
 /// ([`BenchmarkOnlyAcceptAnyServerCert`](crate::tls::BenchmarkOnlyAcceptAnyServerCert): for
 /// tests and benchmarks against one's own servers only). One of the two is required for
-/// `wss://`: these examples have no built-in root store. A wrong combination is a usage
-/// error; a CA file that cannot be read or used, a failure.
+/// `wss://`, as `load` has it: it measures one's own servers, whose certificates no public
+/// CA signs ([`tls_config_or_public_roots`] trusts the public roots instead, as `wss_client`
+/// does). A wrong combination is a usage error; a CA file that cannot be read or used, a
+/// failure.
 pub fn tls_config(
     url: &WsUrl,
     ca: Option<&str>,
@@ -162,6 +165,25 @@ pub fn tls_config(
         )),
         (true, ca, _) => crate::tls::load_client_config(ca).map(Some),
     }
+}
+
+/// [`tls_config`], except that a `wss://` URL without `--ca` or `--insecure` trusts the
+/// root certificates of Mozilla's CA program (compiled in from webpki-roots; the operating
+/// system's store is not read): what a client of servers on the public internet wants. A
+/// server whose certificate chains to none of them fails the TLS handshake
+/// (`UnknownIssuer`).
+pub fn tls_config_or_public_roots(
+    url: &WsUrl,
+    ca: Option<&str>,
+    insecure: bool,
+) -> Result<Option<Arc<ClientConfig>>, Error> {
+    if url.tls && ca.is_none() && !insecure {
+        let options = pipebuf_rustls::config::ClientOptions::default();
+        return pipebuf_rustls::config::client_config_with_webpki_roots(&options)
+            .map(Some)
+            .map_err(|e| Error::failed(format!("the public root certificates: {e}")));
+    }
+    tls_config(url, ca, insecure)
 }
 
 /// The layers of a client connection above the socket: TLS for `wss://` (`None` for
@@ -252,5 +274,16 @@ mod tests {
         assert!(tls_config(&url("wss://h/"), Some("x.pem"), true).is_err());
         assert!(tls_config(&url("wss://h/"), None, true).unwrap().is_some());
         assert!(tls_config(&url("wss://h/"), Some("/nonexistent.pem"), false).is_err());
+    }
+
+    #[test]
+    fn wss_without_ca_or_insecure_can_trust_the_public_roots_instead() {
+        let public = |u: &str, ca, insecure| tls_config_or_public_roots(&url(u), ca, insecure);
+        assert!(public("wss://h/", None, false).unwrap().is_some());
+        // Everything else as tls_config has it.
+        assert!(public("ws://h/", None, false).unwrap().is_none());
+        assert!(public("ws://h/", None, true).is_err());
+        assert!(public("wss://h/", Some("x.pem"), true).is_err());
+        assert!(public("wss://h/", None, true).unwrap().is_some());
     }
 }

@@ -29,6 +29,13 @@
 //! Per event the driver touches only the connections concerned: nothing is proportional to
 //! the number of connections, and idle connections hold no buffer memory.
 //!
+//! With the `tokio` feature, the `tokio` module runs the same chains on tokio streams
+//! instead: one future per connection, a handle to send and receive from other tasks.
+//!
+//! Counters of connections, bytes, messages and reasons to leave, per driver and per class:
+//! [`Driver::stats`], [`Driver::class_stats`]. The `log` feature records each connection's
+//! start and end (with the peer address and the reason) through the `log` facade.
+//!
 //! A WSS echo server, and a WSS client of the same library talking to it:
 //!
 //! ```
@@ -152,6 +159,9 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod logging;
+
 mod driver;
 mod echo;
 mod endpoint;
@@ -169,6 +179,8 @@ pub use link::{DEFAULT_READ_CHUNK, Link, LinkError, LinkStream};
 /// dependency.
 pub use pipebuf;
 pub use server::{DEFAULT_SHUTDOWN_GRACE, RunningServer, Server, StopHandle, run_client};
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 // The README is the crate's page on crates.io; its example runs as a doctest so that it
 // stays true.

@@ -129,6 +129,9 @@ enum Mode {
     Report,
     /// A buggy chain that always reports activity: it never settles.
     Spin,
+    /// A chain that fails on its first input, having written `bye` for the peer (as a
+    /// failing TLS layer writes its alert).
+    Fail,
 }
 
 /// A chain in one of the [`Mode`]s, counting the bytes it took from `net.rd`.
@@ -188,6 +191,13 @@ impl Chain for TestChain {
                 Ok(moved)
             }
             Mode::Spin => Ok(true),
+            // (`closing` marks the failure: the driver may call a failed chain again.)
+            Mode::Fail if net.rd.is_empty() || self.closing => Ok(false),
+            Mode::Fail => {
+                self.closing = true;
+                net.wr.append(b"bye")?;
+                Err(pipebuf::Error::AfterEof)
+            }
             Mode::Sink | Mode::Report => {
                 let n = net.rd.consume_all();
                 self.count(n);
@@ -211,7 +221,7 @@ impl Chain for TestChain {
     fn close(&mut self, mut net: PBufRdWr<'_>) {
         match self.mode {
             Mode::GracefulEcho => self.closing = true,
-            Mode::Echo | Mode::Sink | Mode::Report | Mode::Spin => net.wr.close(),
+            Mode::Echo | Mode::Sink | Mode::Report | Mode::Spin | Mode::Fail => net.wr.close(),
         }
     }
 
@@ -895,6 +905,30 @@ fn shutdown_with_full_buffers(mode: Mode) {
     server.stop();
 }
 
+/// A connection whose chain failed on the peer's first bytes (a TLS server given plain HTTP)
+/// delivers what the chain wrote, then leaves at the peer's end of stream: the drain timeout
+/// only bounds a peer that never closes.
+#[test]
+fn a_failed_chain_leaves_as_soon_as_the_peer_closes_after_the_reply() {
+    shared(Duration::from_secs(30), || {
+        let server = Server::start(DriverConfig::default(), &[Mode::Fail]);
+        let (mut stream, id) = server.connect(0);
+        stream.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        let (reply, end) = read_to_end(&mut stream);
+        assert_eq!((&reply[..], end.map(|e| e.kind())), (&b"bye"[..], None));
+        let started = Instant::now();
+        drop(stream);
+        let (_, reason) = server.wait_left(id, Duration::from_secs(20));
+        assert!(matches!(reason, Reason::ChainError(_)), "{reason:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "left {:?} after the peer's close",
+            started.elapsed()
+        );
+        server.stop();
+    });
+}
+
 /// With a chain that finishes its echo on close (the `tcp_echo` example's), a shutdown
 /// while the driver's buffers are full in both directions loses nothing.
 #[test]
@@ -1412,6 +1446,68 @@ fn connections_beyond_max_connections_are_closed_at_once_and_counted() {
         for (stream, _) in conns {
             finish(stream);
         }
+        server.stop();
+    });
+}
+
+#[test]
+fn stats_count_bytes_messages_and_reasons_for_the_driver_and_for_each_class() {
+    shared(Duration::from_secs(30), || {
+        // Listener 0 echoes; listener 1 reports every turn as a message.
+        let server = Server::start(DriverConfig::default(), &[Mode::Echo, Mode::Report]);
+        let other = server
+            .with(|d| d.add_class(ClassConfig::default()))
+            .expect("a class");
+        let (mut echo, echo_id) = server.connect(0);
+        round_trip(&mut echo, &[7; 1000]);
+        round_trip(&mut echo, &[8; 24]);
+        let (mut reporting, reporting_id) = server.connect(1);
+        reporting.write_all(b"to the sink").unwrap();
+        wait_until(Duration::from_secs(5), "the sink to take its bytes", || {
+            server.taken(reporting_id) == 11
+        });
+        // Bytes after a move count for the new class; the whole life counts for the driver.
+        assert!(server.with(move |d| d.move_to(echo_id, other)));
+        round_trip(&mut echo, &[9; 100]);
+        finish(echo);
+        server.wait_left(echo_id, Duration::from_secs(5));
+        set_reset_on_drop(&reporting);
+        drop(reporting);
+        server.wait_left(reporting_id, Duration::from_secs(5));
+
+        let total = server.with(|d| d.stats());
+        let default = server.with(|d| d.class_stats(ClassId::DEFAULT)).unwrap();
+        let moved = server.with(move |d| d.class_stats(other)).unwrap();
+        assert_eq!((total.accepted, total.left, total.refused), (2, 2, 0));
+        assert_eq!((total.closed, total.aborted), (1, 1));
+        assert_eq!(
+            (total.chain_errors, total.io_errors, total.timeouts),
+            (0, 0, 0)
+        );
+        assert_eq!(total.bytes_read, 1000 + 24 + 11 + 100);
+        assert_eq!(total.bytes_written, 1000 + 24 + 100);
+        assert!(
+            total.messages >= 2,
+            "{total:?}: a message per turn of the reporter"
+        );
+        assert_eq!(total.messages, default.messages, "only the reporter emits");
+        assert_eq!(default.accepted, 2, "both start in the accept class");
+        assert_eq!(
+            (default.bytes_read, default.bytes_written),
+            (1024 + 11, 1024)
+        );
+        assert_eq!((default.left, default.aborted), (1, 1));
+        assert_eq!(
+            (moved.accepted, moved.bytes_read, moved.bytes_written),
+            (0, 100, 100)
+        );
+        assert_eq!((moved.left, moved.closed), (1, 1));
+        assert!(server.with(move |d| d.remove_class(other, Disposition::Close)));
+        assert_eq!(
+            server.with(move |d| d.class_stats(other)),
+            None,
+            "no such class"
+        );
         server.stop();
     });
 }

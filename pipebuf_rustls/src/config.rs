@@ -1,4 +1,9 @@
 //! Building rustls configs from PEM files or bytes, with errors that say what is wrong.
+//!
+//! A client trusts the CAs it is given ([`client_config`]), or, with the `webpki-roots`
+//! feature, Mozilla's root certificates as the webpki-roots crate compiles them in
+//! (`client_config_with_webpki_roots`): what a client of servers on the public internet
+//! wants.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -129,7 +134,42 @@ pub fn client_config(
     ca_pem: &[u8],
     options: &ClientOptions,
 ) -> Result<Arc<ClientConfig>, ConfigError> {
-    let roots = roots_from_pem(ca_pem)?;
+    client_config_trusting(roots_from_pem(ca_pem)?, options)
+}
+
+/// A client config trusting the root certificates of Mozilla's CA program, as the
+/// webpki-roots crate carries them (feature `webpki-roots`): for servers on the public
+/// internet, with certificates from a public CA.
+///
+/// The roots are compiled in: the operating system's store is not read, so a CA the system
+/// adds (a company's own) is not trusted, and the list is as current as the webpki-roots
+/// version built. A server whose certificate chains to none of them fails the handshake
+/// with [`rustls::CertificateError::UnknownIssuer`].
+///
+/// ```
+/// use pipebuf_rustls::config::{self, ClientOptions};
+///
+/// let config = config::client_config_with_webpki_roots(&ClientOptions::default()).unwrap();
+/// assert!(config.alpn_protocols.is_empty());
+/// ```
+#[cfg(feature = "webpki-roots")]
+pub fn client_config_with_webpki_roots(
+    options: &ClientOptions,
+) -> Result<Arc<ClientConfig>, ConfigError> {
+    client_config_trusting(webpki_root_store(), options)
+}
+
+/// Mozilla's root certificates, from webpki-roots.
+#[cfg(feature = "webpki-roots")]
+fn webpki_root_store() -> RootCertStore {
+    webpki_roots::TLS_SERVER_ROOTS.iter().cloned().collect()
+}
+
+/// A client config trusting `roots`, with `options`.
+fn client_config_trusting(
+    roots: RootCertStore,
+    options: &ClientOptions,
+) -> Result<Arc<ClientConfig>, ConfigError> {
     let builder = ClientConfig::builder_with_provider(crypto_provider()?)
         .with_safe_default_protocol_versions()
         .map_err(ConfigError::Rustls)?
@@ -150,4 +190,27 @@ pub fn client_config_from_file(
     options: &ClientOptions,
 ) -> Result<Arc<ClientConfig>, ConfigError> {
     client_config(&read(ca)?, options)
+}
+
+#[cfg(all(test, feature = "webpki-roots"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_webpki_root_store_holds_the_public_roots() {
+        // Mozilla's program has well over a hundred roots; a handful would mean the wrong
+        // list (or an empty one, which would trust nobody).
+        let roots = webpki_root_store();
+        assert!(roots.len() > 100, "{} roots", roots.len());
+    }
+
+    #[test]
+    fn a_client_config_with_the_webpki_roots_builds_with_the_options_given() {
+        let options = ClientOptions {
+            alpn: vec![b"http/1.1".to_vec()],
+            client_cert_pem: None,
+        };
+        let config = client_config_with_webpki_roots(&options).unwrap();
+        assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
+    }
 }

@@ -61,12 +61,13 @@ impl TlsError {
 
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every message names TLS: in a stack's error or a log line it says which layer failed.
         let kind = match self {
-            TlsError::Handshake(_) => "handshake failed",
-            TlsError::BadCertificate(_) => "bad certificate",
-            TlsError::ProtocolViolation(_) => "protocol violation",
-            TlsError::Decrypt(_) => "decrypt error",
-            TlsError::AlertReceived(_) => "fatal alert received",
+            TlsError::Handshake(_) => "TLS handshake failed",
+            TlsError::BadCertificate(_) => "TLS bad certificate",
+            TlsError::ProtocolViolation(_) => "TLS protocol violation",
+            TlsError::Decrypt(_) => "TLS decrypt error",
+            TlsError::AlertReceived(_) => "TLS fatal alert received",
             TlsError::Other(_) => "TLS error",
         };
         write!(f, "{kind}: {}", self.rustls_error())

@@ -44,7 +44,8 @@
 //!
 //! The [`config`] helpers build rustls configs from PEM (via `rustls-pki-types`), with
 //! errors that name the problem. The crypto provider is chosen with this crate's features
-//! (`ring`, the default, or `aws-lc-rs`).
+//! (`ring`, the default, or `aws-lc-rs`). The `log` feature records completed handshakes and
+//! TLS failures through the `log` facade.
 //!
 //! ```
 //! use pipebuf::PipeBufPair;
@@ -83,6 +84,9 @@
 
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod logging;
 
 pub mod config;
 mod engine;

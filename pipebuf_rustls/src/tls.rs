@@ -126,6 +126,7 @@ impl Tls {
                 plain.wr.abort();
             }
         }
+        let was_handshaking = self.engine.is_handshaking();
         if self.session == Session::Aborted {
             crypt.rd.discard();
             plain.rd.discard();
@@ -151,7 +152,11 @@ impl Tls {
             if !plain.wr.is_eof() {
                 plain.wr.abort();
             }
+            log_at!(debug, "TLS failed: {e}");
             return Err(TlsError::classify(e));
+        }
+        if was_handshaking && !self.engine.is_handshaking() {
+            self.log_handshake();
         }
         let after = [
             crypt.rd.tripwire(),
@@ -300,6 +305,20 @@ impl Tls {
                 crypt.wr.close();
             }
         }
+    }
+
+    /// Records what the completed handshake agreed.
+    fn log_handshake(&self) {
+        log_at!(
+            debug,
+            "TLS handshake complete: {:?}, {:?}, ALPN {:?}, SNI {:?}",
+            self.engine.protocol_version(),
+            self.engine.cipher_suite().map(|s| s.suite()),
+            self.engine
+                .alpn_protocol()
+                .map(|p| core::str::from_utf8(p).unwrap_or("(not UTF-8)")),
+            self.engine.server_name(),
+        );
     }
 
     /// Whether the handshake is still in progress.

@@ -29,6 +29,7 @@
 //! permessage-deflate (RFC 7692) comes with the `deflate` feature, off by default (it adds
 //! miniz_oxide, and a connection that compresses with context takeover costs about 354 KiB
 //! more), and is then negotiated when `WsConfig::deflate` is set: see the `deflate` module.
+//! The `log` feature records upgrades, failures and close codes through the `log` facade.
 //!
 //! ```
 //! # #[cfg(feature = "std")] {
@@ -71,6 +72,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[macro_use]
+mod logging;
+
 mod app;
 mod close_handshake;
 mod config;
@@ -81,7 +85,9 @@ mod entropy;
 mod error;
 pub mod frame;
 pub mod handshake;
+pub mod http;
 pub mod message;
+pub mod origin;
 mod plain_http;
 mod receive;
 mod send;

@@ -304,6 +304,11 @@ impl WebSocket {
             }
         };
         if let Err(e) = &result {
+            log_at!(
+                debug,
+                "WebSocket failed: {e}; close code sent: {:?}",
+                e.close_code().filter(|_| self.phase == Phase::Open)
+            );
             self.fail(e, now, &mut net, &mut app);
         }
         self.flush_head(&mut net.wr);
@@ -404,8 +409,8 @@ impl WebSocket {
                     }
                     Ok(RequestStatus::Complete(req, len)) => {
                         let _ = net.rd.consume(len);
-                        match accept(&req) {
-                            Decision::Accept { subprotocol } => {
+                        match accept(&req).into_outcome() {
+                            Ok((subprotocol, headers)) => {
                                 #[cfg(feature = "deflate")]
                                 {
                                     agreed = deflate_config.and_then(|config| {
@@ -419,18 +424,23 @@ impl WebSocket {
                                 let extensions = agreed.map(|a| a.response());
                                 #[cfg(not(feature = "deflate"))]
                                 let extensions: Option<String> = None;
+                                let extra: Vec<(&str, &str)> = headers
+                                    .iter()
+                                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                                    .collect();
                                 let written = write_response(&mut self.head_out, |out| {
                                     write_accept_with_extensions(
                                         &req,
                                         subprotocol.as_deref(),
                                         extensions.as_deref(),
-                                        &[],
+                                        &extra,
                                         out,
                                     )
                                 });
                                 if written.is_err() {
                                     // The application picked a subprotocol the client did not
-                                    // offer (or similar): its mistake, answered as one.
+                                    // offer, or an extra header the handshake refuses: its
+                                    // mistake, answered as one.
                                     let _ = write_response(&mut self.head_out, |out| {
                                         write_reject(500, out)
                                     });
@@ -439,7 +449,7 @@ impl WebSocket {
                                 *request = Some(req);
                                 Some(subprotocol)
                             }
-                            Decision::Reject(status) => {
+                            Err(status) => {
                                 let _ = write_response(&mut self.head_out, |out| {
                                     write_reject(status, out)
                                 });
@@ -496,6 +506,20 @@ impl WebSocket {
                 self.start_deflate(agreed);
                 self.subprotocol = subprotocol;
                 self.phase = Phase::Open;
+                #[cfg(feature = "deflate")]
+                let compressed = self.deflate.is_some();
+                #[cfg(not(feature = "deflate"))]
+                let compressed = false;
+                log_at!(
+                    debug,
+                    "WebSocket open: subprotocol {:?}, {}",
+                    self.subprotocol,
+                    if compressed {
+                        "compressed"
+                    } else {
+                        "uncompressed"
+                    }
+                );
                 net.wr.push();
                 Ok(())
             }
@@ -568,6 +592,12 @@ impl WebSocket {
                 Some(Control::Ping(payload)) => self.sender.queue_pong(payload),
                 Some(Control::Pong) => (),
                 Some(Control::Close(close)) => {
+                    match &close {
+                        Some((code, reason)) => {
+                            log_at!(debug, "WebSocket close from the peer: {code} {reason:?}");
+                        }
+                        None => log_at!(debug, "WebSocket close from the peer without a code"),
+                    }
                     // Like a FIN: the application sees the end of its incoming stream and
                     // answers by closing its outgoing one (after what it still has to say),
                     // which sends our close frame; `close_timeout` bounds the wait.

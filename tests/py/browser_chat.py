@@ -1,15 +1,20 @@
 """Drives a headless Chromium through its DevTools protocol to chat on wss_chat's page.
 
-    python browser_chat.py DEVTOOLS_URL PAGE_URL SCREENSHOT
+    python browser_chat.py DEVTOOLS_URL PAGE_URL SCREENSHOT COMPRESSION
 
 DEVTOOLS_URL is the browser's DevTools websocket (ws://127.0.0.1:PORT/devtools/browser/ID),
-PAGE_URL the chat page (https://127.0.0.1:PORT/), SCREENSHOT the PNG file to write.
+PAGE_URL the chat page (https://127.0.0.1:PORT/), SCREENSHOT the PNG file to write,
+COMPRESSION what the page's WebSocket must have agreed with the server: `compressed`
+(permessage-deflate) or `plain` (no extension).
 
 Two tabs, each in its own browser context (no shared cookies or storage, as two people on two
-machines), open the page in one room. In each, the name and then a message are typed into the
-page's text field (Input.insertText) and sent with the Enter key (Input.dispatchKeyEvent), as
-a person would. Each message must come back into the log of both pages; then the first page
-is captured as a PNG.
+machines), open the page in one room. Each page's WebSocket must show the expected
+`extensions`, and its status line must say `(compressed)` exactly when they name
+permessage-deflate. In each, the name and then a message are typed into the page's text
+field (Input.insertText) and sent with the Enter key (Input.dispatchKeyEvent), as a person
+would. Each message must come back into the log of both pages; then the first page is
+captured as a PNG, and a long, compressible line (LONG_LINE) typed in it must arrive in the
+second page byte for byte.
 
 Prints one line `ok ...` and exits 0 on success; otherwise prints what went wrong (with the
 text of both pages) to stderr and exits 1. Every wait is bounded: the whole run by
@@ -28,6 +33,9 @@ from websockets.asyncio.client import connect
 RUN_TIMEOUT = 60
 STEP_TIMEOUT = 20
 ROOM = "browser-test"
+# 3 KiB of repeated text (the chat takes lines up to 4096 bytes, the page's field 4000
+# characters): compressed to a few dozen bytes when the connection agreed on it.
+LONG_LINE = ("the quick brown fox jumps over the lazy dog; " * 70)[:3072]
 
 
 class Failed(Exception):
@@ -181,7 +189,21 @@ class Tab:
             return "(cannot read the page: %s)" % e
 
 
-async def run(devtools_url, page_url, screenshot):
+async def check_compression(tab, compression):
+    """The page's WebSocket agreed on `compression`, and its status line says so."""
+    extensions = await tab.evaluate("ws.extensions")
+    status = await tab.evaluate("document.getElementById('status').textContent")
+    deflate = extensions.startswith("permessage-deflate")
+    if deflate != (compression == "compressed"):
+        raise Failed("%s: expected %s, the WebSocket's extensions are %r"
+                     % (tab.who, compression, extensions))
+    if ("(compressed)" in status) != deflate:
+        raise Failed("%s: the status line %r does not match the extensions %r"
+                     % (tab.who, status, extensions))
+    return extensions
+
+
+async def run(devtools_url, page_url, screenshot, compression):
     async with connect(devtools_url, max_size=None, ping_interval=None, open_timeout=STEP_TIMEOUT) as ws:
         cdp = Cdp(ws)
         alice, bob = Tab(cdp, "alice's tab"), Tab(cdp, "bob's tab")
@@ -195,6 +217,7 @@ async def run(devtools_url, page_url, screenshot):
                     "document.getElementById('status').textContent.startsWith('connected')",
                     "the page's WebSocket to connect",
                 )
+                extensions = await check_compression(tab, compression)
 
             # Name yourself: the server announces each arrival to the named members.
             await alice.type_and_enter("alice")
@@ -210,6 +233,20 @@ async def run(devtools_url, page_url, screenshot):
             for tab in tabs:
                 await tab.wait_for_line("bob: hi from bob's page ✓")
 
+            # Captured before the long line, which would fill the page.
+            await alice.call("Page.bringToFront")
+            shot = await alice.call("Page.captureScreenshot", {"format": "png"})
+            png = base64.b64decode(shot["data"])
+            with open(screenshot, "wb") as f:
+                f.write(png)
+
+            await alice.type_and_enter(LONG_LINE)
+            for tab in tabs:
+                await tab.wait_for_line("alice: " + LONG_LINE)
+            # Still the status of a named member, still saying what was agreed.
+            for tab in tabs:
+                await check_compression(tab, compression)
+
             errors = [
                 "%s: %s" % (t.who, p.get("exceptionDetails", {}).get("text"))
                 for t in tabs
@@ -219,15 +256,10 @@ async def run(devtools_url, page_url, screenshot):
             if errors:
                 raise Failed("script errors in the page: %s" % "; ".join(errors))
 
-            await alice.call("Page.bringToFront")
-            shot = await alice.call("Page.captureScreenshot", {"format": "png"})
-            png = base64.b64decode(shot["data"])
-            with open(screenshot, "wb") as f:
-                f.write(png)
             lines = await alice.evaluate("document.querySelectorAll('#log div').length")
-            return "2 tabs chatted; alice's page shows %d lines; screenshot %d bytes" % (
-                lines,
-                len(png),
+            return (
+                "2 tabs chatted, a %d-byte line too; extensions=%s; alice's page shows %d "
+                "lines; screenshot %d bytes" % (len(LONG_LINE), extensions or "none", lines, len(png))
             )
         except Failed as e:
             pages = []
@@ -240,8 +272,8 @@ async def run(devtools_url, page_url, screenshot):
 
 
 def main():
-    if len(sys.argv) != 4:
-        sys.exit("usage: browser_chat.py DEVTOOLS_URL PAGE_URL SCREENSHOT")
+    if len(sys.argv) != 5 or sys.argv[4] not in ("compressed", "plain"):
+        sys.exit("usage: browser_chat.py DEVTOOLS_URL PAGE_URL SCREENSHOT compressed|plain")
     try:
         summary = asyncio.run(asyncio.wait_for(run(*sys.argv[1:]), RUN_TIMEOUT))
     except Failed as e:

@@ -77,12 +77,37 @@ const PROGRAMS: &[(&str, &[&str])] = &[
     ("tokio_tls_echo", &["addr", "cert", "key"]),
     (
         "ws_echo",
-        &["addr", "threads", "max-message", "handshake-timeout"],
+        &[
+            "addr",
+            "threads",
+            "max-message",
+            "handshake-timeout",
+            "deflate",
+            "deflate-context",
+        ],
     ),
-    ("wss_chat", &["addr", "cert", "key"]),
+    (
+        "wss_chat",
+        &[
+            "addr",
+            "cert",
+            "key",
+            "allow-origin",
+            "no-deflate",
+            "deflate-context",
+        ],
+    ),
     (
         "wss_client",
-        &["url", "ca", "insecure", "max-message", "wait"],
+        &[
+            "url",
+            "ca",
+            "insecure",
+            "max-message",
+            "wait",
+            "deflate",
+            "deflate-context",
+        ],
     ),
     (
         "wss_echo",
@@ -94,6 +119,8 @@ const PROGRAMS: &[(&str, &[&str])] = &[
             "max-message",
             "handshake-timeout",
             "tls-api",
+            "deflate",
+            "deflate-context",
         ],
     ),
 ];
@@ -264,6 +291,21 @@ fn a_malformed_or_missing_value_is_a_usage_error_that_names_the_flag() {
             "--addr given twice",
         ),
         ("std_echo", &["stray"], "unexpected argument \"stray\""),
+        (
+            "ws_echo",
+            &["--deflate", "--deflate-context", "always"],
+            "--deflate-context needs keep or reset, got \"always\"",
+        ),
+        (
+            "wss_chat",
+            &["--allow-origin", "https://chat.example/"],
+            "--allow-origin \"https://chat.example/\": not an origin",
+        ),
+        (
+            "wss_chat",
+            &["--no-deflate", "--deflate-context", "reset"],
+            "--deflate-context and --no-deflate exclude each other",
+        ),
     ];
     for (name, args, expected) in cases {
         let out = run(name, args);

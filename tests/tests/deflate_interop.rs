@@ -1,10 +1,11 @@
 //! permessage-deflate interop with a real peer: Python's `websockets`, whose compression is
 //! zlib's (an implementation independent of ours, miniz_oxide).
 //!
-//! - Our server (`src/bin/deflate_echo.rs`: the library's mio server with a WebSocket echo
-//!   stack) with its client (`tests/py/deflate_client.py`): text and binary, compressible
-//!   and random, 1 B to 16 MiB, with and without context takeover, with the window-bits
-//!   offers Autobahn 13.x makes; a `server_max_window_bits` below 15 must be declined.
+//! - Our server (the `ws_echo` example with `--deflate`, and `--deflate-context reset` for no
+//!   context takeover: the library's mio server with a WebSocket echo stack, as users run
+//!   it) with its client (`tests/py/deflate_client.py`): text and binary, compressible and
+//!   random, 1 B to 16 MiB, with and without context takeover, with the window-bits offers
+//!   Autobahn 13.x makes; a `server_max_window_bits` below 15 must be declined.
 //! - Our client (`WebSocket::client` over a `TcpStream`) with its server
 //!   (`tests/py/deflate_server.py`): the same sizes, with and without context takeover and
 //!   with a server that limits its own window; the bytes on the socket show that both
@@ -14,7 +15,6 @@
 
 use std::io::ErrorKind;
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -34,13 +34,19 @@ const SIZES: [usize; 10] = [1, 63, 64, 125, 126, 1000, 65535, 65536, 1 << 20, 16
 // ---------------------------------------------------------------------------------------------
 // Our server, their client
 
-/// Runs `deflate_client.py` with `args` against `deflate_echo` started with `server_args`;
-/// returns the client's `ok ...` line.
+/// Runs `deflate_client.py` with `args` against `ws_echo --deflate` started with
+/// `server_args` as well; returns the client's `ok ...` line.
 fn python_client_against_our_server(server_args: &[&str], args: &[&str]) -> String {
-    let bin = Path::new(env!("CARGO_BIN_EXE_deflate_echo"));
-    let mut all = vec!["--addr", "127.0.0.1:0"];
+    // 64 MiB: the 16 MiB messages fit, whatever ws_echo's default.
+    let mut all = vec![
+        "--addr",
+        "127.0.0.1:0",
+        "--max-message",
+        "67108864",
+        "--deflate",
+    ];
     all.extend(server_args);
-    let mut server = Server::start_program(bin, &all).unwrap_or_else(|e| panic!("{e}"));
+    let mut server = Server::start("ws_echo", &all).unwrap_or_else(|e| panic!("{e}"));
     let url = format!("ws://{}/", server.addr);
     let out = run_bounded(
         Command::new(test_python())
@@ -59,7 +65,7 @@ fn python_client_against_our_server(server_args: &[&str], args: &[&str]) -> Stri
         stdout
     );
     let status = server.stop("TERM", Duration::from_secs(20)).expect("stops");
-    assert!(status.success(), "deflate_echo exited with {status}");
+    assert!(status.success(), "ws_echo exited with {status}");
     stdout
 }
 
@@ -71,8 +77,10 @@ fn our_server_echoes_websockets_compressed_messages_of_1_byte_to_16_mib_with_con
 
 #[test]
 fn our_server_echoes_websockets_compressed_messages_without_context_takeover() {
-    let summary =
-        python_client_against_our_server(&["--context", "reset"], &["--no-context-takeover"]);
+    let summary = python_client_against_our_server(
+        &["--deflate-context", "reset"],
+        &["--no-context-takeover"],
+    );
     assert_eq!(
         summary,
         "ok extensions=permessage-deflate; server_no_context_takeover; client_no_context_takeover"
@@ -81,7 +89,7 @@ fn our_server_echoes_websockets_compressed_messages_without_context_takeover() {
 
 #[test]
 fn our_server_resets_its_context_when_only_it_wants_to() {
-    let summary = python_client_against_our_server(&["--context", "reset"], &[]);
+    let summary = python_client_against_our_server(&["--deflate-context", "reset"], &[]);
     assert_eq!(
         summary,
         "ok extensions=permessage-deflate; server_no_context_takeover; client_no_context_takeover"

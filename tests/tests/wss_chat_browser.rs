@@ -1,8 +1,13 @@
 //! `wss_chat` in a real browser: headless Chromium (Debian's `chromium`) opens the chat page
 //! over HTTPS (the self-signed certificate's errors ignored), and `tests/py/browser_chat.py`
 //! drives it through the DevTools protocol: two tabs in separate browser contexts join one
-//! room, type a name and a message each, and every message must come back into both pages.
-//! The first page is saved as `target/test-output/wss_chat_browser.png`.
+//! room, type a name and a message each, and every message must come back into both pages;
+//! then a 3 KiB compressible line typed in one page must arrive in the other byte for byte.
+//! The browser offers permessage-deflate, as browsers do: by default `wss_chat` accepts it,
+//! and each page's WebSocket must report it in `extensions` and its status line say
+//! `(compressed)`; with `--no-deflate` neither. The first page is saved as
+//! `target/test-output/wss_chat_browser.png` (`wss_chat_browser_plain.png` without
+//! compression).
 //!
 //! Chromium is found as `$PIPEBUF_TEST_CHROMIUM`, else `chromium` on the PATH
 //! (`scripts/test.sh` installs it). Without it the test fails saying so, unless
@@ -136,18 +141,34 @@ impl Drop for Chromium {
     }
 }
 
-#[test]
-fn two_chromium_tabs_chat_through_the_wss_chat_page_and_each_sees_both_messages() {
-    if std::env::var("PIPEBUF_SKIP_BROWSER").as_deref() == Ok("1") {
-        // Straight to the process's stderr: the test harness captures `eprintln!` and shows
-        // it only for failing tests, and this test is reported `ok`.
-        let _ = writeln!(
-            std::io::stderr(),
-            "two_chromium_tabs_chat_through_the_wss_chat_page_and_each_sees_both_messages: \
-             SKIPPED on purpose (PIPEBUF_SKIP_BROWSER=1): no browser ran"
-        );
-        return;
+/// Whether the chat's WebSocket compresses, as the page must see it.
+#[derive(Debug, Clone, Copy)]
+enum Compression {
+    /// permessage-deflate agreed: `ws.extensions` names it, the status says `(compressed)`.
+    Compressed,
+    /// No extension agreed.
+    Plain,
+}
+
+/// Says on the process's stderr that `test` was skipped on purpose, and returns true, when
+/// `PIPEBUF_SKIP_BROWSER=1`.
+fn skipped_on_purpose(test: &str) -> bool {
+    if std::env::var("PIPEBUF_SKIP_BROWSER").as_deref() != Ok("1") {
+        return false;
     }
+    // Straight to the process's stderr: the test harness captures `eprintln!` and shows it
+    // only for failing tests, and this test is reported `ok`.
+    let _ = writeln!(
+        std::io::stderr(),
+        "{test}: SKIPPED on purpose (PIPEBUF_SKIP_BROWSER=1): no browser ran"
+    );
+    true
+}
+
+/// Starts `wss_chat` with `server_args`, has two Chromium tabs chat through its page
+/// expecting `compression`, checks the screenshot (saved as `screenshot`, in the test
+/// output directory) and the server's clean exit; returns the script's summary.
+fn chat_in_chromium(server_args: &[&str], compression: Compression, screenshot: &str) -> String {
     let chromium = find_chromium().unwrap_or_else(|e| {
         panic!(
             "{e}. This test needs headless Chromium: install Debian's `chromium` \
@@ -156,22 +177,28 @@ fn two_chromium_tabs_chat_through_the_wss_chat_page_and_each_sees_both_messages(
         )
     });
     let python = test_python();
-    let screenshot = test_output_dir().join("wss_chat_browser.png");
+    let screenshot = test_output_dir().join(screenshot);
     let _ = std::fs::remove_file(&screenshot);
 
-    let mut server =
-        Server::start("wss_chat", &["--addr", "127.0.0.1:0"]).unwrap_or_else(|e| panic!("{e}"));
+    let mut args = vec!["--addr", "127.0.0.1:0"];
+    args.extend(server_args);
+    let mut server = Server::start("wss_chat", &args).unwrap_or_else(|e| panic!("{e}"));
     let page = format!("https://{}/", server.addr);
     // Declared before the browser, so it is removed after the browser is gone.
     let profile = TempDir::new("chromium-profile");
     let (browser, devtools) =
         Chromium::launch(&chromium, &profile.path("profile")).unwrap_or_else(|e| panic!("{e}"));
 
+    let expected = match compression {
+        Compression::Compressed => "compressed",
+        Compression::Plain => "plain",
+    };
     let out = run_bounded(
         Command::new(python)
             .arg(py_script("browser_chat.py"))
             .args([&devtools, &page])
-            .arg(&screenshot),
+            .arg(&screenshot)
+            .arg(expected),
         DRIVER_TIMEOUT,
     )
     .unwrap_or_else(|e| panic!("browser_chat.py: {e}\nChromium:\n{}", browser.stderr_tail()));
@@ -202,4 +229,34 @@ fn two_chromium_tabs_chat_through_the_wss_chat_page_and_each_sees_both_messages(
         .stop("TERM", Duration::from_secs(20))
         .unwrap_or_else(|e| panic!("wss_chat: {e}"));
     assert!(status.success(), "wss_chat exited with {status}");
+    stdout
+}
+
+#[test]
+fn two_chromium_tabs_chat_compressed_through_the_wss_chat_page_and_each_sees_every_line() {
+    if skipped_on_purpose(
+        "two_chromium_tabs_chat_compressed_through_the_wss_chat_page_and_each_sees_every_line",
+    ) {
+        return;
+    }
+    let summary = chat_in_chromium(&[], Compression::Compressed, "wss_chat_browser.png");
+    // The script checked `ws.extensions` and the status line; the summary names what was
+    // agreed.
+    assert!(
+        summary.contains("extensions=permessage-deflate"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn chromium_chats_uncompressed_when_wss_chat_declines_deflate() {
+    if skipped_on_purpose("chromium_chats_uncompressed_when_wss_chat_declines_deflate") {
+        return;
+    }
+    let summary = chat_in_chromium(
+        &["--no-deflate"],
+        Compression::Plain,
+        "wss_chat_browser_plain.png",
+    );
+    assert!(summary.contains("extensions=none"), "{summary}");
 }

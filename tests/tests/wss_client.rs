@@ -1,8 +1,10 @@
 //! `wss_client` as a process: stdin lines out as text messages, echoes on stdout, the close
 //! handshake at the end of stdin; against Python's `websockets` server (`tests/py/
 //! ws_server.py`, ws:// and wss:// with `--ca`) and against our own `ws_echo`/`wss_echo`;
-//! clear errors and a non-zero exit for a refused connection, a refused upgrade and a
-//! certificate that does not verify.
+//! with `--deflate`, compression agreed with `websockets` (`tests/py/deflate_server.py`)
+//! and with `wss_echo --deflate`; clear errors and a non-zero exit for a refused
+//! connection, a refused upgrade and a certificate that does not verify (against the CA
+//! given, or against the public roots trusted without `--ca`).
 //!
 //! Needs Python with `websockets` (see [`pipebuf_tests::test_python`]).
 
@@ -13,7 +15,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pipebuf_tests::{PkiFiles, PyWsServer, Server, TempDir, example_bin, make_pki};
+use pipebuf_tests::{PkiFiles, Process, PyWsServer, Server, TempDir, example_bin, make_pki};
 
 /// The longest any one client run or wait may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -290,7 +292,6 @@ fn wss_client_rejects_bad_arguments_with_exit_2_and_no_panic() {
         &["http://127.0.0.1:1/"],
         &["ws://127.0.0.1:99999/"],
         &["ws://[::1/"],
-        &["wss://127.0.0.1:1/"],
         &["ws://127.0.0.1:1/", "--insecure"],
         &["ws://127.0.0.1:1/", "ws://127.0.0.1:2/"],
         &["ws://127.0.0.1:1/", "--bogus"],
@@ -304,4 +305,86 @@ fn wss_client_rejects_bad_arguments_with_exit_2_and_no_panic() {
             stderr(&out)
         );
     }
+}
+
+#[test]
+fn wss_client_with_deflate_gets_websockets_to_agree_on_compression_and_gets_exact_echoes() {
+    let server = Process::script("deflate_server.py", &[], Stdio::piped());
+    let line = server.expect_line("port ");
+    let url = format!("ws://127.0.0.1:{}/", &line["port ".len()..]);
+    let lines = input_lines();
+    let input = lines.join("\n") + "\n";
+    let out = client(
+        &[&url, "--deflate"],
+        input.as_bytes(),
+        StdinEnd::AfterLines(lines.len()),
+    );
+    check_echoed(&out, &lines);
+    // The server's answer to our offer: compression agreed, context kept both ways.
+    assert_eq!(
+        server.expect_line("extensions "),
+        "extensions permessage-deflate"
+    );
+}
+
+#[test]
+fn wss_client_asks_websockets_for_no_context_takeover_with_deflate_context_reset() {
+    let server = Process::script("deflate_server.py", &[], Stdio::piped());
+    let line = server.expect_line("port ");
+    let url = format!("ws://127.0.0.1:{}/", &line["port ".len()..]);
+    let lines = input_lines();
+    let input = lines.join("\n") + "\n";
+    let out = client(
+        &[&url, "--deflate", "--deflate-context", "reset"],
+        input.as_bytes(),
+        StdinEnd::AfterLines(lines.len()),
+    );
+    check_echoed(&out, &lines);
+    // We offer client_no_context_takeover and ask for server_no_context_takeover; the
+    // server grants both.
+    let agreed = server.expect_line("extensions ");
+    assert!(
+        agreed.contains("server_no_context_takeover")
+            && agreed.contains("client_no_context_takeover"),
+        "{agreed}"
+    );
+}
+
+#[test]
+fn wss_client_with_deflate_gets_exact_echoes_from_wss_echo_with_deflate() {
+    let mut server = Server::start("wss_echo", &["--addr", "127.0.0.1:0", "--deflate"]).unwrap();
+    let lines = input_lines();
+    let input = lines.join("\n") + "\n";
+    let url = format!("wss://{}/", server.addr);
+    let out = client(
+        &[&url, "--insecure", "--deflate"],
+        input.as_bytes(),
+        StdinEnd::AfterInput,
+    );
+    check_echoed(&out, &lines);
+    let status = server.stop("TERM", TIMEOUT).unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn wss_client_without_ca_trusts_only_the_public_roots_and_refuses_a_self_signed_server() {
+    // wss_echo with the self-signed certificate it makes at start: no public CA signed it.
+    let mut server = Server::start("wss_echo", &["--addr", "127.0.0.1:0"]).unwrap();
+    let url = format!("wss://{}/", server.addr);
+    let out = client(&[&url], b"hi\n", StdinEnd::Never);
+    let message = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(
+        message.starts_with("wss_client: ") && message.contains("TLS"),
+        "{message}"
+    );
+    // What rustls found, and what the user can do about it.
+    assert!(message.contains("UnknownIssuer"), "{message}");
+    assert!(
+        message.contains("not signed by a CA this client trusts") && message.contains("--ca"),
+        "{message}"
+    );
+    assert_eq!(stdout(&out), "");
+    let status = server.stop("TERM", TIMEOUT).unwrap();
+    assert!(status.success(), "{status}");
 }

@@ -137,7 +137,7 @@ enum ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientError::Tls(e) => write!(f, "TLS: {e}"),
+            ClientError::Tls(e) => write!(f, "{e}"),
             ClientError::Ws(e) => write!(f, "WebSocket: {e}"),
             ClientError::Broken => f.write_str("the connection ended without a close handshake"),
             ClientError::Mismatch(what) => write!(f, "wrong echo: {what}"),

@@ -9,6 +9,9 @@
 //! Flags: see `ws_echo --help` ([`CLI`]). Prints `listening on HOST:PORT`; on SIGINT/SIGTERM
 //! open connections get close code 1000.
 //!
+//! Compression: with `--deflate`, a client's permessage-deflate offer (RFC 7692) is
+//! accepted; `--deflate-context reset` asks for no context takeover both ways.
+//!
 //! Handshake deadline: a connection whose upgrade request is not complete and answered
 //! within `--handshake-timeout` of its accept is dropped, however slowly it keeps sending
 //! (a slowloris cannot hold a connection open).
@@ -17,6 +20,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::deflate::{DEFLATE, DEFLATE_CONTEXT, deflate_config};
 use pipebuf_examples::ws::echo_server_with_deadline;
 use pipebuf_mio::{Echo, Endpoint, Server};
 
@@ -54,10 +58,13 @@ static CLI: Program = Program {
              is dropped, however slowly it keeps sending (fractions allowed).",
         )
         .default("10"),
+        DEFLATE,
+        DEFLATE_CONTEXT,
     ],
     examples: &[
         "ws_echo --addr 127.0.0.1:9001",
         "ws_echo --addr 127.0.0.1:0 --max-message 1048576 --handshake-timeout 2.5",
+        "ws_echo --addr 127.0.0.1:0 --deflate --deflate-context reset",
     ],
 };
 
@@ -65,12 +72,13 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
     let addr: SocketAddr = args.get("addr")?;
     let max_message: usize = args.get("max-message")?;
     let handshake_timeout = args.secs("handshake-timeout")?;
+    let deflate = deflate_config(args)?;
     let server = Server::bind(addr).threads(args.get("threads")?);
     Ok(pipebuf_examples::serve_until_signalled(
         server,
         move |_| {
             Some(Endpoint::new(
-                echo_server_with_deadline(max_message, handshake_timeout),
+                echo_server_with_deadline(max_message, handshake_timeout, deflate),
                 Echo::default(),
             ))
         },

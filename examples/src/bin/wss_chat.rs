@@ -8,6 +8,11 @@
 //! # URL for another room
 //! ```
 //!
+//! HTTP/1.1 (`pipebuf_websocket::http`) serves the page, the files under `--root DIR` if
+//! given (regular files only, no way out of the directory), and the upgrade to the chat's
+//! WebSocket on one connection: a browser reuses it for every request (keep-alive,
+//! pipelining) and then for the chat, instead of a new TLS connection each time.
+//!
 //! Flags: see `wss_chat --help` ([`CLI`]). Prints `listening on HOST:PORT` on stdout and
 //! the URL to open in the log (stderr); logs each connection's start and end, and who joins
 //! which room, at `info`; exits cleanly on SIGINT/SIGTERM (every open chat gets a close frame
@@ -26,9 +31,21 @@
 //! who sends more than 16 KiB a second (in bursts of up to 64 KiB): what one member sends is
 //! copied to everyone, so a flood of short lines would otherwise fill every other member's
 //! buffer within one turn of the loop and get them all disconnected as slow readers.
+//!
+//! Origins: a browser lets any page open a WebSocket to any server, so the chat accepts
+//! only its own page (an `Origin` on the host and port the request's `Host` names), the
+//! pages of `--allow-origin`, and programs, which send no `Origin`; any other page gets
+//! `403 Forbidden` (see `pipebuf_websocket::origin`).
+//!
+//! Compression: a client's permessage-deflate offer (RFC 7692; every browser makes one) is
+//! accepted unless `--no-deflate`, keeping each side's window between messages unless
+//! `--deflate-context reset` (which costs an allocation per compressed message instead of
+//! about 354 KiB per connection). Lines under 64 bytes go uncompressed. The page's status
+//! line says `compressed` when its WebSocket negotiated it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,15 +54,19 @@ use log::Level;
 use pipebuf::{Layer, PBufRdWr, PipeBufPair, Stack, Time};
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
 use pipebuf_examples::conn_log;
+use pipebuf_examples::deflate::{DEFLATE_CONTEXT, NO_DEFLATE, deflate_config_on_by_default};
 use pipebuf_mio::{
     BoxError, Chain, ClassConfig, ClassId, ConnId, Context, Driver, Endpoint, Event, SendResult,
     Server,
 };
 use pipebuf_rustls::Tls;
+use pipebuf_websocket::deflate::DeflateConfig;
+use pipebuf_websocket::http::{Body, HttpConfig, HttpServer, RequestHead, Response, Upgrading};
 use pipebuf_websocket::message::{
     CHUNK_HEADER_LEN, ChunkError, MessageAssembler, MessageKind, write_message,
 };
-use pipebuf_websocket::{HttpAnswer, Messages, WebSocket, WsConfig, accept_all};
+use pipebuf_websocket::origin::{OriginPolicy, WithoutOrigin};
+use pipebuf_websocket::{HttpAnswer, Messages, WebSocket, WsConfig};
 
 /// The page: markup, style and script in one response, nothing fetched from elsewhere.
 const PAGE: &str = include_str!("wss_chat.html");
@@ -123,26 +144,51 @@ impl Layer for HttpsOnly {
     }
 }
 
-/// The chat's layers: the HTTPS-only check, TLS, then the WebSocket (which serves the page).
-type ChatStack = Stack<HttpsOnly, Stack<Tls, WebSocket>>;
+/// The chat's layers: the HTTPS-only check, TLS, then HTTP/1.1 (the page, the files) until
+/// the upgrade to the WebSocket.
+type ChatStack = Stack<HttpsOnly, Stack<Tls, Upgrading<WebSocket>>>;
 
-/// The layers for one connection.
-fn chat_stack(tls: Tls) -> ChatStack {
+/// The answer to a plain HTTP request: the page at `/`, else a file under `root` (canonical).
+fn http_answer(root: Option<&Path>, request: &RequestHead) -> Response {
+    match (request.path(), root) {
+        ("/", _) if request.method() == "GET" || request.method() == "HEAD" => Response::new(200)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .header("Cache-Control", "no-store")
+            .body(Body::Bytes(PAGE.as_bytes().into())),
+        (_, Some(root)) => pipebuf_examples::static_files::serve(root, request),
+        (_, None) => Response::text(404, "Not found\n"),
+    }
+}
+
+/// The layers for one connection: `origins` decides which pages may open a chat, `deflate`
+/// accepts a client's permessage-deflate offer, `root` is the directory of `--root`.
+fn chat_stack(
+    tls: Tls,
+    origins: Arc<OriginPolicy>,
+    deflate: Option<DeflateConfig>,
+    root: Option<Arc<PathBuf>>,
+) -> ChatStack {
     let config = WsConfig {
         max_message: MAX_LINE,
         keepalive: Some(Duration::from_secs(30)),
         idle_timeout: Some(Duration::from_secs(90)),
+        deflate,
         ..WsConfig::default()
     };
-    let ws = WebSocket::server(config, accept_all()).answer_plain_http(Box::new(|request| {
-        let path = request.path;
-        if request.method == "GET" && (path == "/" || path.starts_with("/?")) {
-            HttpAnswer::html(PAGE)
-        } else {
-            HttpAnswer::text(404, "Not found\n")
-        }
-    }));
-    Stack::new(HttpsOnly::default(), Stack::new(tls, ws))
+    let accept = Box::new(move |request: &_| origins.decide(request));
+    let ws = WebSocket::server(config, accept);
+    let http_config = HttpConfig {
+        stop_at_websocket_upgrade: true,
+        ..HttpConfig::default()
+    };
+    let http = HttpServer::with_handler(
+        http_config,
+        Box::new(move |request| http_answer(root.as_deref().map(PathBuf::as_path), request)),
+    );
+    Stack::new(
+        HttpsOnly::default(),
+        Stack::new(tls, Upgrading::new(http, ws)),
+    )
 }
 
 /// The application on top of the stack: text messages become chat lines.
@@ -218,7 +264,9 @@ impl Chain for ChatConn {
         cx: &mut Context<'_, ChatEvent>,
     ) -> Result<bool, BoxError> {
         let active = self.endpoint.process(net, cx)?;
-        let ws = self.endpoint.stack().upper().upper();
+        let Some(ws) = self.endpoint.stack().upper().upper().upgraded() else {
+            return Ok(active);
+        };
         if ws.is_open() && !self.opened {
             self.opened = true;
             let room = ws
@@ -436,7 +484,10 @@ static CLI: Program = Program {
             each followed by its roster (`** here (N): alice, bob`). Prints `listening on \
             HOST:PORT` on stdout and the URL to open in the log on stderr, with each \
             connection's start and end; SIGINT/SIGTERM stop it cleanly, every open chat \
-            getting a close frame.",
+            getting a close frame. Only the server's own page (and --allow-origin's) may \
+            open a chat from a browser; other pages get 403. Messages are compressed \
+            (permessage-deflate) with every client that offers it, as browsers do, unless \
+            --no-deflate.",
     operand: None,
     flags: &[
         Flag::value(
@@ -448,16 +499,67 @@ static CLI: Program = Program {
         Flag::value("cert", "PEM", "Certificate chain to serve (with --key).")
             .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
         Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
+        Flag::value(
+            "allow-origin",
+            "ORIGINS",
+            "Web pages that may open a chat besides the server's own, comma-separated, as \
+             browsers send them: https://chat.example:8443,https://app.example. The server's \
+             own page (an Origin on the Host the request names) is always allowed, and so \
+             are programs, which send no Origin; any other page gets 403.",
+        )
+        .default_text("none: only the server's own page"),
+        Flag::value(
+            "root",
+            "DIR",
+            "A directory whose regular files are served over HTTPS besides the page at / \
+             (html, js, css, png, svg and txt with their content types); paths cannot leave \
+             it.",
+        )
+        .default_text("none: only the page"),
+        NO_DEFLATE,
+        DEFLATE_CONTEXT,
     ],
     examples: &[
         "wss_chat",
         "wss_chat --addr 0.0.0.0:8443 --cert cert.pem --key key.pem",
         "RUST_LOG=warn wss_chat --addr 127.0.0.1:0",
+        "wss_chat --deflate-context reset",
+        "wss_chat --root ./public",
+        "wss_chat --addr 0.0.0.0:8443 --allow-origin https://chat.example,https://app.example",
     ],
 };
 
+/// The pages that may open a chat: the server's own (same host), those of `--allow-origin`
+/// (comma-separated), and programs without `Origin`. A listed origin that is none is a
+/// usage error naming the flag.
+fn origin_policy(allowed: Option<&str>) -> Result<OriginPolicy, Error> {
+    // Programs (wss_client, scripts) send no Origin, and no browser omits it: accepting them
+    // lets no other web page in.
+    let mut policy = OriginPolicy::new(WithoutOrigin::Accept).allow_same_host();
+    for origin in allowed.into_iter().flat_map(|list| list.split(',')) {
+        let origin = origin.trim();
+        policy = policy
+            .allow(origin)
+            .map_err(|e| Error::usage(format!("--allow-origin {origin:?}: {e}")))?;
+    }
+    Ok(policy)
+}
+
 fn run(args: &Args<'_>) -> Result<(), Error> {
     let addr: SocketAddr = args.get("addr")?;
+    let deflate = deflate_config_on_by_default(args)?;
+    let origins = Arc::new(origin_policy(args.text("allow-origin"))?);
+    let also_allowed = origins.exact_origins();
+    let root = match args.text("root") {
+        Some(dir) => {
+            let canonical = std::fs::canonicalize(dir)
+                .ok()
+                .filter(|path| path.is_dir())
+                .ok_or_else(|| Error::usage(format!("--root {dir:?}: not a directory")))?;
+            Some(Arc::new(canonical))
+        }
+        None => None,
+    };
     let tls_config = pipebuf_examples::tls::server_config(
         args.text("cert"),
         args.text("key"),
@@ -466,7 +568,12 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
     let factory = move |_: &pipebuf_mio::Accepted| {
         Some(ChatConn {
             endpoint: Endpoint::with_pair(
-                chat_stack(Tls::server(Arc::clone(&tls_config)).ok()?),
+                chat_stack(
+                    Tls::server(Arc::clone(&tls_config)).ok()?,
+                    Arc::clone(&origins),
+                    deflate,
+                    root.clone(),
+                ),
                 PipeBufPair::with_limits(1024, 256 * 1024),
                 ChatApp::default(),
             ),
@@ -513,6 +620,9 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
         None => "a self-signed certificate: accept it in the browser".to_string(),
     };
     log::info!("open https://{bound}/ in a browser ({certificate})");
+    if !also_allowed.is_empty() {
+        log::info!("pages of {} may open chats too", also_allowed.join(", "));
+    }
     Ok(server.wait().map_err(|e| format!("event loop: {e}"))?)
 }
 

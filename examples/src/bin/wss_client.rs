@@ -14,8 +14,12 @@
 //!
 //! Flags: see `wss_client --help` ([`CLI`]). The URL is the operand or `--url URL`: `ws://`
 //! or `wss://`, host (name, IPv4, or IPv6 in brackets), optional port (default 80/443),
-//! optional path and query. `wss://` needs `--ca PEM` or `--insecure` (accept **any**
-//! certificate: for testing against one's own servers only).
+//! optional path and query. `wss://` trusts the root certificates of Mozilla's CA program
+//! (webpki-roots, compiled in) unless given `--ca PEM` (a private CA or a self-signed
+//! certificate) or `--insecure` (accept **any** certificate: for testing against one's own
+//! servers only). `--deflate` offers
+//! permessage-deflate (RFC 7692); the server may decline, and the client then talks
+//! uncompressed.
 //!
 //! The chain per connection: socket ⇄ `Link` ⇄ (`Tls` client ⇄) `WebSocket` client ⇄ message
 //! records ⇄ this program. stdin is read by a thread that hands lines to the event loop
@@ -36,7 +40,10 @@ use std::time::{Duration, Instant};
 use pipebuf::StackError;
 use pipebuf::{EofKind, PBufRdWr};
 use pipebuf_examples::cli::{Args, Error, Flag, Operand, Program};
-use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
+use pipebuf_examples::deflate::{DEFLATE, DEFLATE_CONTEXT, deflate_config};
+use pipebuf_examples::ws_client::{
+    WsClientStack, WsUrl, client_config, client_stack, tls_config_or_public_roots,
+};
 use pipebuf_mio::{
     BoxError, Chain, ClassId, Context, Driver, DriverConfig, Endpoint, EndpointError, Event,
     LeftReason, SendResult,
@@ -165,7 +172,22 @@ type LineClient = Endpoint<WsClientStack, Lines>;
 fn layer_error(e: &(dyn std::error::Error + 'static)) -> String {
     type ClientError = EndpointError<StackError<TlsError, WsError>>;
     match e.downcast_ref::<ClientError>() {
-        Some(EndpointError::Stack(StackError::Lower(e))) => format!("TLS: {e}"),
+        Some(EndpointError::Stack(StackError::Lower(e))) => {
+            let untrusted = matches!(
+                e.rustls_error(),
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+            );
+            if untrusted {
+                // The usual cause is a private CA or a self-signed certificate, and the fix a
+                // flag away.
+                format!(
+                    "{e}: the server's certificate is not signed by a CA this client \
+                     trusts (for a private CA or a self-signed certificate, give --ca PEM)"
+                )
+            } else {
+                e.to_string()
+            }
+        }
         Some(EndpointError::Stack(StackError::Upper(e))) => format!("WebSocket: {e}"),
         _ => e.to_string(),
     }
@@ -225,9 +247,10 @@ static CLI: Program = Program {
         Flag::value(
             "ca",
             "PEM",
-            "For wss://: trust this CA or self-signed certificate (or give --insecure).",
+            "For wss://: trust this CA or self-signed certificate instead of the public \
+             roots (or give --insecure).",
         )
-        .default_text("none: wss:// needs --ca or --insecure"),
+        .default_text("Mozilla's root certificates (webpki-roots), as for a public server"),
         Flag::switch(
             "insecure",
             "For wss://: accept any certificate (for tests against one's own servers only).",
@@ -245,10 +268,13 @@ static CLI: Program = Program {
              SECS (or the server closes), then close; 0 closes at once. Fractions allowed.",
         )
         .default("1"),
+        DEFLATE,
+        DEFLATE_CONTEXT,
     ],
     examples: &[
         "printf 'hello\\nworld\\n' | wss_client ws://127.0.0.1:9001/",
         "wss_client wss://127.0.0.1:9443/ --insecure",
+        "wss_client ws://127.0.0.1:9001/ --deflate",
         "printf 'ann\\nhi all\\n' | wss_client wss://127.0.0.1:8443/chat --insecure --wait 3",
     ],
 };
@@ -265,12 +291,13 @@ fn url_arg(args: &Args<'_>) -> Result<WsUrl, Error> {
 
 fn run(args: &Args<'_>) -> Result<(), Error> {
     let url = url_arg(args)?;
-    let tls = tls_config(&url, args.text("ca"), args.is_set("insecure"))?;
+    let tls = tls_config_or_public_roots(&url, args.text("ca"), args.is_set("insecure"))?;
     let linger = args.secs("wait")?;
     let config = WsConfig {
         max_message: args
             .opt("max-message")?
             .unwrap_or(client_config(0).max_message),
+        deflate: deflate_config(args)?,
         ..client_config(0)
     };
     let addr = url.socket_addr()?;

@@ -8,6 +8,9 @@
 //! layer (see `pipebuf_rustls::RustlsApi`). Prints `listening on HOST:PORT`; on
 //! SIGINT/SIGTERM open connections get close code 1000.
 //!
+//! Compression: with `--deflate`, a client's permessage-deflate offer (RFC 7692) is
+//! accepted; `--deflate-context reset` asks for no context takeover both ways.
+//!
 //! Handshake deadline: a connection whose TLS handshake *and* upgrade request are not both
 //! complete within `--handshake-timeout` of its accept is dropped, however slowly it keeps
 //! sending (the WebSocket's deadline runs from the connection's first turn, while TLS
@@ -19,6 +22,7 @@ use std::sync::Arc;
 
 use pipebuf::Stack;
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::deflate::{DEFLATE, DEFLATE_CONTEXT, deflate_config};
 use pipebuf_examples::ws::echo_server_with_deadline;
 use pipebuf_mio::{Echo, Endpoint, Server};
 use pipebuf_rustls::{RustlsApi, Tls};
@@ -66,10 +70,13 @@ static CLI: Program = Program {
             "The rustls API under the TLS layer.",
         )
         .default("buffered"),
+        DEFLATE,
+        DEFLATE_CONTEXT,
     ],
     examples: &[
         "wss_echo --addr 127.0.0.1:9443",
         "wss_echo --addr 127.0.0.1:0 --cert cert.pem --key key.pem --tls-api unbuffered",
+        "wss_echo --addr 127.0.0.1:0 --deflate",
     ],
 };
 
@@ -86,6 +93,7 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
     let addr: SocketAddr = args.get("addr")?;
     let max_message: usize = args.get("max-message")?;
     let handshake_timeout = args.secs("handshake-timeout")?;
+    let deflate = deflate_config(args)?;
     let tls = pipebuf_examples::tls::server_config(
         args.text("cert"),
         args.text("key"),
@@ -97,7 +105,7 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
         move |_| {
             let stack = Stack::new(
                 Tls::server_using(Arc::clone(&tls), api).ok()?,
-                echo_server_with_deadline(max_message, handshake_timeout),
+                echo_server_with_deadline(max_message, handshake_timeout, deflate),
             );
             Some(Endpoint::new(stack, Echo::default()))
         },

@@ -1,6 +1,6 @@
 //! Connection classes: groups of connections with their own priority and read budget.
 
-use super::ConnId;
+use super::{ConnId, DriverStats};
 
 /// Identifies a connection class of one [`Driver`](crate::Driver). Ids are never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +49,7 @@ pub(crate) struct Class {
     pub(crate) paused: bool,
     pub(crate) budget_left: usize,
     pub(crate) members: Vec<ConnId>,
+    pub(crate) stats: DriverStats,
 }
 
 impl Class {
@@ -58,6 +59,7 @@ impl Class {
             paused: false,
             budget_left: config.read_budget,
             members: Vec::new(),
+            stats: DriverStats::default(),
         }
     }
 

@@ -6,6 +6,7 @@ mod classes;
 mod conn_id;
 mod event;
 mod socket;
+mod stats;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -25,6 +26,7 @@ pub use classes::{ClassConfig, ClassId, Disposition};
 pub use conn_id::ConnId;
 pub use event::{Event, LeftReason};
 pub use socket::LocalAddr;
+pub use stats::DriverStats;
 
 use crate::{Link, LinkError, LinkStream};
 use classes::Class;
@@ -111,17 +113,6 @@ pub enum SendResult {
     Gone,
 }
 
-/// Counters since the driver started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DriverStats {
-    /// Connections accepted and given a chain.
-    pub accepted: u64,
-    /// Connections accepted and closed at once (limit reached or refused by the factory).
-    pub refused: u64,
-    /// Connections that left.
-    pub left: u64,
-}
-
 /// Builds the chain of each accepted connection, or refuses it with `None`.
 pub type ChainFactory<C> = Box<dyn FnMut(&Accepted) -> Option<C> + Send>;
 
@@ -150,6 +141,9 @@ struct Conn<C> {
     /// queued is written, input is discarded until the peer's end of stream) until this
     /// time, then leaves with the stored reason.
     draining: Option<(Instant, LeftReason)>,
+    /// The peer's address, for the records of the `log` feature.
+    #[cfg(feature = "log")]
+    peer: Option<SocketAddr>,
 }
 
 impl<C> Conn<C> {
@@ -330,14 +324,26 @@ impl<C: Chain> Driver<C> {
     ) -> io::Result<ConnId> {
         let stream = mio::net::TcpStream::connect(addr)?;
         let _ = stream.set_nodelay(true);
-        self.add_conn(Socket::Tcp(stream), Link::connecting(), chain, class, None)
+        self.add_conn(
+            Socket::Tcp(stream),
+            Link::connecting(),
+            chain,
+            class,
+            (None, Some(addr)),
+        )
     }
 
     /// Connects to a Unix socket path with `chain` on top, in `class`.
     #[cfg(unix)]
     pub fn connect_unix(&mut self, path: &Path, chain: C, class: ClassId) -> io::Result<ConnId> {
         let stream = mio::net::UnixStream::connect(path)?;
-        self.add_conn(Socket::Unix(stream), Link::connecting(), chain, class, None)
+        self.add_conn(
+            Socket::Unix(stream),
+            Link::connecting(),
+            chain,
+            class,
+            (None, None),
+        )
     }
 
     fn add_conn(
@@ -346,7 +352,7 @@ impl<C: Chain> Driver<C> {
         mut link: Link,
         chain: C,
         class: ClassId,
-        listener: Option<ListenerId>,
+        (listener, peer): (Option<ListenerId>, Option<SocketAddr>),
     ) -> io::Result<ConnId> {
         let class = if self.class(class).is_some() {
             class
@@ -379,7 +385,10 @@ impl<C: Chain> Driver<C> {
             lingering_bytes: 0,
             deadline: None,
             draining: None,
+            #[cfg(feature = "log")]
+            peer,
         };
+        log_at!(debug, "{id} joined: {}", Peer(peer));
         self.conns.insert(conn);
         self.ready.push(id);
         self.out.push_back(Event::Joined {
@@ -445,6 +454,12 @@ impl<C: Chain> Driver<C> {
     /// Counters since the driver started.
     pub fn stats(&self) -> DriverStats {
         self.stats
+    }
+
+    /// Counters of what happened to connections while they were in `class` (see
+    /// [`DriverStats`]); `None` if there is no such class.
+    pub fn class_stats(&self, class: ClassId) -> Option<DriverStats> {
+        self.class(class).map(|c| c.stats)
     }
 
     /// The next event for the application, if any.
@@ -560,9 +575,17 @@ impl<C: Chain> Driver<C> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
                 // Out of file descriptors and the like: try again at the next event.
-                Err(_) => return,
+                Err(e) => {
+                    log_at!(warn, "accept failed: {e}");
+                    return;
+                }
             };
             if self.conns.len() >= self.config.max_connections {
+                log_at!(
+                    warn,
+                    "connection refused: max_connections ({}) reached",
+                    self.config.max_connections
+                );
                 self.stats.refused += 1;
                 drop(socket);
                 continue;
@@ -586,8 +609,14 @@ impl<C: Chain> Driver<C> {
                 continue;
             };
             let class = self.accept_class;
-            match self.add_conn(socket, Link::new(), chain, class, Some(ListenerId(index))) {
-                Ok(_) => self.stats.accepted += 1,
+            let from = (Some(ListenerId(index)), peer);
+            match self.add_conn(socket, Link::new(), chain, class, from) {
+                Ok(_) => {
+                    self.stats.accepted += 1;
+                    if let Some(class) = self.class_mut(class) {
+                        class.stats.accepted += 1;
+                    }
+                }
                 Err(_) => self.stats.refused += 1,
             }
         }
@@ -625,6 +654,8 @@ impl<C: Chain> Driver<C> {
         }
         let allowance = class.as_deref().map_or(0, Class::read_allowance);
         conn.link.set_read_budget(allowance);
+        let bytes_before = (conn.link.bytes_read(), conn.link.bytes_written());
+        let events_before = self.out.len();
         let before = conn.pair.up.tripwire();
         let before_down = conn.pair.down.tripwire();
         let mut cx = Context {
@@ -661,6 +692,16 @@ impl<C: Chain> Driver<C> {
             }
         });
         let read = allowance - conn.link.read_budget_left();
+        // Only the chain adds events during a turn: its messages.
+        let traffic = (
+            conn.link.bytes_read() - bytes_before.0,
+            conn.link.bytes_written() - bytes_before.1,
+            (self.out.len() - events_before) as u64,
+        );
+        self.stats.count_traffic(traffic.0, traffic.1, traffic.2);
+        if let Some(class) = &mut class {
+            class.stats.count_traffic(traffic.0, traffic.1, traffic.2);
+        }
         if before != conn.pair.up.tripwire() || before_down != conn.pair.down.tripwire() {
             conn.last_active = now;
         }
@@ -829,7 +870,11 @@ impl<C: Chain> Driver<C> {
         }
         let _ = conn.socket.deregister(self.poll.registry());
         self.unlink_member(conn.class, conn.class_pos);
-        self.stats.left += 1;
+        log_left(id, &conn, &reason);
+        self.stats.count_left(&reason);
+        if let Some(class) = self.class_mut(conn.class) {
+            class.stats.count_left(&reason);
+        }
         self.out.push_back(Event::Left {
             id,
             class: conn.class,
@@ -1018,6 +1063,11 @@ impl<C: Chain> Driver<C> {
             }
         }
         self.shutdown_deadline = Some(deadline);
+        log_at!(
+            info,
+            "shutting down: {} connections to finish",
+            self.conns.len()
+        );
         for id in self.conns.ids() {
             self.close(id);
         }
@@ -1026,6 +1076,35 @@ impl<C: Chain> Driver<C> {
     /// Whether a shutdown has finished: no connections left.
     pub fn is_shut_down(&self) -> bool {
         self.shutdown_deadline.is_some() && self.conns.len() == 0
+    }
+}
+
+/// Records a connection's end: at `debug` for what peers cause every day (a failed
+/// handshake too, since any peer can cause one), louder for what points at a bug.
+fn log_left<C>(id: ConnId, conn: &Conn<C>, reason: &LeftReason) {
+    #[cfg(feature = "log")]
+    let peer = Peer(conn.peer);
+    #[cfg(not(feature = "log"))]
+    let peer = {
+        let _ = conn;
+        Peer(None)
+    };
+    match reason {
+        LeftReason::Unsettled => log_at!(error, "{id} from {peer} left: {reason}"),
+        LeftReason::ShutdownDeadline => log_at!(info, "{id} from {peer} left: {reason}"),
+        _ => log_at!(debug, "{id} from {peer} left: {reason}"),
+    }
+}
+
+/// A peer address in a record: `unknown` for Unix sockets and failed lookups.
+struct Peer(Option<SocketAddr>);
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(addr) => addr.fmt(f),
+            None => f.write_str("unknown"),
+        }
     }
 }
 

@@ -136,6 +136,8 @@ pub struct Link {
     aborted: bool,
     read_chunk: usize,
     read_budget: usize,
+    bytes_read: u64,
+    bytes_written: u64,
 }
 
 impl Default for Link {
@@ -156,7 +158,19 @@ impl Link {
             aborted: false,
             read_chunk: DEFAULT_READ_CHUNK,
             read_budget: usize::MAX,
+            bytes_read: 0,
+            bytes_written: 0,
         }
+    }
+
+    /// Bytes read from the socket so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Bytes written to the socket so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
     }
 
     /// A link for a socket whose non-blocking connect is in progress. Outgoing data waits
@@ -301,7 +315,7 @@ impl Link {
         }
         while self.writable && !io.rd.is_empty() {
             match io.rd.write_to(stream) {
-                Ok(WriteStatus::Wrote(_)) => (),
+                Ok(WriteStatus::Wrote(n)) => self.bytes_written += n as u64,
                 Ok(WriteStatus::WouldBlock) => self.writable = false,
                 Ok(WriteStatus::Empty) => break,
                 Err(e) if is_peer_gone(&e) => self.peer_gone(io),
@@ -343,10 +357,12 @@ impl Link {
             match io.wr.read_from(stream, max) {
                 Ok(ReadStatus::Read(n)) => {
                     self.read_budget = self.read_budget.saturating_sub(n);
+                    self.bytes_read += n as u64;
                     got_data = true;
                 }
                 Ok(ReadStatus::Partial(n)) => {
                     self.read_budget = self.read_budget.saturating_sub(n);
+                    self.bytes_read += n as u64;
                     got_data = true;
                     if !self.read_closed {
                         // A stream socket that gave less than asked has an empty receive

@@ -24,8 +24,8 @@
 //!
 //! The application sees the [`UpgradeRequest`] (path, `Origin`, offered subprotocols, every
 //! header) and answers with a [`Decision`]: accept, perhaps with one of the offered
-//! subprotocols ([`write_accept`] refuses any other), or reject with a status such as 403 for
-//! an unwelcome `Origin`.
+//! subprotocols ([`write_accept`] refuses any other) and extra response headers, or reject
+//! with a status such as 403 for an unwelcome `Origin` ([`crate::origin`] decides that one).
 //!
 //! # Client side
 //!

@@ -6,6 +6,7 @@ use super::request::UpgradeRequest;
 use super::syntax::{is_field_value, is_token};
 use super::write::Writer;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// The application's answer to an [`UpgradeRequest`], e.g. from a callback
 /// `FnMut(&UpgradeRequest) -> Decision`.
@@ -21,6 +22,11 @@ use alloc::string::String;
 ///         return Decision::Reject(404);
 ///     }
 ///     let subprotocol = request.pick_subprotocol(&["chat.v2", "chat"]).map(String::from);
+///     if request.path() == "/chat" && request.headers().get("cookie").is_none() {
+///         // A first visit: open it, and hand out a session cookie with the 101.
+///         let cookie = ("Set-Cookie".into(), "session=1; Secure; HttpOnly".into());
+///         return Decision::AcceptWith { subprotocol, headers: vec![cookie] };
+///     }
 ///     Decision::Accept { subprotocol }
 /// }
 /// ```
@@ -31,9 +37,41 @@ pub enum Decision {
         /// The subprotocol to speak: one the client offered, or `None` to name none.
         subprotocol: Option<String>,
     },
+    /// Open the WebSocket with extra header fields in the `101` response, such as
+    /// `Set-Cookie` ([`write_accept`]'s `extra_headers`).
+    ///
+    /// A header that [`write_accept`] refuses (a name that is not a token or that the
+    /// handshake writes itself, a value with a line break) is an application bug: the
+    /// [`WebSocket`](crate::WebSocket) answers 500 instead and reports
+    /// [`WsError::Refused(500)`](crate::WsError::Refused), as for an unoffered
+    /// subprotocol.
+    AcceptWith {
+        /// The subprotocol to speak: one the client offered, or `None` to name none.
+        subprotocol: Option<String>,
+        /// `(name, value)` pairs, written in this order after the handshake's fields.
+        headers: Vec<(String, String)>,
+    },
     /// Refuse with this HTTP status (a 4xx or 5xx, e.g. 403 for an unwelcome `Origin`), then
     /// close ([`write_reject`]).
     Reject(u16),
+}
+
+/// What an acceptance carries: the subprotocol and the extra header fields.
+pub(crate) type Acceptance = (Option<String>, Vec<(String, String)>);
+
+impl Decision {
+    /// The subprotocol and extra headers of an acceptance, or the status of a refusal: the
+    /// two ways to accept answered alike.
+    pub(crate) fn into_outcome(self) -> Result<Acceptance, u16> {
+        match self {
+            Decision::Accept { subprotocol } => Ok((subprotocol, Vec::new())),
+            Decision::AcceptWith {
+                subprotocol,
+                headers,
+            } => Ok((subprotocol, headers)),
+            Decision::Reject(status) => Err(status),
+        }
+    }
 }
 
 /// Fields the handshake writes itself, which extra headers may not name: they would
@@ -256,6 +294,21 @@ mod tests {
         let response =
             accept(None, &[("Set-Cookie", "id=1; Secure"), ("X-A", "")]).expect("written");
         assert!(response.ends_with(b"xOo=\r\nSet-Cookie: id=1; Secure\r\nX-A: \r\n\r\n"));
+    }
+
+    #[test]
+    fn both_ways_to_accept_give_their_subprotocol_and_headers_and_a_rejection_its_status() {
+        let plain = Decision::Accept {
+            subprotocol: Some("chat".into()),
+        };
+        assert_eq!(plain.into_outcome(), Ok((Some("chat".into()), Vec::new())));
+        let headers = alloc::vec![("Set-Cookie".into(), "id=1".into())];
+        let with = Decision::AcceptWith {
+            subprotocol: None,
+            headers: headers.clone(),
+        };
+        assert_eq!(with.into_outcome(), Ok((None, headers)));
+        assert_eq!(Decision::Reject(403).into_outcome(), Err(403));
     }
 
     #[test]
