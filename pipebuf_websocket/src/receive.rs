@@ -403,6 +403,15 @@ impl Receiver {
             }
             let available = (rd.len() as u64).min(frame.remaining) as usize;
             if available == 0 {
+                // What the inflater holds back comes out now, not with the next payload
+                // bytes: the application gets what can be decoded while the rest of the
+                // frame is awaited, and sees it (and its errors) however the bytes arrive.
+                if let Inflation::Payload { full: true, .. } = inflation
+                    && let Some((step, _)) = self.inflate_record(&[], wr, false)?
+                    && step.written > 0
+                {
+                    continue;
+                }
                 return Ok(Step::Blocked);
             }
             if let Inflation::Ended { .. } = inflation {
@@ -447,8 +456,11 @@ impl Receiver {
             match inflation {
                 Inflation::Payload { full: true, .. } => {
                     if self.inflate_record(&[], wr, false)?.is_none() {
-                        // No room: it comes out with the next frame's payload.
-                        return Ok(Step::Done);
+                        // No room: wait for it, as an uncompressed frame waits until its
+                        // payload is out. Reading on would meet a ping, a close or a bad
+                        // header behind this frame before or after its output (and that
+                        // output's own errors) depending on how the bytes arrived.
+                        return Ok(Step::Blocked);
                     }
                 }
                 Inflation::Payload { full: false, .. } | Inflation::Ended { .. } => {
@@ -521,22 +533,28 @@ impl Receiver {
         let step = inflater
             .inflate(input, body)
             .map_err(|_| WsError::BadCompressedData)?;
+        let output = &body[..step.written];
+        if message.kind == MessageKind::Text {
+            // The bytes within the limit are checked first: a UTF-8 error among them comes
+            // before the message passes the limit, however the output fell into records
+            // (else a large record would report the size, and the same bytes in smaller
+            // records the UTF-8 error).
+            let within = self.max_message.saturating_sub(inflated);
+            let within = usize::try_from(within).map_or(output.len(), |w| w.min(output.len()));
+            self.utf8
+                .feed(&output[..within])
+                .map_err(|_| WsError::Frame(crate::frame::FrameError::InvalidUtf8))?;
+        }
         let inflated = inflated + step.written as u64;
         if inflated > self.max_message {
             return Err(WsError::MessageTooBig);
         }
-        let output = &body[..step.written];
         let full = step.written == out_len;
         let ended_message = ending && (step.ended || (step.consumed == input.len() && !full));
-        if message.kind == MessageKind::Text {
+        if message.kind == MessageKind::Text && ended_message {
             self.utf8
-                .feed(output)
+                .finish()
                 .map_err(|_| WsError::Frame(crate::frame::FrameError::InvalidUtf8))?;
-            if ended_message {
-                self.utf8
-                    .finish()
-                    .map_err(|_| WsError::Frame(crate::frame::FrameError::InvalidUtf8))?;
-            }
         }
         if step.written > 0 || ended_message {
             // (u32: `out_len` is at most INFLATE_STEP.)
@@ -555,5 +573,129 @@ impl Receiver {
             _ => Inflation::Payload { inflated, full },
         });
         Ok(Some((step, ended_message)))
+    }
+}
+
+#[cfg(test)]
+#[cfg(feature = "deflate")]
+mod tests {
+    use super::*;
+    use crate::deflate::ContextTakeover;
+    use crate::message::read_chunk;
+    use pipebuf::PipeBuf;
+
+    fn put_frame(input: &mut PipeBuf<u8>, fin: bool, rsv: u8, opcode: OpCode, payload: &[u8]) {
+        let header = FrameHeader {
+            fin,
+            rsv,
+            opcode,
+            mask: None,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; crate::frame::MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        let mut wr = input.wr();
+        wr.append(&head[..n]).expect("room");
+        wr.append(payload).expect("room");
+    }
+
+    #[test]
+    fn output_the_inflater_holds_back_comes_out_before_the_next_frame_is_read() {
+        // 4000 bytes from a few dozen: the inflater takes the whole frame at once and holds
+        // back what the 64-byte message buffer cannot take; a ping follows, then the
+        // message's empty last frame.
+        let data = [b'a'; 4000];
+        let compressed = miniz_oxide::deflate::compress_to_vec(&data, 6);
+        let mut input = PipeBuf::<u8>::new();
+        put_frame(&mut input, false, RSV1, OpCode::Binary, &compressed);
+        put_frame(&mut input, true, 0, OpCode::Ping, b"");
+        put_frame(&mut input, true, 0, OpCode::Continuation, b"");
+        let mut receiver = Receiver::new(false, 1 << 20);
+        receiver.inflate_with(Inflater::new(ContextTakeover::Keep));
+        let mut out = PipeBuf::<u8>::with_limits(64, 64);
+        let mut delivered = 0;
+        for _ in 0..1000 {
+            let control = receiver
+                .receive(&mut input.rd(), &mut out.wr())
+                .expect("valid frames");
+            let mut rd = out.rd();
+            while let Ok(Some(chunk)) = read_chunk(&rd) {
+                delivered += chunk.data.len();
+                let len = chunk.record_len;
+                rd.consume(len).expect("a whole record");
+            }
+            if let Some(control) = control {
+                assert_eq!(control, Control::Ping(Vec::new()));
+                assert_eq!(delivered, data.len(), "the ping was read before the output");
+                return;
+            }
+        }
+        panic!("the ping never came");
+    }
+
+    #[test]
+    fn output_ready_in_the_inflater_comes_out_while_the_rest_of_the_frame_is_awaited() {
+        // The frame announces 100 bytes more than arrive: the 4000 bytes its first part
+        // inflates to reach the 64-byte message buffer as it is read, without more input.
+        let data = [b'a'; 4000];
+        let compressed = miniz_oxide::deflate::compress_to_vec(&data, 6);
+        let mut input = PipeBuf::<u8>::new();
+        let header = FrameHeader {
+            fin: true,
+            rsv: RSV1,
+            opcode: OpCode::Binary,
+            mask: None,
+            payload_len: compressed.len() as u64 + 100,
+        };
+        let mut head = [0u8; crate::frame::MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        input.wr().append(&head[..n]).expect("room");
+        input.wr().append(&compressed).expect("room");
+        let mut receiver = Receiver::new(false, 1 << 20);
+        receiver.inflate_with(Inflater::new(ContextTakeover::Keep));
+        let mut out = PipeBuf::<u8>::with_limits(64, 64);
+        let mut delivered = 0;
+        for _ in 0..1000 {
+            receiver
+                .receive(&mut input.rd(), &mut out.wr())
+                .expect("valid so far");
+            let mut rd = out.rd();
+            while let Ok(Some(chunk)) = read_chunk(&rd) {
+                delivered += chunk.data.len();
+                let len = chunk.record_len;
+                rd.consume(len).expect("a whole record");
+            }
+        }
+        assert_eq!(delivered, data.len());
+    }
+
+    /// Feeds a compressed text message of an invalid byte and then 1000 ASCII bytes to a
+    /// receiver with `max_message` 100 whose message buffer holds `room` bytes; returns the
+    /// error.
+    fn invalid_text_over_the_limit(room: usize) -> WsError {
+        let mut data = alloc::vec![0xff];
+        data.extend_from_slice(&[b'a'; 1000]);
+        let compressed = miniz_oxide::deflate::compress_to_vec(&data, 6);
+        let mut input = PipeBuf::<u8>::new();
+        put_frame(&mut input, true, RSV1, OpCode::Text, &compressed);
+        let mut receiver = Receiver::new(false, 100);
+        receiver.inflate_with(Inflater::new(ContextTakeover::Keep));
+        let mut out = PipeBuf::<u8>::with_limits(room, room);
+        for _ in 0..1000 {
+            if let Err(e) = receiver.receive(&mut input.rd(), &mut out.wr()) {
+                return e;
+            }
+            out.rd().consume_all();
+        }
+        panic!("no error");
+    }
+
+    #[test]
+    fn a_utf8_error_within_the_limit_is_reported_before_the_size_however_large_the_record() {
+        let utf8 = WsError::Frame(crate::frame::FrameError::InvalidUtf8);
+        // A 4096-byte buffer takes all 101 bytes that pass the limit in one record; a 16-byte
+        // one takes 11 at a time.
+        assert_eq!(invalid_text_over_the_limit(4096), utf8);
+        assert_eq!(invalid_text_over_the_limit(16), utf8);
     }
 }

@@ -100,3 +100,8 @@ fn every_saved_codec_input_replays_without_a_panic() {
 fn every_saved_websocket_stack_input_replays_without_a_panic() {
     replay("ws_stack");
 }
+
+#[test]
+fn every_saved_permessage_deflate_input_replays_without_a_panic() {
+    replay("ws_deflate");
+}

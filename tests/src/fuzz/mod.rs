@@ -24,6 +24,7 @@ pub mod reqresp_matchers;
 pub mod tls_client;
 pub mod tls_server;
 pub mod ws_client_frames;
+pub mod ws_deflate;
 pub mod ws_server_frames;
 pub mod ws_stack;
 
@@ -43,4 +44,5 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("codecs", codecs::run),
     ("reqresp_matchers", reqresp_matchers::run),
     ("ws_stack", ws_stack::run),
+    ("ws_deflate", ws_deflate::run),
 ];
