@@ -53,6 +53,9 @@ const PROGRAMS: &[(&str, &[&str])] = &[
             "max-size",
             "messages",
             "reconnect-every",
+            "payload",
+            "deflate",
+            "deflate-context",
         ],
     ),
     (

@@ -13,8 +13,9 @@ use pipebuf_tests::{
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The JSON keys `load` prints, in order.
-const KEYS: [&str; 7] = [
+/// The JSON keys `load` prints, in order (without `--server-pid`, `--messages` or
+/// `--reconnect-every`).
+const KEYS: [&str; 10] = [
     "msgs_per_sec",
     "mib_per_sec",
     "p50_us",
@@ -22,6 +23,9 @@ const KEYS: [&str; 7] = [
     "connections",
     "size",
     "errors",
+    "wire_sent_per_msg",
+    "wire_received_per_msg",
+    "payload_per_msg",
 ];
 
 fn load(args: &[&str]) -> Output {
@@ -53,6 +57,8 @@ fn check_run(out: &Output, connections: f64, size: f64) -> Vec<f64> {
         (connections, size, 0.0),
         "{fields:?}; {stderr}"
     );
+    // Fixed-size messages: the payload per message is the size.
+    assert_eq!(v[9], size, "{fields:?}");
     v
 }
 
@@ -70,7 +76,11 @@ fn load_against_ws_echo_counts_messages_with_no_errors() {
         "--in-flight",
         "2",
     ]);
-    check_run(&out, 4.0, 64.0);
+    let v = check_run(&out, 4.0, 64.0);
+    // Uncompressed binary messages of 64 bytes: a 6-byte masked header out, 2 bytes back
+    // (and a share of the close handshake).
+    assert!((70.0..72.0).contains(&v[7]), "wire_sent_per_msg {v:?}");
+    assert!((66.0..68.0).contains(&v[8]), "wire_received_per_msg {v:?}");
     // Messages larger than one chunk record stream through too.
     let out = load(&[
         "--url",
@@ -336,4 +346,72 @@ fn load_reconnect_mode_opens_new_connections_and_checks_every_echo() {
     );
     let status = server.stop("TERM", TIMEOUT).unwrap();
     assert!(status.success(), "{status}");
+}
+
+#[test]
+fn load_sends_json_text_compressed_against_ws_echo_with_deflate_and_counts_the_wire_bytes() {
+    let mut server = Server::start("ws_echo", &["--addr", "127.0.0.1:0", "--deflate"]).unwrap();
+    let url = format!("ws://{}/", server.addr);
+    let mut wire = Vec::new();
+    for context in ["keep", "reset"] {
+        let out = load(&[
+            "--url",
+            &url,
+            "--duration",
+            "1",
+            "--connections",
+            "3",
+            "--in-flight",
+            "2",
+            "--size",
+            "1024",
+            "--payload",
+            "json",
+            "--deflate",
+            "--deflate-context",
+            context,
+        ]);
+        let v = check_run(&out, 3.0, 1024.0);
+        // Compressed both ways: far fewer bytes on the wire than the payload.
+        assert!(v[7] > 0.0 && v[7] < 0.8 * v[9], "{context}: sent {v:?}");
+        assert!(v[8] > 0.0 && v[8] < 0.8 * v[9], "{context}: received {v:?}");
+        wire.push(v[7]);
+    }
+    // Keeping the window between messages compresses better than starting afresh.
+    assert!(wire[0] < wire[1], "keep {} vs reset {}", wire[0], wire[1]);
+    // Uncompressed JSON text costs the payload plus the frame headers.
+    let out = load(&[
+        "--url",
+        &url,
+        "--duration",
+        "1",
+        "--connections",
+        "2",
+        "--size",
+        "1024",
+        "--payload",
+        "json",
+    ]);
+    let v = check_run(&out, 2.0, 1024.0);
+    assert!(v[7] >= 1024.0 + 8.0 && v[8] >= 1024.0 + 4.0, "{v:?}");
+    let status = server.stop("TERM", TIMEOUT).unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn load_rejects_a_bad_payload_and_a_context_without_deflate() {
+    for (args, message) in [
+        (&["--payload", "xml"][..], "--payload needs binary or json"),
+        (
+            &["--deflate-context", "reset"][..],
+            "--deflate-context needs --deflate",
+        ),
+    ] {
+        let mut all = vec!["--url", "ws://127.0.0.1:1/"];
+        all.extend_from_slice(args);
+        let out = load(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
 }

@@ -1,6 +1,6 @@
 //! `load`: a WebSocket load generator built on pipebuf itself: N client connections on one
 //! pipebuf_mio `Driver` (outgoing, with `connect_tcp`), each a (`Tls` client →) `WebSocket`
-//! client chain that keeps K binary messages in flight against an echo server, checks every
+//! client chain that keeps K messages (binary, or JSON-like text) in flight against an echo server, checks every
 //! echo byte for byte and measures each message's round trip.
 //!
 //! ```text
@@ -13,7 +13,9 @@
 //! Flags: see `load --help` ([`CLI`]). TLS session resumption is off with `--ca` and
 //! `--insecure` alike. `--server-pid PID` reads the server's CPU time from
 //! `/proc/PID/task/*/schedstat`. `--handshakes` prints
-//! `{"handshakes_per_sec":..,"connections":..,"errors":..}`. With `--messages` or
+//! `{"handshakes_per_sec":..,"connections":..,"errors":..}`. `--payload json` sends JSON-like
+//! text messages instead of binary ones (see [`json_message`]); `--deflate` (and
+//! `--deflate-context`) offers permessage-deflate. With `--messages` or
 //! `--reconnect-every` the JSON line ends with `"messages":..` (every echo checked, in or
 //! after the window) and `"opened":..` (connections that opened, reconnections included).
 //!
@@ -24,10 +26,19 @@
 //! outstanding echoes and closes with the close handshake. Prints exactly one JSON line:
 //!
 //! ```text
-//! {"msgs_per_sec":..,"mib_per_sec":..,"p50_us":..,"p99_us":..,"connections":16,"size":64,"errors":0}
+//! {"msgs_per_sec":..,"mib_per_sec":..,"p50_us":..,"p99_us":..,"connections":16,"size":64,"errors":0,
+//!  "wire_sent_per_msg":..,"wire_received_per_msg":..,"payload_per_msg":..}
 //! ```
 //!
-//! `mib_per_sec` is echoed payload in one direction (messages × size / s / MiB). `errors`
+//! (one line; with `--server-pid` the server's CPU fields come before the `wire_` ones).
+//! `mib_per_sec` is echoed payload in one direction (messages × size / s / MiB).
+//! `wire_sent_per_msg` and `wire_received_per_msg` are the bytes this client's sockets wrote
+//! and read (the driver's counters: WebSocket frames, compressed or not, and TLS records)
+//! from the start of the window until the last connection closed, per echo checked (so the
+//! close handshakes, and with `--reconnect-every` the new connections' handshakes, are
+//! included); `payload_per_msg` is the payload of those echoes per message: the ratio of
+//! the two is what compression saves on the wire. They are measured on the client, so they
+//! are the same whatever the server. `errors`
 //! counts connections that failed: connect, TLS or handshake errors, wrong echoes, echoes
 //! still missing 10 s after the time was up, a broken close. The first few are described on
 //! stderr. Exit status: 1 if any echo was wrong or no connection could be opened (the JSON
@@ -42,12 +53,14 @@ use std::time::{Duration, Instant};
 
 use pipebuf::{EofKind, Layer, PBufRdWr, PipeBufPair, StackError, Time};
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::deflate::{DEFLATE, DEFLATE_CONTEXT, deflate_config};
 use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
 use pipebuf_examples::{process_cpu_secs, server_cpu_json, server_pid_flag};
 use pipebuf_mio::{Chain, ClassId, ConnId, Context, Driver, DriverConfig, Event, LeftReason};
 use pipebuf_rustls::TlsError;
-use pipebuf_websocket::WsError;
+use pipebuf_websocket::deflate::DeflateConfig;
 use pipebuf_websocket::message::{MessageKind, read_chunk, write_chunk_some};
+use pipebuf_websocket::{WsConfig, WsError};
 
 /// How long the connections may take to open, and how long outstanding echoes and the
 /// close handshakes may take once the time is up.
@@ -55,23 +68,37 @@ const GRACE: Duration = Duration::from_secs(10);
 /// Largest chunk record written at once: large messages stream through in pieces.
 const CHUNK: usize = 64 * 1024;
 
+/// What the messages carry (`--payload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Payload {
+    /// Binary messages, slices of one pseudo-random pattern (incompressible).
+    Binary,
+    /// Text messages of JSON-like records (see [`json_message`]), generated per message.
+    Json,
+}
+
 /// The message bytes: message `seq` of connection `conn` is a slice of `bytes` starting at
-/// an offset that depends on both, of a length between `size` and `max_size` that depends
-/// on both too.
+/// an offset that depends on both (binary), or JSON-like text generated from both (JSON), of
+/// a length between `size` and `max_size` that depends on both too.
 #[derive(Debug)]
 struct Pattern {
     bytes: Vec<u8>,
     size: usize,
     max_size: usize,
+    payload: Payload,
 }
 
 impl Pattern {
     /// Distinct starting offsets.
     const SHIFTS: usize = 251;
 
-    fn new(size: usize, max_size: usize) -> Self {
+    fn new(size: usize, max_size: usize, payload: Payload) -> Self {
         let mut x: u32 = 0x2545_f491;
-        let bytes = (0..max_size + Self::SHIFTS)
+        let pattern_len = match payload {
+            Payload::Binary => max_size + Self::SHIFTS,
+            Payload::Json => 0,
+        };
+        let bytes = (0..pattern_len)
             .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 17;
@@ -83,6 +110,15 @@ impl Pattern {
             bytes,
             size,
             max_size,
+            payload,
+        }
+    }
+
+    /// The kind the messages are sent as (and must come back as).
+    fn kind(&self) -> MessageKind {
+        match self.payload {
+            Payload::Binary => MessageKind::Binary,
+            Payload::Json => MessageKind::Text,
         }
     }
 
@@ -109,10 +145,138 @@ impl Pattern {
         (len as usize).clamp(self.size, self.max_size)
     }
 
+    /// A binary message: a slice of the pattern. (JSON messages: [`Pattern::json`].)
     fn message(&self, conn: usize, seq: u64) -> &[u8] {
         let shift = (seq as usize).wrapping_mul(7).wrapping_add(conn) % Self::SHIFTS;
         &self.bytes[shift..shift + self.len(conn, seq)]
     }
+
+    /// A JSON message, generated: the caller keeps it until its echo is checked.
+    fn json(&self, conn: usize, seq: u64) -> Vec<u8> {
+        json_message(conn, seq, self.len(conn, seq))
+    }
+}
+
+/// A small deterministic generator (xorshift64*), seeded per message.
+struct Rng(u64);
+
+impl Rng {
+    fn new(conn: usize, seq: u64) -> Self {
+        // splitmix64 of (conn, seq), never 0.
+        let mut z = (conn as u64)
+            .wrapping_mul(0xd1b5_4a32_d192_ed03)
+            .wrapping_add(seq.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n` (n > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, words: &[&'a str]) -> &'a str {
+        words[self.below(words.len() as u64) as usize]
+    }
+}
+
+/// Message `seq` of connection `conn` with `--payload json`: exactly `len` bytes of ASCII
+/// text, a JSON array of event records as an API might send them (the same keys in every
+/// record, values that vary: ids, timestamps, names and words from small vocabularies,
+/// amounts, flags), padded with spaces before the closing `]`. Where not even one record
+/// fits, the brackets hold a prefix of one; under 2 bytes, spaces. Deterministic, so that an echo can be checked byte for
+/// byte.
+fn json_message(conn: usize, seq: u64, len: usize) -> Vec<u8> {
+    const USERS: [&str; 12] = [
+        "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
+        "mallory", "oscar",
+    ];
+    const EVENTS: [&str; 8] = [
+        "page_view",
+        "click",
+        "add_to_cart",
+        "checkout",
+        "login",
+        "logout",
+        "search",
+        "scroll",
+    ];
+    const PAGES: [&str; 8] = [
+        "/",
+        "/products",
+        "/products/item",
+        "/cart",
+        "/account",
+        "/help",
+        "/search",
+        "/blog",
+    ];
+    const TAGS: [&str; 10] = [
+        "mobile",
+        "desktop",
+        "beta",
+        "returning",
+        "new",
+        "promo",
+        "eu",
+        "us",
+        "ab_test",
+        "vip",
+    ];
+    use std::io::Write as _;
+    if len < 2 {
+        return vec![b' '; len];
+    }
+    let mut rng = Rng::new(conn, seq);
+    let mut out = Vec::with_capacity(len);
+    let mut record = Vec::with_capacity(256);
+    out.push(b'[');
+    let mut id = 1_000_000 + rng.below(9_000_000);
+    let mut ts = 1_700_000_000_000 + rng.below(100_000_000_000);
+    loop {
+        record.clear();
+        if out.len() > 1 {
+            record.push(b',');
+        }
+        id += 1 + rng.below(50);
+        ts += rng.below(5_000);
+        let amount = rng.below(100_000);
+        // Writing into a Vec cannot fail.
+        let _ = write!(
+            record,
+            "{{\"id\":{id},\"user\":\"{}_{}\",\"event\":\"{}\",\"page\":\"{}\",\
+             \"ts\":{ts},\"amount\":{}.{:02},\"currency\":\"EUR\",\"ok\":{},\
+             \"tags\":[\"{}\",\"{}\"]}}",
+            rng.pick(&USERS),
+            rng.below(1000),
+            rng.pick(&EVENTS),
+            rng.pick(&PAGES),
+            amount / 100,
+            amount % 100,
+            rng.below(8) != 0,
+            rng.pick(&TAGS),
+            rng.pick(&TAGS),
+        );
+        if out.len() + record.len() + 1 > len {
+            break;
+        }
+        out.extend_from_slice(&record);
+    }
+    if out.len() == 1 {
+        // Not even one record fits: a prefix of one (JSON-like, if not JSON).
+        out.extend_from_slice(&record[..len - 2]);
+    }
+    out.resize(len - 1, b' ');
+    out.push(b']');
+    out
 }
 
 /// What ends a load connection with an error.
@@ -187,6 +351,8 @@ struct Done {
     bytes: u64,
     /// Every echo checked, counted or not.
     echoed: u64,
+    /// Payload bytes of every echo checked.
+    echoed_bytes: u64,
 }
 
 /// One load connection: the client stack, the pair of message records above it (`top`,
@@ -214,6 +380,11 @@ struct LoadState {
     rx_off: usize,
     /// When each message not yet echoed was started.
     started: VecDeque<Instant>,
+    /// With `--payload json`: each message started and not yet echoed whole (the last one
+    /// is the one being written).
+    json: VecDeque<Vec<u8>>,
+    /// Payload bytes of every echo checked.
+    echoed_bytes: u64,
     latencies: Vec<u64>,
     /// Payload bytes of the messages in `latencies`.
     bytes: u64,
@@ -248,6 +419,8 @@ impl LoadState {
             rx_seq: 0,
             rx_off: 0,
             started: VecDeque::new(),
+            json: VecDeque::new(),
+            echoed_bytes: 0,
             latencies: Vec::new(),
             bytes: 0,
             limit,
@@ -274,7 +447,7 @@ fn check_echoes(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> Result<bool, Cl
             0
         };
         let end = conn.rx_off + chunk.data.len();
-        if chunk.kind != MessageKind::Binary {
+        if chunk.kind != conn.pattern.kind() {
             return Err(ClientError::Mismatch(format!(
                 "echo {seq} came back as {:?}",
                 chunk.kind
@@ -285,7 +458,11 @@ fn check_echoes(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> Result<bool, Cl
                 "echo {seq} has {end} bytes, only {sent_up_to} were sent"
             )));
         }
-        let expected = &conn.pattern.message(conn.index, seq)[conn.rx_off..end];
+        let message = match conn.pattern.payload {
+            Payload::Binary => conn.pattern.message(conn.index, seq),
+            Payload::Json => conn.json.front().map_or(&[][..], Vec::as_slice),
+        };
+        let expected = &message[conn.rx_off..end];
         if chunk.data != expected {
             return Err(ClientError::Mismatch(format!(
                 "echo {seq} differs in bytes {}..{end}",
@@ -313,6 +490,10 @@ fn check_echoes(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> Result<bool, Cl
             }
             conn.rx_seq += 1;
             conn.rx_off = 0;
+            conn.echoed_bytes += size as u64;
+            if conn.pattern.payload == Payload::Json {
+                conn.json.pop_front();
+            }
         }
     }
     Ok(active)
@@ -332,10 +513,18 @@ fn send_messages(conn: &mut LoadState, app: &mut PBufRdWr<'_>) -> bool {
             conn.writing = true;
             conn.tx_off = 0;
             conn.started.push_back(Instant::now());
+            if conn.pattern.payload == Payload::Json {
+                let message = conn.pattern.json(conn.index, conn.tx_seq);
+                conn.json.push_back(message);
+            }
         }
-        let message = conn.pattern.message(conn.index, conn.tx_seq);
+        let message = match conn.pattern.payload {
+            Payload::Binary => conn.pattern.message(conn.index, conn.tx_seq),
+            Payload::Json => conn.json.back().map_or(&[][..], Vec::as_slice),
+        };
         let rest = &message[conn.tx_off..];
-        let Ok((n, fin)) = write_chunk_some(&mut app.wr, MessageKind::Binary, rest, CHUNK) else {
+        let kind = conn.pattern.kind();
+        let Ok((n, fin)) = write_chunk_some(&mut app.wr, kind, rest, CHUNK) else {
             break;
         };
         active = true;
@@ -399,6 +588,7 @@ impl Chain for LoadConn {
                 latencies: std::mem::take(&mut st.latencies),
                 bytes: st.bytes,
                 echoed: st.rx_seq,
+                echoed_bytes: st.echoed_bytes,
             }));
             app.wr.close();
             active = true;
@@ -462,6 +652,10 @@ struct Settings {
     limit: Option<u64>,
     /// `--reconnect-every`: a slot whose connection sent its messages opens a new one.
     reconnect: bool,
+    /// `--payload`.
+    payload: Payload,
+    /// `--deflate`, `--deflate-context`: the permessage-deflate offer, if any.
+    deflate: Option<DeflateConfig>,
 }
 
 /// What the run measures.
@@ -479,10 +673,11 @@ enum Mode {
 static CLI: Program = Program {
     name: "load",
     about: "a WebSocket load generator built on pipebuf itself: N client connections on one \
-            pipebuf_mio Driver, each keeping K binary messages in flight against an echo \
-            server, checking every echo byte for byte and measuring each round trip. All \
-            connections open before the clock starts. Prints one JSON line \
-            (msgs_per_sec, mib_per_sec, p50_us, p99_us, connections, size, errors); exits 1 if an echo was wrong or \
+            pipebuf_mio Driver, each keeping K messages (binary, or JSON-like text) in flight \
+            against an echo server, checking every echo byte for byte and measuring each \
+            round trip. All connections open before the clock starts. Prints one JSON line \
+            (msgs_per_sec, mib_per_sec, p50_us, p99_us, connections, size, errors, \
+            wire_sent_per_msg, wire_received_per_msg, payload_per_msg); exits 1 if an echo was wrong or \
             no connection could be opened (the JSON is printed anyway).",
     operand: None,
     flags: &[
@@ -547,9 +742,20 @@ static CLI: Program = Program {
              one, for --duration.",
         )
         .default_text("never"),
+        Flag::value(
+            "payload",
+            "binary|json",
+            "What the messages carry: `binary`, pseudo-random bytes (incompressible) in binary \
+             messages; `json`, JSON-like text of the same sizes in text messages (records with \
+             the same keys and varying values, different per connection and message).",
+        )
+        .default("binary"),
+        DEFLATE,
+        DEFLATE_CONTEXT,
     ],
     examples: &[
         "load --url ws://127.0.0.1:9001/ --connections 16 --size 1024",
+        "load --url ws://127.0.0.1:9001/ --payload json --size 1024 --deflate",
         "load --url wss://127.0.0.1:9443/ --insecure --in-flight 4 --duration 10",
         "load --url ws://127.0.0.1:9001/ --handshakes --server-pid 1234",
     ],
@@ -612,6 +818,16 @@ fn settings(args: &Args<'_>) -> Result<Settings, Error> {
             "--messages and --reconnect-every need the echo mode",
         ));
     }
+    let payload = match args.get::<String>("payload")?.as_str() {
+        "binary" => Payload::Binary,
+        "json" => Payload::Json,
+        other => {
+            return Err(Error::usage(format!(
+                "--payload needs binary or json, got {other:?}"
+            )));
+        }
+    };
+    let deflate = deflate_config(args)?;
     Ok(Settings {
         url,
         tls,
@@ -624,6 +840,8 @@ fn settings(args: &Args<'_>) -> Result<Settings, Error> {
         mode,
         limit,
         reconnect,
+        payload,
+        deflate,
     })
 }
 
@@ -635,6 +853,11 @@ struct Tally {
     bytes: u64,
     /// Every echo checked, in the window or not.
     echoed: u64,
+    /// Payload bytes of every echo checked.
+    echoed_bytes: u64,
+    /// Echo mode: bytes the sockets wrote and read from the start of the window until the
+    /// last connection closed (the driver's counters: TCP payload, TLS records included).
+    wire: Option<(u64, u64)>,
     /// With `--messages`: from the start of the window until the last connection was done.
     elapsed: Option<Duration>,
     errors: usize,
@@ -683,11 +906,11 @@ impl Run<'_> {
     /// Opens connection number `index`; a failure is counted, not returned.
     fn connect(&mut self, index: usize) -> Result<Option<ConnId>, String> {
         let settings = self.settings;
-        let stack = client_stack(
-            &settings.url,
-            settings.tls.clone(),
-            client_config(settings.max_size),
-        )?;
+        let config = WsConfig {
+            deflate: settings.deflate,
+            ..client_config(settings.max_size)
+        };
+        let stack = client_stack(&settings.url, settings.tls.clone(), config)?;
         let st = LoadState::new(
             index,
             Rc::clone(&self.pattern),
@@ -777,6 +1000,7 @@ impl Run<'_> {
         let deadline = start + self.settings.duration;
         self.window.set(Some(Window { start, deadline }));
         let cpu_start = self.server_cpu();
+        let stats_start = self.driver.stats();
         for &id in &live {
             // A turn for each, so that it starts sending now that the window is set.
             self.driver.wake(id);
@@ -801,6 +1025,7 @@ impl Run<'_> {
                         self.tally.latencies.extend(report.latencies);
                         self.tally.bytes += report.bytes;
                         self.tally.echoed += report.echoed;
+                        self.tally.echoed_bytes += report.echoed_bytes;
                         if let (Some(limit), false) = (self.settings.limit, self.settings.reconnect)
                         {
                             self.tally.elapsed = Some(now.saturating_duration_since(start));
@@ -838,6 +1063,11 @@ impl Run<'_> {
                 .error(format!("{what} {GRACE:?} after the time was up"));
             self.driver.abort(id);
         }
+        let stats_end = self.driver.stats();
+        self.tally.wire = Some((
+            stats_end.bytes_written - stats_start.bytes_written,
+            stats_end.bytes_read - stats_start.bytes_read,
+        ));
         Ok(())
     }
 
@@ -922,7 +1152,11 @@ fn run(settings: &Settings) -> Result<Tally, String> {
         Driver::new(config, Box::new(|_| None)).map_err(|e| format!("event loop: {e}"))?;
     let mut run = Run {
         settings,
-        pattern: Rc::new(Pattern::new(settings.size, settings.max_size)),
+        pattern: Rc::new(Pattern::new(
+            settings.size,
+            settings.max_size,
+            settings.payload,
+        )),
         window: Rc::new(Cell::new(None)),
         driver,
         tally: Tally::default(),
@@ -967,13 +1201,27 @@ fn load(args: &Args<'_>) -> Result<(), Error> {
             let count = tally.latencies.len();
             let rate = count as f64 / secs;
             let mib = tally.bytes as f64 / secs / (1024.0 * 1024.0);
+            let per_msg = |n: u64| {
+                if tally.echoed > 0 {
+                    n as f64 / tally.echoed as f64
+                } else {
+                    0.0
+                }
+            };
+            let (sent, received) = tally.wire.unwrap_or((0, 0));
+            let wire = format!(
+                ",\"wire_sent_per_msg\":{:.1},\"wire_received_per_msg\":{:.1},\"payload_per_msg\":{:.1}",
+                per_msg(sent),
+                per_msg(received),
+                per_msg(tally.echoed_bytes),
+            );
             let counts = if settings.limit.is_some() {
                 format!(",\"messages\":{},\"opened\":{}", tally.echoed, tally.opened)
             } else {
                 String::new()
             };
             println!(
-                "{{\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{mib:.3},\"p50_us\":{:.1},\"p99_us\":{:.1},\"connections\":{},\"size\":{},\"errors\":{}{}{counts}}}",
+                "{{\"msgs_per_sec\":{rate:.1},\"mib_per_sec\":{mib:.3},\"p50_us\":{:.1},\"p99_us\":{:.1},\"connections\":{},\"size\":{},\"errors\":{}{}{wire}{counts}}}",
                 quantile_us(&tally.latencies, 0.50),
                 quantile_us(&tally.latencies, 0.99),
                 settings.connections,
@@ -1016,4 +1264,40 @@ fn load(args: &Args<'_>) -> Result<(), Error> {
 
 fn main() -> ExitCode {
     CLI.main(load)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_messages_have_the_exact_size_and_differ_per_connection_and_message() {
+        for len in [0, 1, 2, 3, 50, 200, 1024, 70_000] {
+            let m = json_message(3, 7, len);
+            assert_eq!(m.len(), len);
+            assert!(m.is_ascii());
+            assert_eq!(m, json_message(3, 7, len), "deterministic");
+            if len >= 2 {
+                assert_eq!((m[0], m[len - 1]), (b'[', b']'));
+            }
+        }
+        let m = json_message(0, 0, 1024);
+        let text = std::str::from_utf8(&m).unwrap();
+        assert!(text.starts_with("[{\"id\":"), "{text}");
+        assert!(text.matches("\"user\":").count() >= 5, "{text}");
+        assert!(text.trim_end_matches([' ', ']']).ends_with('}'), "{text}");
+        assert_ne!(m, json_message(0, 1, 1024));
+        assert_ne!(m, json_message(1, 0, 1024));
+    }
+
+    #[test]
+    fn a_json_pattern_sends_text_and_a_binary_one_binary() {
+        let json = Pattern::new(10, 20, Payload::Json);
+        assert_eq!(json.kind(), MessageKind::Text);
+        assert!(json.bytes.is_empty());
+        assert_eq!(json.json(2, 5).len(), json.len(2, 5));
+        let binary = Pattern::new(10, 20, Payload::Binary);
+        assert_eq!(binary.kind(), MessageKind::Binary);
+        assert_eq!(binary.message(2, 5).len(), binary.len(2, 5));
+    }
 }
