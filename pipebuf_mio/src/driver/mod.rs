@@ -5,6 +5,7 @@ mod chain;
 mod classes;
 mod conn_id;
 mod event;
+mod pass;
 mod socket;
 mod stats;
 
@@ -31,6 +32,7 @@ pub use stats::DriverStats;
 use crate::{Link, LinkError, LinkStream};
 use classes::Class;
 use conn_id::{FIRST_RESERVED_TOKEN, Slab};
+pub(crate) use pass::{DRAIN_TIMEOUT, chain_pass};
 use socket::{Listener, Socket};
 
 /// Identifies a listener of one [`Driver`].
@@ -155,9 +157,6 @@ impl<C> Conn<C> {
         }
     }
 }
-
-/// How long a connection whose chain failed may take to deliver what was queued before it.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A mio event loop serving many connections, each a socket, a [`Link`], a pair of buffers
 /// and an application [`Chain`].
@@ -680,16 +679,7 @@ impl<C: Chain> Driver<C> {
         let result = settle(self.config.max_passes, || {
             link.process(socket, pair.lower())
                 .map_err(TurnError::Link)?;
-            if failed {
-                // The chain keeps delivering what tells the peer while it makes progress;
-                // once it is quiet with room to spare, the driver ends the output itself.
-                let delivering = chain.process(pair.upper(), &mut cx).unwrap_or(false);
-                Ok(delivering || (!pair.down.is_full() && drain(pair)))
-            } else {
-                chain
-                    .process(pair.upper(), &mut cx)
-                    .map_err(TurnError::Chain)
-            }
+            chain_pass(chain, pair, &mut cx, failed).map_err(TurnError::Chain)
         });
         let read = allowance - conn.link.read_budget_left();
         // Only the chain adds events during a turn: its messages.
@@ -1106,15 +1096,4 @@ impl fmt::Display for Peer {
             None => f.write_str("unknown"),
         }
     }
-}
-
-/// One pass for a connection whose chain failed: discard input, make sure the output ends.
-fn drain(pair: &mut PipeBufPair) -> bool {
-    let mut upper = pair.upper();
-    let dropped = upper.rd.discard();
-    let closing = !upper.wr.is_eof();
-    if closing {
-        upper.wr.close();
-    }
-    dropped | closing
 }

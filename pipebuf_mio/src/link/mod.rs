@@ -46,7 +46,9 @@ impl std::error::Error for LinkError {
 }
 
 /// Whether an I/O error means the peer is gone (the stream broke) rather than a local fault.
-fn is_peer_gone(e: &io::Error) -> bool {
+/// (Also the rule of the tokio link.) A stream that takes no bytes (`WriteZero`) cannot
+/// carry output any more either.
+pub(crate) fn is_peer_gone(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::ConnectionReset
@@ -54,6 +56,7 @@ fn is_peer_gone(e: &io::Error) -> bool {
             | io::ErrorKind::BrokenPipe
             | io::ErrorKind::NotConnected
             | io::ErrorKind::TimedOut
+            | io::ErrorKind::WriteZero
     )
 }
 

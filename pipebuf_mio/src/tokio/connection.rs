@@ -17,11 +17,8 @@ use pipebuf::{EofKind, PipeBufPair, SettleError, Time, settle};
 use super::TokioStream;
 use super::handle::{Handle, Shared};
 use super::link::PollLink;
+use crate::driver::{DRAIN_TIMEOUT, chain_pass};
 use crate::{BoxError, Chain, ConnId, DriverConfig, Event, LeftReason};
-
-/// How long a connection whose chain failed may take to deliver what the chain queued
-/// before failing (the mio driver allows the same).
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A [`Chain`] on a tokio stream: the socket side of the mio [`Driver`](crate::Driver) for
 /// one connection, as a future. [`run`](Connection::run) returns when the connection has
@@ -241,16 +238,7 @@ impl<T: TokioStream, C: Chain> Connection<T, C> {
         let result = settle(*max_passes, || {
             link.process(stream, cx, pair.lower())
                 .map_err(TurnError::Io)?;
-            if failed {
-                // The chain keeps delivering what tells the peer while it makes progress;
-                // once it is quiet with room to spare, the output is ended here.
-                let delivering = chain.process(pair.upper(), &mut chain_cx).unwrap_or(false);
-                Ok(delivering || (!pair.down.is_full() && drain(pair)))
-            } else {
-                chain
-                    .process(pair.upper(), &mut chain_cx)
-                    .map_err(|e| TurnError::Chain(e.into()))
-            }
+            chain_pass(chain, pair, &mut chain_cx, failed).map_err(|e| TurnError::Chain(e.into()))
         });
         if before != (self.pair.up.tripwire(), self.pair.down.tripwire()) {
             self.last_active = Some(now);
@@ -326,17 +314,6 @@ impl<T: TokioStream, C: Chain> Connection<T, C> {
             .then(|| last_active + self.release_after);
         [chain_at, idle_at, release_at].into_iter().flatten().min()
     }
-}
-
-/// One pass for a connection whose chain failed: discard input, make sure the output ends.
-fn drain(pair: &mut PipeBufPair) -> bool {
-    let mut upper = pair.upper();
-    let dropped = upper.rd.discard();
-    let closing = !upper.wr.is_eof();
-    if closing {
-        upper.wr.close();
-    }
-    dropped | closing
 }
 
 impl<T, C: Chain> Drop for Connection<T, C> {

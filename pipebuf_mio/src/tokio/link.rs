@@ -9,6 +9,7 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use pipebuf::{EofKind, PBufRdWr, ReadStatus, WriteStatus};
 
 use super::TokioStream;
+use crate::link::is_peer_gone;
 
 /// A stream seen through `std::io` for one poll: `Pending` becomes `WouldBlock`, so the
 /// buffers' own `read_from` and `write_to` (no storage held while idle, no copy) work on
@@ -41,20 +42,6 @@ impl<T: AsyncWrite + Unpin> Write for Polled<'_, '_, T> {
     fn flush(&mut self) -> io::Result<()> {
         pending_is_would_block(Pin::new(&mut *self.stream).poll_flush(self.cx))
     }
-}
-
-/// Whether an I/O error means the peer is gone (the stream broke) rather than a local fault:
-/// the same kinds the mio link treats so.
-fn is_peer_gone(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::NotConnected
-            | io::ErrorKind::TimedOut
-            | io::ErrorKind::WriteZero
-    )
 }
 
 /// Moves bytes between a tokio stream and the pair under the chain, with the mio link's
