@@ -57,6 +57,7 @@ pub(crate) use client::parse_response_offering;
 pub use client::{ClientRequest, ResponseStatus, ServerResponse, parse_response};
 pub use headers::Headers;
 pub use limits::HandshakeLimits;
+pub(crate) use limits::HeadError;
 pub use request::{RequestStatus, UpgradeRequest, parse_request};
 pub(crate) use response::write_accept_with_extensions;
 pub use response::{Decision, write_accept, write_reject};

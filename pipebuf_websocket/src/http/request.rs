@@ -5,8 +5,8 @@ use alloc::string::String;
 
 use super::HttpConfig;
 use super::error::Refusal;
-use crate::handshake::Headers;
 use crate::handshake::syntax::{is_token, list_items, lists_contain, trim_ows};
+use crate::handshake::{HandshakeLimits, HeadError, Headers};
 
 /// A request head, owned: the method, the target, the version and every field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,22 +21,14 @@ impl RequestHead {
     /// Parses the complete head `head` (as a head record carries it). `None` if it is not a
     /// complete, valid HTTP/1.x head.
     pub fn parse(head: &[u8]) -> Option<RequestHead> {
-        let limits = crate::handshake::HandshakeLimits {
+        let limits = HandshakeLimits {
             max_headers: usize::MAX,
             max_head_len: head.len(),
         };
-        let mut slots = limits.field_slots();
-        let mut request = httparse::Request::new(&mut slots);
-        let len = match request.parse(head) {
-            Ok(httparse::Status::Complete(len)) => len,
-            _ => return None,
-        };
-        Some(RequestHead {
-            method: request.method?.into(),
-            target: request.path?.into(),
-            minor_version: request.version?,
-            headers: Headers::capture(head, len, request.headers)?,
-        })
+        match parse_within(head, &limits) {
+            Ok(Some((head, _))) => Some(head),
+            _ => None,
+        }
     }
 
     /// The method, as sent (`GET`, `POST`, ...; methods are case-sensitive).
@@ -110,20 +102,12 @@ pub(crate) enum Parsed {
 pub(crate) fn parse_head(input: &[u8], config: &HttpConfig) -> Result<Parsed, Refusal> {
     let limits = config.head_limits();
     let window = limits.window(input);
-    let mut slots = limits.field_slots();
-    let mut request = httparse::Request::new(&mut slots);
-    let len = match request.parse(window) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if window.len() >= config.max_head_len => {
-            return Err(Refusal::HeadTooLarge);
-        }
-        Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
-        Err(httparse::Error::TooManyHeaders) => return Err(Refusal::TooManyHeaders),
-        Err(_) => return Err(Refusal::Malformed),
-    };
-    let (Some(method), Some(target), Some(minor)) = (request.method, request.path, request.version)
-    else {
-        return Err(Refusal::Malformed);
+    let (head, len) = match parse_within(window, &limits) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => return Ok(Parsed::Partial),
+        Err(HeadError::TooLarge) => return Err(Refusal::HeadTooLarge),
+        Err(HeadError::TooManyHeaders) => return Err(Refusal::TooManyHeaders),
+        Err(HeadError::Malformed) => return Err(Refusal::Malformed),
     };
     let raw = window.get(..len).ok_or(Refusal::Malformed)?;
     // httparse accepts a bare LF as a line end; a proxy in front may not, which is how one
@@ -135,15 +119,34 @@ pub(crate) fn parse_head(input: &[u8], config: &HttpConfig) -> Result<Parsed, Re
     {
         return Err(Refusal::Malformed);
     }
-    let headers = Headers::capture(window, len, request.headers).ok_or(Refusal::Malformed)?;
+    let framing = judge(&head, config)?;
+    Ok(Parsed::Complete { head, framing, len })
+}
+
+/// Runs httparse on `window` within `limits` (the handshake parser's rules for size and
+/// field count): the head and its length, or `None` while it is incomplete.
+fn parse_within(
+    window: &[u8],
+    limits: &HandshakeLimits,
+) -> Result<Option<(RequestHead, usize)>, HeadError> {
+    let mut slots = limits.field_slots();
+    let mut request = httparse::Request::new(&mut slots);
+    let parsed = request.parse(window);
+    let Some(len) = limits.judge(window, parsed)? else {
+        return Ok(None);
+    };
+    let (Some(method), Some(target), Some(minor)) = (request.method, request.path, request.version)
+    else {
+        return Err(HeadError::Malformed);
+    };
+    let headers = Headers::capture(window, len, request.headers).ok_or(HeadError::Malformed)?;
     let head = RequestHead {
         method: method.into(),
         target: target.into(),
         minor_version: minor,
         headers,
     };
-    let framing = judge(&head, config)?;
-    Ok(Parsed::Complete { head, framing, len })
+    Ok(Some((head, len)))
 }
 
 /// The framing rules of RFC 9112 §6 and §9, strictly: every ambiguity is a refusal.
