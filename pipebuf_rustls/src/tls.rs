@@ -437,6 +437,15 @@ mod tests {
         }
     }
 
+    /// The first flight of a client on `api`: its ClientHello record(s).
+    fn client_hello(api: RustlsApi) -> Vec<u8> {
+        let mut pair = Pair::new(api);
+        pair.client
+            .process(pair.wire.upper(), pair.client_plain.lower())
+            .unwrap();
+        pair.wire.lower().rd.data().to_vec()
+    }
+
     /// Regression: a peer that left during the handshake (a FIN, no close_notify) used to
     /// leave the encrypted output open for ever: the application's close waited for a
     /// handshake that could no longer complete, so a server held the connection (and its
@@ -444,11 +453,7 @@ mod tests {
     #[test]
     fn a_peer_that_leaves_during_the_handshake_gets_the_encrypted_output_aborted() {
         for api in [RustlsApi::Buffered, RustlsApi::Unbuffered] {
-            let mut pair = Pair::new(api);
-            pair.client
-                .process(pair.wire.upper(), pair.client_plain.lower())
-                .unwrap();
-            let hello = pair.wire.lower().rd.data().to_vec();
+            let hello = client_hello(api);
             for sent in [0, hello.len() / 2, hello.len()] {
                 let mut server = Pair::new(api).server;
                 let (mut crypt, mut plain) = (PipeBufPair::new(), PipeBufPair::new());
@@ -482,11 +487,7 @@ mod tests {
     #[test]
     fn an_abort_during_the_handshake_ends_both_sides_before_any_input_is_read() {
         for api in [RustlsApi::Buffered, RustlsApi::Unbuffered] {
-            let mut pair = Pair::new(api);
-            pair.client
-                .process(pair.wire.upper(), pair.client_plain.lower())
-                .unwrap();
-            let hello = pair.wire.lower().rd.data().to_vec();
+            let hello = client_hello(api);
             for sent in [0, hello.len() / 2, hello.len()] {
                 let mut server = Pair::new(api).server;
                 let (mut crypt, mut plain) = (PipeBufPair::new(), PipeBufPair::new());
