@@ -16,6 +16,9 @@
 //! - the log (connection starts and ends, at `info` or `debug`) goes to stderr through
 //!   `env_logger`, filtered by `RUST_LOG`, `info` unless set.
 //!
+//! The flags several programs share (`--addr` of a server, `--threads`, `--cert`/`--key`,
+//! ...) are declared once, in [`flags`].
+//!
 //! ```
 //! use pipebuf_examples::cli::{Flag, Parsed, Program};
 //!
@@ -44,6 +47,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lexopt::Arg;
+
+pub mod flags;
 
 /// Width the help text is wrapped to.
 const WIDTH: usize = 80;
@@ -408,6 +413,23 @@ impl Args<'_> {
             .transpose()
     }
 
+    /// The value of `--name` (like [`get`](Args::get)) as the one of `choices` it names; any
+    /// other value is a usage error listing them.
+    pub fn choice<T: Copy>(&self, name: &str, choices: &[(&str, T)]) -> Result<T, Error> {
+        let given: String = self.get(name)?;
+        if let Some((_, value)) = choices.iter().find(|(word, _)| *word == given) {
+            return Ok(*value);
+        }
+        let words: Vec<&str> = choices.iter().map(|(word, _)| *word).collect();
+        let needs = match words.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => words.concat(),
+        };
+        Err(Error::usage(format!(
+            "--{name} needs {needs}, got {given:?}"
+        )))
+    }
+
     /// The value of `--name` in seconds (fractions allowed), like [`get`](Args::get).
     pub fn secs(&self, name: &str) -> Result<Duration, Error> {
         let secs: f64 = self.get(name)?;
@@ -624,6 +646,18 @@ mod tests {
         let args = run(&CLI, &[]).unwrap();
         assert!(matches!(args.get::<usize>("thread"), Err(Error::Failed(_))));
         assert!(matches!(args.get::<String>("ca"), Err(Error::Failed(_))));
+    }
+
+    #[test]
+    fn a_choice_is_one_of_its_words_and_anything_else_is_a_usage_error() {
+        let choices = [("one", 1), ("two", 2), ("three", 3)];
+        let args = run(&CLI, &["--addr", "two"]).unwrap();
+        assert_eq!(args.choice("addr", &choices), Ok(2));
+        let args = run(&CLI, &["--addr", "four"]).unwrap();
+        assert_eq!(
+            args.choice("addr", &choices),
+            Err(Error::usage("--addr needs one, two or three, got \"four\""))
+        );
     }
 
     #[test]

@@ -88,16 +88,13 @@ pub fn deflate_config_on_by_default(args: &Args<'_>) -> Result<Option<DeflateCon
 
 /// The library's defaults with the context takeover of `--deflate-context`, both ways.
 fn config_with_context(args: &Args<'_>) -> Result<DeflateConfig, Error> {
-    let name = DEFLATE_CONTEXT.name();
-    let context = match args.get::<String>(name)?.as_str() {
-        "keep" => ContextTakeover::Keep,
-        "reset" => ContextTakeover::Reset,
-        other => {
-            return Err(Error::usage(format!(
-                "--{name} needs keep or reset, got {other:?}"
-            )));
-        }
-    };
+    let context = args.choice(
+        DEFLATE_CONTEXT.name(),
+        &[
+            ("keep", ContextTakeover::Keep),
+            ("reset", ContextTakeover::Reset),
+        ],
+    )?;
     Ok(DeflateConfig {
         own_context: context,
         peer_context: context,
@@ -110,21 +107,30 @@ mod tests {
     use super::*;
     use crate::cli::{Parsed, Program};
 
-    static OPT_IN: Program = Program {
-        name: "opt_in",
-        about: "Compresses when asked.",
-        operand: None,
-        flags: &[DEFLATE, DEFLATE_CONTEXT],
-        examples: &["opt_in --deflate"],
-    };
+    /// A program declaring only `flags`, for these tests.
+    const fn program(
+        name: &'static str,
+        flags: &'static [Flag],
+        example: &'static [&'static str],
+    ) -> Program {
+        Program {
+            name,
+            about: "Declares deflate flags.",
+            operand: None,
+            flags,
+            examples: example,
+        }
+    }
 
-    static OPT_OUT: Program = Program {
-        name: "opt_out",
-        about: "Compresses unless told not to.",
-        operand: None,
-        flags: &[NO_DEFLATE, DEFLATE_CONTEXT],
-        examples: &["opt_out --no-deflate"],
-    };
+    /// Compresses when asked.
+    static OPT_IN: Program = program("opt_in", &[DEFLATE, DEFLATE_CONTEXT], &["opt_in --deflate"]);
+
+    /// Compresses unless told not to.
+    static OPT_OUT: Program = program(
+        "opt_out",
+        &[NO_DEFLATE, DEFLATE_CONTEXT],
+        &["opt_out --no-deflate"],
+    );
 
     fn args<'p>(program: &'p Program, given: &[&str]) -> Args<'p> {
         match program.parse(given) {

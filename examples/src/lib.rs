@@ -89,7 +89,7 @@ pub fn stop_on_signals(wake: impl FnOnce() + Send + 'static) -> std::io::Result<
 /// CPU time of process `pid` so far, all its live threads, in seconds, with nanosecond
 /// resolution (the scheduler's statistics in `/proc/PID/task/*/schedstat`; Linux only).
 /// `None` if the process is gone. The load generators report a server's CPU time over
-/// their measured window with it (`--server-pid`).
+/// their measured window with it ([`cli::flags::SERVER_PID`]).
 pub fn process_cpu_secs(pid: u32) -> Option<f64> {
     let mut ns: u64 = 0;
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
@@ -100,16 +100,6 @@ pub fn process_cpu_secs(pid: u32) -> Option<f64> {
         ns += text.split_whitespace().next()?.parse::<u64>().ok()?;
     }
     Some(ns as f64 / 1e9)
-}
-
-/// The process named by `--server-pid PID`, checked to exist; `None` without the flag.
-pub fn server_pid_flag(args: &cli::Args<'_>) -> Result<Option<u32>, cli::Error> {
-    let Some(pid) = args.opt::<u32>("server-pid")? else {
-        return Ok(None);
-    };
-    process_cpu_secs(pid)
-        .ok_or_else(|| cli::Error::usage(format!("--server-pid {pid}: no such process")))?;
-    Ok(Some(pid))
 }
 
 /// The JSON fields a load generator adds for a server's `cpu` seconds over `count` units

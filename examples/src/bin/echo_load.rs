@@ -49,8 +49,9 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Registry, Token};
+use pipebuf_examples::cli::flags::{SERVER_PID, server_pid};
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
-use pipebuf_examples::{process_cpu_secs, server_cpu_json, server_pid_flag};
+use pipebuf_examples::{process_cpu_secs, server_cpu_json};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 
@@ -802,13 +803,7 @@ static CLI: Program = Program {
             "Threads, each a mio loop over its share of the connections.",
         )
         .default("1"),
-        Flag::value(
-            "server-pid",
-            "PID",
-            "Add the server's CPU time over the measured window to the JSON line \
-             (server_cpu_s, server_us_per_msg or server_us_per_handshake).",
-        )
-        .default_text("not measured"),
+        SERVER_PID,
         Flag::switch(
             "tls",
             "Speak TLS through a rustls client: full handshakes, no session resumption.",
@@ -878,7 +873,7 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
         .ok_or_else(|| Error::usage("--secs must be above 0 and at most a day"))?;
     let tls = tls_setup(args, addr)?;
     let handshakes = args.is_set("handshakes");
-    let server_pid = server_pid_flag(args)?;
+    let server_pid = server_pid(args)?;
 
     let threads = threads.min(conns);
     // Every thread makes its connections before any clock starts; this one then reads the

@@ -46,6 +46,7 @@ use std::time::Duration;
 
 use pipebuf::framing::Lines;
 use pipebuf::{EofKind, PBufRd, PBufWr, PipeBuf, ReadStatus, WriteStatus, settle};
+use pipebuf_examples::cli::flags::listen_addr;
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
 use pipebuf_examples::stop_on_signals;
 
@@ -341,12 +342,7 @@ static CLI: Program = Program {
             backpressure.",
     operand: None,
     flags: &[
-        Flag::value(
-            "addr",
-            "HOST:PORT",
-            "Where to listen; port 0 picks a free port.",
-        )
-        .default("127.0.0.1:7010"),
+        listen_addr("127.0.0.1:7010"),
         Flag::switch(
             "demo",
             "Run the in-process backpressure demo instead of the server.",

@@ -28,7 +28,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::cli::flags::listen_addr;
+use pipebuf_examples::cli::{Args, Error, Program};
 use pipebuf_examples::stop_on_signals;
 use pipebuf_examples::ws::echo_server;
 use pipebuf_mio::{Echo, Endpoint};
@@ -68,12 +69,7 @@ static CLI: Program = Program {
             pipebuf_mio::tokio::run. Prints `listening on HOST:PORT` on stdout; exits on \
             SIGINT/SIGTERM.",
     operand: None,
-    flags: &[Flag::value(
-        "addr",
-        "HOST:PORT",
-        "Where to listen; port 0 picks a free port.",
-    )
-    .default("127.0.0.1:9002")],
+    flags: &[listen_addr("127.0.0.1:9002")],
     examples: &[
         "embed_tokio --addr 127.0.0.1:9002",
         "wss_client ws://127.0.0.1:9002/",

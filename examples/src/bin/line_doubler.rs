@@ -19,7 +19,6 @@
 //! closes its side; an unterminated last line is dropped.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use pipebuf::framing::{FrameError, Lines};
@@ -27,8 +26,9 @@ use pipebuf::reqresp::{
     Body, Decoder, Encoded, Encoder, Error, Head, PipelinedServer, ServerEvent,
 };
 use pipebuf::{PBufRdWr, PBufWr};
-use pipebuf_examples::cli::{self, Args, Flag, Program};
-use pipebuf_mio::{Chain, Context, Server};
+use pipebuf_examples::cli::flags::{THREADS, listen_addr, server};
+use pipebuf_examples::cli::{self, Args, Program};
+use pipebuf_mio::{Chain, Context};
 
 /// The longest line taken as a request (delimiter excluded).
 const MAX_LINE: usize = 64;
@@ -258,20 +258,7 @@ static CLI: Program = Program {
             the client reads; a bad line gets an `ERR ...` line. Prints `listening on \
             HOST:PORT` on stdout; SIGINT/SIGTERM stop it cleanly.",
     operand: None,
-    flags: &[
-        Flag::value(
-            "addr",
-            "HOST:PORT",
-            "Where to listen; port 0 picks a free port.",
-        )
-        .default("127.0.0.1:7008"),
-        Flag::value(
-            "threads",
-            "N",
-            "Event loops; N loops share the port through SO_REUSEPORT.",
-        )
-        .default("1"),
-    ],
+    flags: &[listen_addr("127.0.0.1:7008"), THREADS],
     examples: &[
         "line_doubler --addr 127.0.0.1:7008",
         "printf '21\\n-4\\nabc\\n' | nc -N 127.0.0.1 7008",
@@ -279,15 +266,10 @@ static CLI: Program = Program {
 };
 
 fn run(args: &Args<'_>) -> Result<(), cli::Error> {
-    let addr: SocketAddr = args.get("addr")?;
-    let threads: usize = args.get("threads")?;
-    if threads == 0 {
-        return Err(cli::Error::usage("--threads must be at least 1"));
-    }
-    let server = Server::bind(addr).threads(threads);
-    Ok(pipebuf_examples::serve_until_signalled(server, |_| {
-        Some(Doubler::new())
-    })?)
+    Ok(pipebuf_examples::serve_until_signalled(
+        server(args)?,
+        |_| Some(Doubler::new()),
+    )?)
 }
 
 fn main() -> ExitCode {

@@ -52,10 +52,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use pipebuf::{EofKind, Layer, PBufRdWr, PipeBufPair, StackError, Time};
+use pipebuf_examples::cli::flags::{INSECURE, SERVER_PID, server_pid};
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
 use pipebuf_examples::deflate::{DEFLATE, DEFLATE_CONTEXT, deflate_config};
 use pipebuf_examples::ws_client::{WsClientStack, WsUrl, client_config, client_stack, tls_config};
-use pipebuf_examples::{process_cpu_secs, server_cpu_json, server_pid_flag};
+use pipebuf_examples::{process_cpu_secs, server_cpu_json};
 use pipebuf_mio::{Chain, ClassId, ConnId, Context, Driver, DriverConfig, Event, LeftReason};
 use pipebuf_rustls::TlsError;
 use pipebuf_websocket::deflate::DeflateConfig;
@@ -698,17 +699,8 @@ static CLI: Program = Program {
             "For wss://: trust this CA or self-signed certificate (or give --insecure).",
         )
         .default_text("none: wss:// needs --ca or --insecure"),
-        Flag::switch(
-            "insecure",
-            "For wss://: accept any certificate (benchmarks against one's own servers only).",
-        ),
-        Flag::value(
-            "server-pid",
-            "PID",
-            "Add the server's CPU time over the measured window to the JSON line \
-             (server_cpu_s, server_us_per_msg).",
-        )
-        .default_text("not measured"),
+        INSECURE,
+        SERVER_PID,
         Flag::switch(
             "handshakes",
             "Instead of messages, each slot opens a connection (TCP, TLS and WebSocket \
@@ -788,7 +780,7 @@ fn settings(args: &Args<'_>) -> Result<Settings, Error> {
         .ok()
         .filter(|d| !d.is_zero() && *d <= Duration::from_secs(86_400))
         .ok_or_else(|| Error::usage("--duration must be above 0 and at most a day"))?;
-    let server_pid = server_pid_flag(args)?;
+    let server_pid = server_pid(args)?;
     let mode = match (args.is_set("handshakes"), args.opt_secs("hold")?) {
         (false, None) => Mode::Echo,
         (true, None) => Mode::Handshakes,
@@ -818,15 +810,10 @@ fn settings(args: &Args<'_>) -> Result<Settings, Error> {
             "--messages and --reconnect-every need the echo mode",
         ));
     }
-    let payload = match args.get::<String>("payload")?.as_str() {
-        "binary" => Payload::Binary,
-        "json" => Payload::Json,
-        other => {
-            return Err(Error::usage(format!(
-                "--payload needs binary or json, got {other:?}"
-            )));
-        }
-    };
+    let payload = args.choice(
+        "payload",
+        &[("binary", Payload::Binary), ("json", Payload::Json)],
+    )?;
     let deflate = deflate_config(args)?;
     Ok(Settings {
         url,

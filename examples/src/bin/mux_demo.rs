@@ -48,8 +48,9 @@ use pipebuf::reqresp::{
     Refusal, Tagging,
 };
 use pipebuf::{PBufRdWr, PBufWr, Time};
+use pipebuf_examples::cli::flags::{THREADS, listen_addr, server};
 use pipebuf_examples::cli::{self, Args, Flag, Program};
-use pipebuf_mio::{Chain, Context, DriverConfig, LeftReason, Server};
+use pipebuf_mio::{Chain, Context, DriverConfig, LeftReason};
 
 /// The largest frame body (tag and payload).
 const MAX_FRAME: usize = 64 * 1024;
@@ -323,20 +324,15 @@ impl Chain for Serve {
 }
 
 fn serve(args: &Args<'_>) -> Result<(), cli::Error> {
-    let addr: SocketAddr = args.get("addr")?;
-    let threads: usize = args.get("threads")?;
+    let server = server(args)?;
     let max_delay_ms: u64 = args.get("max-delay-ms")?;
     let seed: u64 = args.get("seed")?;
-    if threads == 0 {
-        return Err(cli::Error::usage("--threads must be at least 1"));
-    }
     if max_delay_ms > 60_000 {
         return Err(cli::Error::usage("--max-delay-ms is at most 60000"));
     }
     // The event loops share one factory: connections are numbered across all of them, so
     // every connection's seed differs.
     let conns = AtomicU64::new(0);
-    let server = Server::bind(addr).threads(threads);
     Ok(pipebuf_examples::serve_until_signalled(
         server,
         move |_| {
@@ -554,13 +550,8 @@ static CLI: Program = Program {
             "Run the client against this server.",
         )
         .default_text("no client"),
-        Flag::value(
-            "addr",
-            "HOST:PORT",
-            "Server: where to listen; port 0 picks a free port.",
-        )
-        .default("127.0.0.1:7009"),
-        Flag::value("threads", "N", "Server: event loops.").default("1"),
+        listen_addr("127.0.0.1:7009"),
+        THREADS,
         Flag::value(
             "max-delay-ms",
             "MS",

@@ -15,7 +15,8 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
-use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::cli::flags::listen_addr;
+use pipebuf_examples::cli::{Args, Error, Program};
 use pipebuf_examples::stop_on_signals;
 
 /// The command line.
@@ -25,12 +26,7 @@ static CLI: Program = Program {
             that scripts/bench-tcp.sh compares tcp_echo against. Prints `listening on \
             HOST:PORT` on stdout; exits on SIGINT/SIGTERM.",
     operand: None,
-    flags: &[Flag::value(
-        "addr",
-        "HOST:PORT",
-        "Where to listen; port 0 picks a free port.",
-    )
-    .default("127.0.0.1:7007")],
+    flags: &[listen_addr("127.0.0.1:7007")],
     examples: &["std_echo --addr 127.0.0.1:0"],
 };
 

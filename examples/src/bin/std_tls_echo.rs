@@ -18,7 +18,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::cli::flags::{CERT, KEY, listen_addr, tls_server_config};
+use pipebuf_examples::cli::{Args, Error, Program};
 use pipebuf_examples::stop_on_signals;
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
@@ -30,17 +31,7 @@ static CLI: Program = Program {
             compares tls_echo against. Prints `listening on HOST:PORT` on stdout; exits on \
             SIGINT/SIGTERM.",
     operand: None,
-    flags: &[
-        Flag::value(
-            "addr",
-            "HOST:PORT",
-            "Where to listen; port 0 picks a free port.",
-        )
-        .default("127.0.0.1:7443"),
-        Flag::value("cert", "PEM", "Certificate chain to serve (with --key).")
-            .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
-        Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
-    ],
+    flags: &[listen_addr("127.0.0.1:7443"), CERT, KEY],
     examples: &["std_tls_echo --addr 127.0.0.1:0"],
 };
 
@@ -73,11 +64,7 @@ fn echo(config: Arc<ServerConfig>, stream: TcpStream) -> io::Result<()> {
 
 fn run(args: &Args<'_>) -> Result<(), Error> {
     let addr: SocketAddr = args.get("addr")?;
-    let config = pipebuf_examples::tls::server_config(
-        args.text("cert"),
-        args.text("key"),
-        &Default::default(),
-    )?;
+    let config = tls_server_config(args)?;
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener
         .local_addr()

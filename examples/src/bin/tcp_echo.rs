@@ -9,12 +9,12 @@
 //! connections; exits cleanly on SIGINT/SIGTERM, finishing the echo of what it already
 //! received (up to 5 s).
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use pipebuf_examples::cli::flags::{THREADS, listen_addr, server};
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
-use pipebuf_mio::{DriverConfig, Echo, Server};
+use pipebuf_mio::{DriverConfig, Echo};
 
 /// The command line.
 static CLI: Program = Program {
@@ -25,18 +25,8 @@ static CLI: Program = Program {
             SIGINT/SIGTERM stop it cleanly.",
     operand: None,
     flags: &[
-        Flag::value(
-            "addr",
-            "HOST:PORT",
-            "Where to listen; port 0 picks a free port.",
-        )
-        .default("127.0.0.1:7007"),
-        Flag::value(
-            "threads",
-            "N",
-            "Event loops; N loops share the port through SO_REUSEPORT.",
-        )
-        .default("1"),
+        listen_addr("127.0.0.1:7007"),
+        THREADS,
         Flag::value(
             "release-after-ms",
             "MS",
@@ -52,7 +42,6 @@ static CLI: Program = Program {
 };
 
 fn run(args: &Args<'_>) -> Result<(), Error> {
-    let addr: SocketAddr = args.get("addr")?;
     let defaults = DriverConfig::default();
     let release_after = match args.opt::<u64>("release-after-ms")? {
         Some(ms) => Duration::from_millis(ms),
@@ -62,9 +51,7 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
         release_after,
         ..defaults
     };
-    let server = Server::bind(addr)
-        .threads(args.get("threads")?)
-        .config(config);
+    let server = server(args)?.config(config);
     // The whole protocol: the echo right on the socket's buffers.
     Ok(pipebuf_examples::serve_until_signalled(server, |_| {
         Some(Echo::default())

@@ -9,12 +9,12 @@
 //! Flags: see `tls_echo --help` ([`CLI`]). Prints `listening on HOST:PORT`; exits cleanly
 //! on SIGINT/SIGTERM.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use pipebuf_examples::cli::{Args, Error, Flag, Program};
-use pipebuf_mio::{Echo, Endpoint, Server};
+use pipebuf_examples::cli::flags::{CERT, KEY, THREADS, listen_addr, server, tls_server_config};
+use pipebuf_examples::cli::{Args, Error, Program};
+use pipebuf_mio::{Echo, Endpoint};
 use pipebuf_rustls::Tls;
 
 /// The command line.
@@ -24,23 +24,7 @@ static CLI: Program = Program {
             everything is echoed, then our close_notify and FIN follow. Prints `listening on \
             HOST:PORT` on stdout; SIGINT/SIGTERM stop it cleanly.",
     operand: None,
-    flags: &[
-        Flag::value(
-            "addr",
-            "HOST:PORT",
-            "Where to listen; port 0 picks a free port.",
-        )
-        .default("127.0.0.1:7443"),
-        Flag::value("cert", "PEM", "Certificate chain to serve (with --key).")
-            .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
-        Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
-        Flag::value(
-            "threads",
-            "N",
-            "Event loops; N loops share the port through SO_REUSEPORT.",
-        )
-        .default("1"),
-    ],
+    flags: &[listen_addr("127.0.0.1:7443"), CERT, KEY, THREADS],
     examples: &[
         "tls_echo --addr 127.0.0.1:7443",
         "tls_echo --addr 127.0.0.1:0 --cert cert.pem --key key.pem --threads 2",
@@ -48,13 +32,8 @@ static CLI: Program = Program {
 };
 
 fn run(args: &Args<'_>) -> Result<(), Error> {
-    let addr: SocketAddr = args.get("addr")?;
-    let config = pipebuf_examples::tls::server_config(
-        args.text("cert"),
-        args.text("key"),
-        &Default::default(),
-    )?;
-    let server = Server::bind(addr).threads(args.get("threads")?);
+    let config = tls_server_config(args)?;
+    let server = server(args)?;
     Ok(pipebuf_examples::serve_until_signalled(
         server,
         move |_| {

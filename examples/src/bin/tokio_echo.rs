@@ -16,7 +16,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::cli::flags::listen_addr;
+use pipebuf_examples::cli::{Args, Error, Program};
 use pipebuf_examples::stop_on_signals;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -58,12 +59,7 @@ static CLI: Program = Program {
             scripts/bench-tcp.sh compares `tcp_echo --threads 1` against. Prints `listening \
             on HOST:PORT` on stdout; exits on SIGINT/SIGTERM.",
     operand: None,
-    flags: &[Flag::value(
-        "addr",
-        "HOST:PORT",
-        "Where to listen; port 0 picks a free port.",
-    )
-    .default("127.0.0.1:7007")],
+    flags: &[listen_addr("127.0.0.1:7007")],
     examples: &["tokio_echo --addr 127.0.0.1:0"],
 };
 

@@ -19,7 +19,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::cli::flags::{CERT, KEY, listen_addr, tls_server_config};
+use pipebuf_examples::cli::{Args, Error, Program};
 use pipebuf_examples::stop_on_signals;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -64,27 +65,13 @@ static CLI: Program = Program {
             scripts/bench-tls.sh compares `tls_echo --threads 1` against. Prints `listening \
             on HOST:PORT` on stdout; exits on SIGINT/SIGTERM.",
     operand: None,
-    flags: &[
-        Flag::value(
-            "addr",
-            "HOST:PORT",
-            "Where to listen; port 0 picks a free port.",
-        )
-        .default("127.0.0.1:7443"),
-        Flag::value("cert", "PEM", "Certificate chain to serve (with --key).")
-            .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
-        Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
-    ],
+    flags: &[listen_addr("127.0.0.1:7443"), CERT, KEY],
     examples: &["tokio_tls_echo --addr 127.0.0.1:0"],
 };
 
 fn run(args: &Args<'_>) -> Result<(), Error> {
     let addr: SocketAddr = args.get("addr")?;
-    let config = pipebuf_examples::tls::server_config(
-        args.text("cert"),
-        args.text("key"),
-        &Default::default(),
-    )?;
+    let config = tls_server_config(args)?;
     let acceptor = TlsAcceptor::from(config);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()

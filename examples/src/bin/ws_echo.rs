@@ -16,13 +16,13 @@
 //! within `--handshake-timeout` of its accept is dropped, however slowly it keeps sending
 //! (a slowloris cannot hold a connection open).
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use pipebuf_examples::cli::{Args, Error, Flag, Program};
+use pipebuf_examples::cli::flags::{MAX_MESSAGE, THREADS, handshake_timeout, listen_addr, server};
+use pipebuf_examples::cli::{Args, Error, Program};
 use pipebuf_examples::deflate::{DEFLATE, DEFLATE_CONTEXT, deflate_config};
 use pipebuf_examples::ws::echo_server_with_deadline;
-use pipebuf_mio::{Echo, Endpoint, Server};
+use pipebuf_mio::{Echo, Endpoint};
 
 /// The command line.
 static CLI: Program = Program {
@@ -33,31 +33,13 @@ static CLI: Program = Program {
             stdout; on SIGINT/SIGTERM open connections get close code 1000.",
     operand: None,
     flags: &[
-        Flag::value(
-            "addr",
-            "HOST:PORT",
-            "Where to listen; port 0 picks a free port.",
-        )
-        .default("127.0.0.1:9001"),
-        Flag::value(
-            "threads",
-            "N",
-            "Event loops; N loops share the port through SO_REUSEPORT.",
-        )
-        .default("1"),
-        Flag::value(
-            "max-message",
-            "BYTES",
-            "Largest message accepted; a larger one gets close code 1009.",
-        )
-        .default("67108864"),
-        Flag::value(
-            "handshake-timeout",
-            "SECS",
+        listen_addr("127.0.0.1:9001"),
+        THREADS,
+        MAX_MESSAGE,
+        handshake_timeout(
             "A connection whose opening handshake is not complete this long after its accept \
              is dropped, however slowly it keeps sending (fractions allowed).",
-        )
-        .default("10"),
+        ),
         DEFLATE,
         DEFLATE_CONTEXT,
     ],
@@ -69,11 +51,10 @@ static CLI: Program = Program {
 };
 
 fn run(args: &Args<'_>) -> Result<(), Error> {
-    let addr: SocketAddr = args.get("addr")?;
     let max_message: usize = args.get("max-message")?;
     let handshake_timeout = args.secs("handshake-timeout")?;
     let deflate = deflate_config(args)?;
-    let server = Server::bind(addr).threads(args.get("threads")?);
+    let server = server(args)?;
     Ok(pipebuf_examples::serve_until_signalled(
         server,
         move |_| {

@@ -52,6 +52,7 @@ use std::time::{Duration, Instant};
 
 use log::Level;
 use pipebuf::{Layer, PBufRdWr, PipeBufPair, Stack, Time};
+use pipebuf_examples::cli::flags::{CERT, KEY, listen_addr, tls_server_config};
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
 use pipebuf_examples::conn_log;
 use pipebuf_examples::deflate::{DEFLATE_CONTEXT, NO_DEFLATE, deflate_config_on_by_default};
@@ -490,15 +491,9 @@ static CLI: Program = Program {
             --no-deflate.",
     operand: None,
     flags: &[
-        Flag::value(
-            "addr",
-            "HOST:PORT",
-            "Where to listen; port 0 picks a free port.",
-        )
-        .default("127.0.0.1:8443"),
-        Flag::value("cert", "PEM", "Certificate chain to serve (with --key).")
-            .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
-        Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
+        listen_addr("127.0.0.1:8443"),
+        CERT,
+        KEY,
         Flag::value(
             "allow-origin",
             "ORIGINS",
@@ -560,11 +555,7 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
         }
         None => None,
     };
-    let tls_config = pipebuf_examples::tls::server_config(
-        args.text("cert"),
-        args.text("key"),
-        &Default::default(),
-    )?;
+    let tls_config = tls_server_config(args)?;
     let factory = move |_: &pipebuf_mio::Accepted| {
         Some(ChatConn {
             endpoint: Endpoint::with_pair(
@@ -615,7 +606,7 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
     pipebuf_examples::stop_on_signals(move || stop.stop()).map_err(|e| format!("signals: {e}"))?;
     let bound = server.local_addr();
     println!("listening on {bound}");
-    let certificate = match args.text("cert") {
+    let certificate = match args.text(CERT.name()) {
         Some(cert) => format!("the certificate of {cert}"),
         None => "a self-signed certificate: accept it in the browser".to_string(),
     };

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use pipebuf::StackError;
 use pipebuf::{EofKind, PBufRdWr};
+use pipebuf_examples::cli::flags::INSECURE;
 use pipebuf_examples::cli::{Args, Error, Flag, Operand, Program};
 use pipebuf_examples::deflate::{DEFLATE, DEFLATE_CONTEXT, deflate_config};
 use pipebuf_examples::ws_client::{
@@ -251,10 +252,7 @@ static CLI: Program = Program {
              roots (or give --insecure).",
         )
         .default_text("Mozilla's root certificates (webpki-roots), as for a public server"),
-        Flag::switch(
-            "insecure",
-            "For wss://: accept any certificate (for tests against one's own servers only).",
-        ),
+        INSECURE,
         Flag::value(
             "max-message",
             "BYTES",

@@ -16,15 +16,17 @@
 //! sending (the WebSocket's deadline runs from the connection's first turn, while TLS
 //! below it is still handshaking).
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use pipebuf::Stack;
+use pipebuf_examples::cli::flags::{
+    CERT, KEY, MAX_MESSAGE, THREADS, handshake_timeout, listen_addr, server, tls_server_config,
+};
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
 use pipebuf_examples::deflate::{DEFLATE, DEFLATE_CONTEXT, deflate_config};
 use pipebuf_examples::ws::echo_server_with_deadline;
-use pipebuf_mio::{Echo, Endpoint, Server};
+use pipebuf_mio::{Echo, Endpoint};
 use pipebuf_rustls::{RustlsApi, Tls};
 
 /// The command line.
@@ -36,34 +38,15 @@ static CLI: Program = Program {
             connections get close code 1000.",
     operand: None,
     flags: &[
-        Flag::value("addr", "HOST:PORT", "Where to listen; port 0 picks a free port.")
-            .default("127.0.0.1:9443"),
-        Flag::value(
-            "cert",
-            "PEM",
-            "Certificate chain to serve (with --key).",
-        )
-        .default_text("a self-signed certificate for localhost/127.0.0.1 made at start"),
-        Flag::value("key", "PEM", "Private key of --cert.").default_text("the self-signed one's"),
-        Flag::value(
-            "threads",
-            "N",
-            "Event loops; N loops share the port through SO_REUSEPORT.",
-        )
-        .default("1"),
-        Flag::value(
-            "max-message",
-            "BYTES",
-            "Largest message accepted; a larger one gets close code 1009.",
-        )
-        .default("67108864"),
-        Flag::value(
-            "handshake-timeout",
-            "SECS",
+        listen_addr("127.0.0.1:9443"),
+        CERT,
+        KEY,
+        THREADS,
+        MAX_MESSAGE,
+        handshake_timeout(
             "A connection whose TLS handshake and upgrade request are not both complete this long after its accept \
              is dropped, however slowly it keeps sending (fractions allowed).",
-        )
-        .default("10"),
+        ),
         Flag::value(
             "tls-api",
             "buffered|unbuffered",
@@ -81,25 +64,18 @@ static CLI: Program = Program {
 };
 
 fn run(args: &Args<'_>) -> Result<(), Error> {
-    let api = match args.get::<String>("tls-api")?.as_str() {
-        "buffered" => RustlsApi::Buffered,
-        "unbuffered" => RustlsApi::Unbuffered,
-        other => {
-            return Err(Error::usage(format!(
-                "--tls-api needs buffered or unbuffered, got {other:?}"
-            )));
-        }
-    };
-    let addr: SocketAddr = args.get("addr")?;
+    let api = args.choice(
+        "tls-api",
+        &[
+            ("buffered", RustlsApi::Buffered),
+            ("unbuffered", RustlsApi::Unbuffered),
+        ],
+    )?;
     let max_message: usize = args.get("max-message")?;
     let handshake_timeout = args.secs("handshake-timeout")?;
     let deflate = deflate_config(args)?;
-    let tls = pipebuf_examples::tls::server_config(
-        args.text("cert"),
-        args.text("key"),
-        &Default::default(),
-    )?;
-    let server = Server::bind(addr).threads(args.get("threads")?);
+    let tls = tls_server_config(args)?;
+    let server = server(args)?;
     Ok(pipebuf_examples::serve_until_signalled(
         server,
         move |_| {
