@@ -14,6 +14,7 @@
 
 mod input;
 mod tls_fuzz;
+mod wire;
 mod ws_frames;
 
 pub mod codecs;

@@ -17,6 +17,7 @@ use pipebuf_rustls::rustls::{ClientConfig, ServerConfig};
 use pipebuf_rustls::{RustlsApi, Tls, config};
 
 use super::input::{Input, pieces};
+use super::wire::{Wire, check_ends_after_error, first_error, settle};
 
 /// Most fuzzed bytes used per input.
 const MAX_DATA: usize = 16 * 1024;
@@ -63,7 +64,7 @@ struct Outcome {
 
 struct Run {
     tls: Tls,
-    wire: PipeBufPair,
+    wire: Wire,
     plain: PipeBufPair,
     outcome: Outcome,
     end_before_error: Option<Option<EofKind>>,
@@ -73,7 +74,7 @@ impl Run {
     fn new(server: bool, api: RustlsApi, send: Option<Option<EofKind>>) -> Run {
         let mut run = Run {
             tls: make(server, api),
-            wire: PipeBufPair::new(),
+            wire: Wire::new(),
             plain: PipeBufPair::new(),
             outcome: Outcome {
                 error: None,
@@ -96,21 +97,15 @@ impl Run {
     }
 
     fn settle(&mut self, budget: usize) {
-        let mut idle = 0;
-        for _ in 0..budget {
-            let active = match self.tls.process(self.wire.upper(), self.plain.lower()) {
-                Ok(active) => active,
-                Err(e) => {
-                    assert!(
-                        self.outcome.error.is_none(),
-                        "a second error {e:?} after {:?}",
-                        self.outcome.error
-                    );
-                    self.end_before_error = Some(self.outcome.plain_end);
-                    self.outcome.error = Some(format!("{e:?}"));
-                    true
-                }
-            };
+        settle(budget, || {
+            let active = first_error(
+                self.tls
+                    .process(self.wire.upper(), self.plain.lower())
+                    .map_err(|e| format!("{e:?}")),
+                &mut self.outcome.error,
+                &mut self.end_before_error,
+                self.outcome.plain_end,
+            );
             // The application reads; the peer takes what is written.
             let mut app = self.plain.upper();
             let app_before = app.rd.tripwire();
@@ -124,58 +119,30 @@ impl Run {
                 self.outcome.plain_end = Some(kind);
             }
             let app_active = app_before != app.rd.tripwire();
-            let mut peer = self.wire.lower();
-            let peer_before = peer.rd.tripwire();
-            peer.rd.consume_all();
-            peer.rd.consume_push();
-            if let Some(kind) = peer.rd.consume_eof() {
-                self.outcome.crypt_end = Some(kind);
-            }
-            let peer_active = peer_before != peer.rd.tripwire();
-            if active || app_active || peer_active {
-                idle = 0;
-            } else {
-                idle += 1;
-                if idle == 2 {
-                    return;
-                }
-            }
-        }
-        panic!("no settling within {budget} calls");
+            let peer_active = self.wire.take();
+            (active || app_active || peer_active, true)
+        });
     }
 
     fn feed(&mut self, piece: &[u8]) {
-        let mut peer = self.wire.lower();
-        if !peer.wr.is_eof() {
-            peer.wr.append(piece).expect("the wire takes every piece");
-        }
+        self.wire.feed(piece);
         self.settle(4 * piece.len() + 64);
     }
 
     fn finish(mut self, end: Option<EofKind>) -> Outcome {
-        match end {
-            Some(EofKind::Close) => self.wire.lower().wr.close(),
-            Some(EofKind::Abort) => self.wire.lower().wr.abort(),
-            None => (),
-        }
+        self.wire.end(end);
         self.settle(256);
+        self.outcome.crypt_end = self.wire.ended;
         assert!(
             self.tls.is_handshaking(),
             "arbitrary bytes completed a handshake"
         );
-        if let Some(error) = &self.outcome.error {
-            if self.end_before_error == Some(None) {
-                assert_eq!(
-                    self.outcome.plain_end,
-                    Some(EofKind::Abort),
-                    "after {error} the plaintext side must be aborted"
-                );
-            }
-            assert!(
-                self.outcome.crypt_end.is_some(),
-                "after {error} the encrypted side never ended"
-            );
-        }
+        check_ends_after_error(
+            &self.outcome.error,
+            self.end_before_error,
+            self.outcome.plain_end,
+            self.outcome.crypt_end,
+        );
         if end == Some(EofKind::Abort) {
             assert_eq!(
                 self.outcome.plain_end,

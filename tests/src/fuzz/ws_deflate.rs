@@ -31,11 +31,14 @@
 use pipebuf::{EofKind, PipeBufPair, Time};
 use pipebuf_websocket::deflate::{Agreed, ContextTakeover, DeflateConfig};
 use pipebuf_websocket::frame::{FrameError, FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
-use pipebuf_websocket::message::{MessageKind, read_chunk};
+use pipebuf_websocket::message::MessageKind;
 use pipebuf_websocket::{WebSocket, WsConfig, WsError, accept_all};
 
 use super::input::{Input, pieces};
-use super::ws_frames::{UPGRADE_REQUEST, accept_response, fuzz_client};
+use super::wire::{Wire, check_ends_after_error, first_error, settle};
+use super::ws_frames::{
+    Messages, Outcome, UPGRADE_REQUEST, accept_response, fuzz_client, own_frames, read_end,
+};
 
 /// Most fuzzed bytes used per input in raw mode.
 const MAX_DATA: usize = 32 * 1024;
@@ -703,32 +706,15 @@ fn build(setup: &Setup, input: &mut Input<'_>, count: usize, out: &mut Vec<u8>) 
 // -------------------------------------------------------------------------------------------
 // Running the connection
 
-/// What one run saw.
-#[derive(Debug, PartialEq, Eq)]
-struct Outcome {
-    /// Complete messages delivered to the application.
-    messages: Vec<(MessageKind, Vec<u8>)>,
-    /// The error `process` reported.
-    error: Option<WsError>,
-    /// How the application's incoming stream ended.
-    incoming_end: Option<EofKind>,
-    /// Control frames written to the peer, in order.
-    sent_controls: Vec<(OpCode, Vec<u8>)>,
-    /// How the byte stream to the peer ended.
-    outgoing_end: Option<EofKind>,
-}
-
 /// The connection under test and what the fake application and peer have seen.
 struct Run<'s> {
     setup: &'s Setup,
     ws: WebSocket,
-    wire: PipeBufPair,
+    wire: Wire,
     app: PipeBufPair,
-    /// The message being assembled from records.
-    partial: Option<(MessageKind, Vec<u8>)>,
+    messages: Messages,
     /// Message bytes the application has received so far.
     delivered: usize,
-    out: Vec<u8>,
     outcome: Outcome,
     /// How the incoming stream had ended when the error came.
     end_before_error: Option<Option<EofKind>>,
@@ -744,18 +730,11 @@ impl<'s> Run<'s> {
         Run {
             setup,
             ws,
-            wire: PipeBufPair::new(),
+            wire: Wire::keeping(),
             app: PipeBufPair::with_limits(setup.app_limit.min(4096), setup.app_limit),
-            partial: None,
+            messages: Messages::new(setup.max_message),
             delivered: 0,
-            out: Vec::new(),
-            outcome: Outcome {
-                messages: Vec::new(),
-                error: None,
-                incoming_end: None,
-                sent_controls: Vec::new(),
-                outgoing_end: None,
-            },
+            outcome: Outcome::default(),
             end_before_error: None,
         }
     }
@@ -764,25 +743,15 @@ impl<'s> Run<'s> {
     /// to the application are bounded by `budget`; those that deliver are bounded by what
     /// they deliver, which `max_message` bounds per message.
     fn settle(&mut self, budget: usize) {
-        let (mut idle, mut barren) = (0, 0);
-        loop {
+        settle(budget, || {
             let delivered = self.delivered;
-            let active = match self
-                .ws
-                .process(Time::ZERO, self.wire.upper(), self.app.lower())
-            {
-                Ok(active) => active,
-                Err(e) => {
-                    assert!(
-                        self.outcome.error.is_none(),
-                        "a second error {e:?} after {:?}",
-                        self.outcome.error
-                    );
-                    self.end_before_error = Some(self.outcome.incoming_end);
-                    self.outcome.error = Some(e);
-                    true
-                }
-            };
+            let active = first_error(
+                self.ws
+                    .process(Time::ZERO, self.wire.upper(), self.app.lower()),
+                &mut self.outcome.error,
+                &mut self.end_before_error,
+                self.outcome.incoming_end,
+            );
             // However far a message inflates, the message buffer stays within its limit.
             let up = &self.app.up;
             assert!(
@@ -793,20 +762,12 @@ impl<'s> Run<'s> {
                 self.setup.app_limit
             );
             let app_active = self.application();
-            let peer_active = self.peer();
-            if self.delivered == delivered {
-                barren += 1;
-                assert!(barren <= budget, "no settling within {budget} calls");
-            }
-            if active || app_active || peer_active {
-                idle = 0;
-            } else {
-                idle += 1;
-                if idle == 2 {
-                    return;
-                }
-            }
-        }
+            let peer_active = self.wire.take();
+            (
+                active || app_active || peer_active,
+                self.delivered == delivered,
+            )
+        });
     }
 
     /// The application: reads every record, closes its outgoing stream once the incoming
@@ -814,83 +775,27 @@ impl<'s> Run<'s> {
     fn application(&mut self) -> bool {
         let mut app = self.app.upper();
         let before = (app.rd.tripwire(), app.wr.tripwire());
-        loop {
-            let chunk = match read_chunk(&app.rd) {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                Err(e) => panic!("the component wrote a bad record: {e:?}"),
-            };
-            let (kind, fin, len) = (chunk.kind, chunk.fin, chunk.record_len);
-            let partial = self.partial.get_or_insert_with(|| (kind, Vec::new()));
-            assert_eq!(partial.0, kind, "a chunk changed its message's kind");
-            partial.1.extend_from_slice(chunk.data);
-            self.delivered += chunk.data.len();
-            assert!(
-                partial.1.len() <= self.setup.max_message,
-                "a message of {} bytes passed the maximum of {}",
-                partial.1.len(),
-                self.setup.max_message
-            );
-            app.rd.consume(len).expect("consume a whole record");
-            if fin {
-                let message = self.partial.take().expect("a message in progress");
-                if message.0 == MessageKind::Text {
-                    assert!(
-                        std::str::from_utf8(&message.1).is_ok(),
-                        "a text message that is not UTF-8"
-                    );
-                }
-                self.outcome.messages.push(message);
-            }
-        }
-        app.rd.consume_push();
-        if app.rd.is_empty()
-            && let Some(kind) = app.rd.consume_eof()
-        {
-            self.outcome.incoming_end = Some(kind);
-        }
-        if let Some(end) = self.outcome.incoming_end {
-            assert!(
-                app.rd.is_empty(),
-                "data after the end of the incoming stream"
-            );
-            if end == EofKind::Close && !app.wr.is_eof() {
-                app.wr.close();
-            }
+        let (messages, bytes) = self.messages.read(&mut app.rd);
+        self.delivered += bytes;
+        self.outcome.messages.extend(messages);
+        read_end(&mut app.rd, &mut self.outcome.incoming_end);
+        if self.outcome.incoming_end == Some(EofKind::Close) && !app.wr.is_eof() {
+            app.wr.close();
         }
         before != (app.rd.tripwire(), app.wr.tripwire())
     }
 
-    /// The peer: takes every byte the component writes.
-    fn peer(&mut self) -> bool {
-        let mut peer = self.wire.lower();
-        let before = peer.rd.tripwire();
-        self.out.extend_from_slice(peer.rd.data());
-        peer.rd.consume_all();
-        peer.rd.consume_push();
-        if let Some(kind) = peer.rd.consume_eof() {
-            self.outcome.outgoing_end = Some(kind);
-        }
-        before != peer.rd.tripwire()
-    }
-
     /// Feeds `piece` from the peer, then settles.
     fn feed(&mut self, piece: &[u8]) {
-        let mut peer = self.wire.lower();
-        if !peer.wr.is_eof() {
-            peer.wr.append(piece).expect("the wire takes every piece");
-        }
+        self.wire.feed(piece);
         self.settle(4 * piece.len() + 64);
     }
 
     /// Ends the peer's byte stream (if asked), settles, and checks what was written.
     fn finish(mut self) -> Outcome {
-        match self.setup.end {
-            Some(EofKind::Close) => self.wire.lower().wr.close(),
-            Some(EofKind::Abort) => self.wire.lower().wr.abort(),
-            None => (),
-        }
-        self.settle(4 * self.out.len() + 256);
+        self.wire.end(self.setup.end);
+        self.settle(4 * self.wire.out.len() + 256);
+        self.outcome.outgoing_end = self.wire.ended;
         assert_eq!(
             self.ws.deflate().copied(),
             self.setup.agreed,
@@ -908,29 +813,25 @@ impl<'s> Run<'s> {
                 other => panic!("an error the peer's frames cannot cause: {other:?}"),
             };
             assert_eq!(code, Some(expected), "the close code of {error:?}");
-            if self.end_before_error == Some(None) {
-                assert_eq!(
-                    self.outcome.incoming_end,
-                    Some(EofKind::Abort),
-                    "after {error:?} the incoming stream must be aborted"
-                );
-            }
-            assert!(
-                self.outcome.outgoing_end.is_some(),
-                "after {error:?} the byte side never ended"
-            );
         }
+        check_ends_after_error(
+            &self.outcome.error,
+            self.end_before_error,
+            self.outcome.incoming_end,
+            self.outcome.outgoing_end,
+        );
         self.parse_output();
         self.outcome
     }
 
     /// Splits what was written into the handshake head and frames, checking each frame.
     fn parse_output(&mut self) {
-        let Some(head_end) = self.out.windows(4).position(|w| w == b"\r\n\r\n") else {
+        let out = &self.wire.out;
+        let Some(head_end) = out.windows(4).position(|w| w == b"\r\n\r\n") else {
             return;
         };
         if self.setup.server {
-            let head = String::from_utf8_lossy(&self.out[..head_end + 2]);
+            let head = String::from_utf8_lossy(&out[..head_end + 2]);
             assert!(head.starts_with("HTTP/1.1 101 "), "not accepted: {head}");
             let line = self
                 .setup
@@ -942,32 +843,11 @@ impl<'s> Run<'s> {
                 .map(|l| format!("{l}\r\n"));
             assert_eq!(named, line, "the 101 names another agreement");
         }
-        let mut rest = &self.out[head_end + 4..];
-        while !rest.is_empty() {
-            let (header, len) = match FrameHeader::parse(rest) {
-                Ok(Some(parsed)) => parsed,
-                Ok(None) => panic!("the component wrote a truncated frame"),
-                Err(e) => panic!("the component wrote a bad frame: {e:?}"),
-            };
-            assert_eq!(
-                header.mask.is_some(),
-                !self.setup.server,
-                "masking of our own frame"
-            );
-            assert_eq!(header.rsv, 0, "reserved bits in our own frame");
+        for (header, payload) in own_frames(&out[head_end + 4..], self.setup.server) {
             assert!(
                 header.opcode.is_control(),
                 "a data frame although the application sent nothing"
             );
-            let end = len
-                .checked_add(usize::try_from(header.payload_len).expect("payload length"))
-                .expect("frame end");
-            assert!(end <= rest.len(), "the component wrote a truncated payload");
-            let mut payload = rest[len..end].to_vec();
-            if let Some(key) = header.mask {
-                apply_mask(&mut payload, key, 0);
-            }
-            rest = &rest[end..];
             self.outcome.sent_controls.push((header.opcode, payload));
         }
         if let Some(code) = self.outcome.error.as_ref().and_then(WsError::close_code) {

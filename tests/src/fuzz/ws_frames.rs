@@ -15,7 +15,7 @@
 
 use std::sync::OnceLock;
 
-use pipebuf::{EofKind, PipeBufPair, Time};
+use pipebuf::{EofKind, PBufRd, PipeBufPair, Time};
 use pipebuf_websocket::frame::{FrameHeader, OpCode, apply_mask};
 use pipebuf_websocket::handshake::{
     ClientRequest, HandshakeLimits, RequestStatus, parse_request, write_accept,
@@ -24,6 +24,7 @@ use pipebuf_websocket::message::{CHUNK_HEADER_LEN, MessageKind, read_chunk, writ
 use pipebuf_websocket::{WebSocket, WsConfig, WsError, accept_all};
 
 use super::input::{Input, pieces};
+use super::wire::{Wire, check_ends_after_error, first_error, settle};
 
 /// A valid upgrade request, put before the fuzzed frames of a server unless the input asks
 /// for the bare bytes.
@@ -80,36 +81,128 @@ pub(crate) fn accept_response() -> &'static [u8] {
     })
 }
 
-/// What one run saw.
-#[derive(Debug, PartialEq, Eq)]
-struct Outcome {
+/// Assembles the messages a WebSocket writes for its application, checking its records:
+/// each well formed, every chunk of a message of that message's kind, no message over
+/// `max_message`, a complete text message valid UTF-8.
+pub(crate) struct Messages {
+    max_message: usize,
+    /// The message being assembled from records.
+    partial: Option<(MessageKind, Vec<u8>)>,
+}
+
+impl Messages {
+    pub(crate) fn new(max_message: usize) -> Messages {
+        Messages {
+            max_message,
+            partial: None,
+        }
+    }
+
+    /// Consumes every whole record waiting in `rd`; returns the messages they complete and
+    /// how many message bytes they carried.
+    pub(crate) fn read(&mut self, rd: &mut PBufRd<'_>) -> (Vec<(MessageKind, Vec<u8>)>, usize) {
+        let (mut complete, mut bytes) = (Vec::new(), 0);
+        loop {
+            let chunk = match read_chunk(rd) {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => panic!("the component wrote a bad record: {e:?}"),
+            };
+            let (kind, fin, len) = (chunk.kind, chunk.fin, chunk.record_len);
+            let partial = self.partial.get_or_insert_with(|| (kind, Vec::new()));
+            assert_eq!(partial.0, kind, "a chunk changed its message's kind");
+            partial.1.extend_from_slice(chunk.data);
+            bytes += chunk.data.len();
+            assert!(
+                partial.1.len() <= self.max_message,
+                "a message of {} bytes passed the maximum of {}",
+                partial.1.len(),
+                self.max_message
+            );
+            rd.consume(len).expect("consume a whole record");
+            if fin {
+                let message = self.partial.take().expect("a message in progress");
+                if message.0 == MessageKind::Text {
+                    assert!(
+                        std::str::from_utf8(&message.1).is_ok(),
+                        "a text message that is not UTF-8"
+                    );
+                }
+                complete.push(message);
+            }
+        }
+        (complete, bytes)
+    }
+}
+
+/// After [`Messages::read`]: consumes the push and, once no data waits, the end of the
+/// incoming stream into `incoming_end`; no data may follow that end.
+pub(crate) fn read_end(rd: &mut PBufRd<'_>, incoming_end: &mut Option<EofKind>) {
+    rd.consume_push();
+    if rd.is_empty()
+        && let Some(kind) = rd.consume_eof()
+    {
+        *incoming_end = Some(kind);
+    }
+    if incoming_end.is_some() {
+        assert!(rd.is_empty(), "data after the end of the incoming stream");
+    }
+}
+
+/// The frames a WebSocket wrote to its peer after its handshake head, each checked: whole,
+/// masked exactly when a client wrote it, no reserved bits. Returns each header and its
+/// unmasked payload.
+pub(crate) fn own_frames(mut rest: &[u8], server: bool) -> Vec<(FrameHeader, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while !rest.is_empty() {
+        let (header, len) = match FrameHeader::parse(rest) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => panic!("the component wrote a truncated frame"),
+            Err(e) => panic!("the component wrote a bad frame: {e:?}"),
+        };
+        assert_eq!(header.mask.is_some(), !server, "masking of our own frame");
+        assert_eq!(header.rsv, 0, "reserved bits in our own frame");
+        let end = len
+            .checked_add(usize::try_from(header.payload_len).expect("payload length"))
+            .expect("frame end");
+        assert!(end <= rest.len(), "the component wrote a truncated payload");
+        let mut payload = rest[len..end].to_vec();
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        rest = &rest[end..];
+        frames.push((header, payload));
+    }
+    frames
+}
+
+/// What one run of a WebSocket body saw.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Outcome {
     /// Complete messages delivered to the application.
-    messages: Vec<(MessageKind, Vec<u8>)>,
+    pub(crate) messages: Vec<(MessageKind, Vec<u8>)>,
     /// The error `process` reported.
-    error: Option<WsError>,
+    pub(crate) error: Option<WsError>,
     /// How the application's incoming stream ended.
-    incoming_end: Option<EofKind>,
+    pub(crate) incoming_end: Option<EofKind>,
     /// Control frames written to the peer, in order.
-    sent_controls: Vec<(OpCode, Vec<u8>)>,
+    pub(crate) sent_controls: Vec<(OpCode, Vec<u8>)>,
     /// How the byte stream to the peer ended.
-    outgoing_end: Option<EofKind>,
+    pub(crate) outgoing_end: Option<EofKind>,
 }
 
 /// The connection under test and what the fake application and peer have seen.
 struct Run {
     server: bool,
     ws: WebSocket,
-    wire: PipeBufPair,
+    wire: Wire,
     app: PipeBufPair,
-    max_message: usize,
+    messages: Messages,
     echo: bool,
     /// Messages to echo that did not fit yet.
     to_echo: Vec<(MessageKind, Vec<u8>)>,
     /// Messages the application wrote back.
     echoed: Vec<(MessageKind, Vec<u8>)>,
-    /// The message being assembled from records.
-    partial: Option<(MessageKind, Vec<u8>)>,
-    out: Vec<u8>,
     /// Data messages written to the peer (frames joined): echoes, so they depend on when the
     /// application ran, and are only checked against what was received.
     sent_messages: Vec<(OpCode, Vec<u8>)>,
@@ -129,22 +222,14 @@ impl Run {
         Run {
             server,
             ws,
-            wire: PipeBufPair::new(),
+            wire: Wire::keeping(),
             app: PipeBufPair::with_limits(app_limit.min(4096), app_limit),
-            max_message: config.max_message,
+            messages: Messages::new(config.max_message),
             echo,
             to_echo: Vec::new(),
             echoed: Vec::new(),
-            partial: None,
-            out: Vec::new(),
             sent_messages: Vec::new(),
-            outcome: Outcome {
-                messages: Vec::new(),
-                error: None,
-                incoming_end: None,
-                sent_controls: Vec::new(),
-                outgoing_end: None,
-            },
+            outcome: Outcome::default(),
             end_before_error: None,
             calls: 0,
         }
@@ -152,37 +237,19 @@ impl Run {
 
     /// Calls the component until it and the application settle.
     fn settle(&mut self, budget: usize) {
-        let mut idle = 0;
-        for _ in 0..budget {
+        settle(budget, || {
             self.calls += 1;
-            let active = match self
-                .ws
-                .process(Time::ZERO, self.wire.upper(), self.app.lower())
-            {
-                Ok(active) => active,
-                Err(e) => {
-                    assert!(
-                        self.outcome.error.is_none(),
-                        "a second error {e:?} after {:?}",
-                        self.outcome.error
-                    );
-                    self.end_before_error = Some(self.outcome.incoming_end);
-                    self.outcome.error = Some(e);
-                    true
-                }
-            };
+            let active = first_error(
+                self.ws
+                    .process(Time::ZERO, self.wire.upper(), self.app.lower()),
+                &mut self.outcome.error,
+                &mut self.end_before_error,
+                self.outcome.incoming_end,
+            );
             let app_active = self.application();
-            let peer_active = self.peer();
-            if active || app_active || peer_active {
-                idle = 0;
-            } else {
-                idle += 1;
-                if idle == 2 {
-                    return;
-                }
-            }
-        }
-        panic!("no settling within {budget} calls");
+            let peer_active = self.wire.take();
+            (active || app_active || peer_active, true)
+        });
     }
 
     /// The application: reads every record, echoes whole messages if asked, closes its
@@ -190,57 +257,21 @@ impl Run {
     fn application(&mut self) -> bool {
         let mut app = self.app.upper();
         let before = (app.rd.tripwire(), app.wr.tripwire());
-        loop {
-            let chunk = match read_chunk(&app.rd) {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                Err(e) => panic!("the component wrote a bad record: {e:?}"),
-            };
-            let (kind, fin, len) = (chunk.kind, chunk.fin, chunk.record_len);
-            let partial = self.partial.get_or_insert_with(|| (kind, Vec::new()));
-            assert_eq!(partial.0, kind, "a chunk changed its message's kind");
-            partial.1.extend_from_slice(chunk.data);
-            assert!(
-                partial.1.len() <= self.max_message,
-                "a message of {} bytes passed the maximum of {}",
-                partial.1.len(),
-                self.max_message
-            );
-            app.rd.consume(len).expect("consume a whole record");
-            if fin {
-                let message = self.partial.take().expect("a message in progress");
-                if message.0 == MessageKind::Text {
-                    assert!(
-                        std::str::from_utf8(&message.1).is_ok(),
-                        "a text message that is not UTF-8"
-                    );
-                }
-                if self.echo {
-                    self.to_echo.push(message.clone());
-                }
-                self.outcome.messages.push(message);
+        for message in self.messages.read(&mut app.rd).0 {
+            if self.echo {
+                self.to_echo.push(message.clone());
             }
+            self.outcome.messages.push(message);
         }
-        app.rd.consume_push();
-        if app.rd.is_empty()
-            && let Some(kind) = app.rd.consume_eof()
-        {
-            self.outcome.incoming_end = Some(kind);
-        }
-        if let Some(end) = self.outcome.incoming_end {
-            assert!(
-                app.rd.is_empty(),
-                "data after the end of the incoming stream"
-            );
-            if end == EofKind::Close && !app.wr.is_eof() {
-                // Echo what is still queued, then answer the close.
-                for (kind, data) in self.to_echo.drain(..) {
-                    if write_message(&mut app.wr, kind, &data).is_ok() {
-                        self.echoed.push((kind, data));
-                    }
+        read_end(&mut app.rd, &mut self.outcome.incoming_end);
+        if self.outcome.incoming_end == Some(EofKind::Close) && !app.wr.is_eof() {
+            // Echo what is still queued, then answer the close.
+            for (kind, data) in self.to_echo.drain(..) {
+                if write_message(&mut app.wr, kind, &data).is_ok() {
+                    self.echoed.push((kind, data));
                 }
-                app.wr.close();
             }
+            app.wr.close();
         }
         while let Some((kind, data)) = self.to_echo.first() {
             if app.wr.is_eof() {
@@ -261,49 +292,23 @@ impl Run {
         before != (app.rd.tripwire(), app.wr.tripwire())
     }
 
-    /// The peer: takes every byte the component writes.
-    fn peer(&mut self) -> bool {
-        let mut peer = self.wire.lower();
-        let before = peer.rd.tripwire();
-        self.out.extend_from_slice(peer.rd.data());
-        peer.rd.consume_all();
-        peer.rd.consume_push();
-        if let Some(kind) = peer.rd.consume_eof() {
-            self.outcome.outgoing_end = Some(kind);
-        }
-        before != peer.rd.tripwire()
-    }
-
     /// Feeds `piece` from the peer, then settles.
     fn feed(&mut self, piece: &[u8]) {
-        let mut peer = self.wire.lower();
-        if !peer.wr.is_eof() {
-            peer.wr.append(piece).expect("the wire takes every piece");
-        }
+        self.wire.feed(piece);
         self.settle(4 * piece.len() + 64);
     }
 
     /// Ends the peer's byte stream (if asked), settles, and checks what was written.
     fn finish(mut self, end: Option<EofKind>) -> Outcome {
-        match end {
-            Some(EofKind::Close) => self.wire.lower().wr.close(),
-            Some(EofKind::Abort) => self.wire.lower().wr.abort(),
-            None => (),
-        }
-        self.settle(4 * self.out.len() + 256);
-        if let Some(error) = &self.outcome.error {
-            if self.end_before_error == Some(None) {
-                assert_eq!(
-                    self.outcome.incoming_end,
-                    Some(EofKind::Abort),
-                    "after {error:?} the incoming stream must be aborted"
-                );
-            }
-            assert!(
-                self.outcome.outgoing_end.is_some(),
-                "after {error:?} the byte side never ended"
-            );
-        }
+        self.wire.end(end);
+        self.settle(4 * self.wire.out.len() + 256);
+        self.outcome.outgoing_end = self.wire.ended;
+        check_ends_after_error(
+            &self.outcome.error,
+            self.end_before_error,
+            self.outcome.incoming_end,
+            self.outcome.outgoing_end,
+        );
         self.parse_output();
         // What went out are the application's echoes, in order, each unchanged.
         assert!(
@@ -322,37 +327,17 @@ impl Run {
 
     /// Splits what was written into the handshake head and frames, checking each frame.
     fn parse_output(&mut self) {
-        let Some(head_end) = self.out.windows(4).position(|w| w == b"\r\n\r\n") else {
+        let out = &self.wire.out;
+        let Some(head_end) = out.windows(4).position(|w| w == b"\r\n\r\n") else {
             return;
         };
         // A server's frames follow its 101 answer (none follow a refusal); a client's
         // follow its request once the answer came.
-        if self.server && !self.out.starts_with(b"HTTP/1.1 101 ") {
+        if self.server && !out.starts_with(b"HTTP/1.1 101 ") {
             return;
         }
-        let mut rest = &self.out[head_end + 4..];
         let mut message: Option<(OpCode, Vec<u8>)> = None;
-        while !rest.is_empty() {
-            let (header, len) = match FrameHeader::parse(rest) {
-                Ok(Some(parsed)) => parsed,
-                Ok(None) => panic!("the component wrote a truncated frame"),
-                Err(e) => panic!("the component wrote a bad frame: {e:?}"),
-            };
-            assert_eq!(
-                header.mask.is_some(),
-                !self.server,
-                "masking of our own frame"
-            );
-            assert_eq!(header.rsv, 0, "reserved bits in our own frame");
-            let end = len
-                .checked_add(usize::try_from(header.payload_len).expect("payload length"))
-                .expect("frame end");
-            assert!(end <= rest.len(), "the component wrote a truncated payload");
-            let mut payload = rest[len..end].to_vec();
-            if let Some(key) = header.mask {
-                apply_mask(&mut payload, key, 0);
-            }
-            rest = &rest[end..];
+        for (header, payload) in own_frames(&out[head_end + 4..], self.server) {
             if header.opcode.is_control() {
                 self.outcome.sent_controls.push((header.opcode, payload));
                 continue;

@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use pipebuf::{EofKind, Layer, PipeBufPair, Stack, Time};
 use pipebuf_rustls::Tls;
-use pipebuf_websocket::message::{MessageKind, read_chunk, write_close, write_message, write_ping};
+use pipebuf_websocket::message::{MessageKind, write_close, write_message, write_ping};
 use pipebuf_websocket::{WebSocket, WsConfig, accept_all};
 
 use super::input::Input;
-use super::ws_frames::UPGRADE_REQUEST;
+use super::wire::{Wire, check_ends_after_error, first_error, settle};
+use super::ws_frames::{Messages, UPGRADE_REQUEST};
 
 /// Most operations per input.
 const MAX_OPS: usize = 300;
@@ -31,105 +32,63 @@ type WsStack = Stack<Option<Tls>, WebSocket>;
 
 struct Harness {
     stack: WsStack,
-    net: PipeBufPair,
+    net: Wire,
     app: PipeBufPair,
     now: Time,
-    errors: usize,
+    /// The error the stack reported.
+    error: Option<String>,
     incoming_end: Option<EofKind>,
     end_before_error: Option<Option<EofKind>>,
-    outgoing_end: Option<EofKind>,
     /// How the peer ended its bytes, and how the application's stream stood then.
     peer_end: Option<(EofKind, Option<EofKind>)>,
-    partial: Option<(MessageKind, Vec<u8>)>,
+    messages: Messages,
 }
 
 impl Harness {
     fn settle(&mut self) {
-        let mut idle = 0;
-        for _ in 0..SETTLE {
-            let active = match self
-                .stack
-                .process(self.now, self.net.upper(), self.app.lower())
-            {
-                Ok(active) => active,
-                Err(e) => {
-                    self.errors += 1;
-                    assert_eq!(self.errors, 1, "a second error {e:?}");
-                    self.end_before_error = Some(self.incoming_end);
-                    true
-                }
-            };
+        settle(SETTLE, || {
+            let active = first_error(
+                self.stack
+                    .process(self.now, self.net.upper(), self.app.lower())
+                    .map_err(|e| format!("{e:?}")),
+                &mut self.error,
+                &mut self.end_before_error,
+                self.incoming_end,
+            );
             let read = self.read();
-            if active || read {
-                idle = 0;
-            } else {
-                idle += 1;
-                if idle == 2 {
-                    if let Some(deadline) = self.stack.next_deadline() {
-                        assert!(
-                            deadline > self.now,
-                            "settled at {:?} with a deadline at {deadline:?}: {:?}, {:?}, {:?}, {:?}",
-                            self.now,
-                            self.stack.upper(),
-                            self.stack.pair(),
-                            self.net,
-                            self.app
-                        );
-                    }
-                    return;
-                }
-            }
+            (active || read, true)
+        });
+        if let Some(deadline) = self.stack.next_deadline() {
+            assert!(
+                deadline > self.now,
+                "settled at {:?} with a deadline at {deadline:?}: {:?}, {:?}, {:?}, {:?}",
+                self.now,
+                self.stack.upper(),
+                self.stack.pair(),
+                self.net.pair,
+                self.app
+            );
         }
-        panic!("the stack never settles");
     }
 
     /// The application reads its records; the peer takes every byte.
     fn read(&mut self) -> bool {
         let mut app = self.app.upper();
         let before = app.rd.tripwire();
-        loop {
-            let chunk = match read_chunk(&app.rd) {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                Err(e) => panic!("the stack wrote a bad record: {e:?}"),
-            };
-            let (kind, fin, len) = (chunk.kind, chunk.fin, chunk.record_len);
-            let partial = self.partial.get_or_insert_with(|| (kind, Vec::new()));
-            assert_eq!(partial.0, kind, "a chunk changed its message's kind");
-            partial.1.extend_from_slice(chunk.data);
-            app.rd.consume(len).expect("a whole record");
-            if fin {
-                let (kind, data) = self.partial.take().expect("a message");
-                if kind == MessageKind::Text {
-                    assert!(std::str::from_utf8(&data).is_ok(), "text that is not UTF-8");
-                }
-            }
-        }
+        self.messages.read(&mut app.rd);
         app.rd.consume_push();
         if let Some(kind) = app.rd.consume_eof() {
             self.incoming_end = Some(kind);
         }
         let app_active = before != app.rd.tripwire();
-        let mut peer = self.net.lower();
-        let before = peer.rd.tripwire();
-        peer.rd.consume_all();
-        peer.rd.consume_push();
-        if let Some(kind) = peer.rd.consume_eof() {
-            self.outgoing_end = Some(kind);
-        }
-        app_active || before != peer.rd.tripwire()
+        let peer_active = self.net.take();
+        app_active || peer_active
     }
 
     fn peer_ends(&mut self, kind: EofKind) {
-        let mut peer = self.net.lower();
-        if peer.wr.is_eof() {
-            return;
+        if self.net.end(Some(kind)) {
+            self.peer_end = Some((kind, self.incoming_end));
         }
-        match kind {
-            EofKind::Close => peer.wr.close(),
-            EofKind::Abort => peer.wr.abort(),
-        }
-        self.peer_end = Some((kind, self.incoming_end));
     }
 }
 
@@ -149,18 +108,17 @@ pub fn run(data: &[u8]) {
     let app_limit = [64, 1024, 64 * 1024][usize::from(flags / 16 % 3)];
     let mut h = Harness {
         stack: Stack::new(None, WebSocket::server(config, accept_all())),
-        net: PipeBufPair::new(),
+        net: Wire::new(),
         app: PipeBufPair::with_limits(app_limit.min(4096), app_limit),
         now: Time::ZERO,
-        errors: 0,
+        error: None,
         incoming_end: None,
         end_before_error: None,
-        outgoing_end: None,
         peer_end: None,
-        partial: None,
+        messages: Messages::new(usize::MAX),
     };
     if flags & 64 == 0 {
-        h.net.lower().wr.append(UPGRADE_REQUEST).expect("room");
+        h.net.feed(UPGRADE_REQUEST);
     }
     h.settle();
     let mut ops = 0;
@@ -169,11 +127,7 @@ pub fn run(data: &[u8]) {
         match input.below(12) {
             0..=3 => {
                 let n = input.below(64);
-                let bytes = input.take(n);
-                let mut peer = h.net.lower();
-                if !peer.wr.is_eof() {
-                    peer.wr.append(bytes).expect("the wire takes every piece");
-                }
+                h.net.feed(input.take(n));
             }
             4 => h.peer_ends(EofKind::Close),
             5 => h.peer_ends(EofKind::Abort),
@@ -225,10 +179,10 @@ pub fn run(data: &[u8]) {
         return;
     }
     assert!(
-        h.outgoing_end.is_some(),
+        h.net.ended.is_some(),
         "the byte stream to the peer never ended: {:?}, {:?}",
         h.stack.upper(),
-        h.net
+        h.net.pair
     );
     assert!(
         h.incoming_end.is_some(),
@@ -236,13 +190,7 @@ pub fn run(data: &[u8]) {
         h.stack.upper(),
         h.app
     );
-    if h.errors > 0 && h.end_before_error == Some(None) {
-        assert_eq!(
-            h.incoming_end,
-            Some(EofKind::Abort),
-            "an error must abort the application"
-        );
-    }
+    check_ends_after_error(&h.error, h.end_before_error, h.incoming_end, h.net.ended);
     if let Some((EofKind::Abort, None)) = h.peer_end {
         assert_eq!(
             h.incoming_end,
