@@ -48,9 +48,13 @@ cargo fmt --all -- --check
 
 step "clippy (workspace, all targets)"
 cargo clippy --workspace --all-targets -- -D warnings
-step "clippy (pipebuf without std or alloc, and with alloc only)"
+step "clippy (pipebuf without std or alloc, with alloc only, and with reqresp only)"
 cargo clippy -p pipebuf --no-default-features --lib -- -D warnings
 cargo clippy -p pipebuf --no-default-features --features alloc --lib -- -D warnings
+cargo clippy -p pipebuf --no-default-features --features reqresp --lib -- -D warnings
+# The alloc-only runs must really leave reqresp out: nothing the runs build may turn it on.
+alloc_only="$(cargo tree -p pipebuf --no-default-features --features alloc -e all --depth 0 -f '{f}' | sed -n 1p)"
+[ "$alloc_only" = alloc ] || { echo "pipebuf with alloc only resolves to features: $alloc_only" >&2; exit 1; }
 step "clippy (pipebuf_websocket without std: no_std + alloc, without and with deflate)"
 cargo clippy -p pipebuf_websocket --no-default-features --lib -- -D warnings
 cargo clippy -p pipebuf_websocket --no-default-features --features deflate --lib -- -D warnings
@@ -67,6 +71,9 @@ step "supply chain: cargo deny (advisories, licenses, bans, sources)"
 ./scripts/deny.sh
 
 step "docs"
+# pipebuf's links must hold without reqresp too; the workspace run comes last, so the docs
+# left in target/doc are the full ones.
+RUSTDOCFLAGS="-D warnings" cargo doc -p pipebuf --no-deps --quiet --no-default-features --features alloc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 step "package: cargo package for the four library crates"
@@ -91,5 +98,7 @@ step "tests (pipebuf without std or alloc)"
 cargo test -p pipebuf --no-default-features --lib --tests
 step "tests (pipebuf with alloc only)"
 cargo test -p pipebuf --no-default-features --features alloc --lib --tests
+step "tests (pipebuf with reqresp only)"
+cargo test -p pipebuf --no-default-features --features reqresp --lib --tests
 
 step "all passed"

@@ -117,26 +117,29 @@
 //! - `std` (default): `std::io` traits on the views and socket-style transfer helpers
 //!   ([`PBufWr::read_from`], [`PBufRd::write_to`]). Implies `alloc`.
 //! - `alloc`: growable storage.
+//! - `reqresp` (default): the [`reqresp`] module. Implies `alloc`.
 //!
-//! Without either, the crate is `#![no_std]` with fixed storage only.
+//! Without any of them, the crate is `#![no_std]` with fixed storage only.
 //!
 //! The [`framing`] module decodes and encodes delimited lines and length-prefixed records in
 //! place.
 //!
-//! The [`reqresp`] module (feature `alloc`) builds request/response on top: pipelined and
+//! The [`reqresp`] module (feature `reqresp`) builds request/response on top: pipelined and
 //! multiplexed clients and servers over one connection's buffers, driven by the caller's
 //! codec, with tickets or tags, cancellation, explicit-time timeouts, bounded in-flight
 //! state, and request and response bodies streamed through their own PipeBufs.
-
+// Items left out by a feature that is off cannot be linked to: their names point at the
+// feature list instead (the empty line ends the paragraph before the link definitions).
+#![cfg_attr(not(all(feature = "std", feature = "reqresp")), doc = "")]
+#![cfg_attr(not(feature = "std"), doc = "[`PBufWr::read_from`]: crate#features")]
+#![cfg_attr(not(feature = "std"), doc = "[`PBufRd::write_to`]: crate#features")]
+#![cfg_attr(not(feature = "reqresp"), doc = "[`reqresp`]: crate#features")]
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-// The request/response unit tests share the integration tests' codec, which names the crate.
-#[cfg(all(test, feature = "alloc"))]
-extern crate self as pipebuf;
 #[cfg(feature = "std")]
 extern crate std;
 
@@ -148,7 +151,7 @@ pub mod framing;
 mod io;
 mod pair;
 mod rd;
-#[cfg(feature = "alloc")]
+#[cfg(feature = "reqresp")]
 pub mod reqresp;
 mod settle;
 mod stack;

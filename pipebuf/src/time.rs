@@ -13,6 +13,8 @@ use core::time::Duration;
 /// [`Time::now`], whose origin is one process-wide moment, so that times taken by different
 /// drivers and threads compare.
 ///
+// Without `std` there is no `Time::now` to link to: the name points at the feature list.
+#[cfg_attr(not(feature = "std"), doc = "[`Time::now`]: crate#features\n")]
 /// ```
 /// use core::time::Duration;
 /// use pipebuf::Time;

@@ -17,9 +17,10 @@
 //! - [`Driver`] is one event loop: listeners (IPv4/IPv6), non-blocking connects, connection
 //!   ids that a stale holder can never confuse with a newer connection ([`ConnId`]), the
 //!   activity loop, read interest that follows backpressure, timers, idle timeouts,
-//!   connection limits, classes with priorities, read budgets and pausing, broadcast with
-//!   per-connection results, and graceful shutdown. A chain that fails has what it wrote for
-//!   the peer (a close frame, an alert) delivered before the connection ends.
+//!   connection limits, classes with priorities, read budgets, pausing and events of their
+//!   own ([`Driver::next_event_in`]), broadcast with per-connection results, and graceful
+//!   shutdown. A chain that fails has what it wrote for the peer (a close frame, an alert)
+//!   delivered before the connection ends.
 //! - [`Link`] connects one non-blocking socket (TCP or Unix stream, see [`LinkStream`]) to a
 //!   [`PipeBufPair`](pipebuf::PipeBufPair): it reads straight into the incoming buffer's free
 //!   space, writes from the outgoing buffer, and maps stream state both ways (close ⇄ FIN,
@@ -167,6 +168,8 @@ mod echo;
 mod endpoint;
 mod link;
 mod server;
+#[cfg(feature = "reqresp")]
+mod service;
 
 pub use driver::{
     Accepted, BoxError, Chain, ChainFactory, ClassConfig, ClassId, ConnId, Context, Disposition,

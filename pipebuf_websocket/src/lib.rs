@@ -23,6 +23,11 @@
 //! text, binary, ping and close (with code and reason) sent with one call each. A server
 //! answers plain HTTP requests itself when given [`WebSocket::answer_plain_http`].
 //!
+//! The [`http`] module is the HTTP/1.1 side of the same endpoint: [`http::HttpServer`]
+//! serves pages and files with keep-alive, pipelining, chunked bodies and
+//! `Expect: 100-continue` within stated limits, and [`http::Upgrading`] hands an upgrade
+//! request to a [`WebSocket`] on the same connection without losing buffered bytes.
+//!
 //! `no_std` + `alloc` without the default `std` feature (then the client needs a random
 //! source: [`WebSocket::client_with_random`]).
 //!

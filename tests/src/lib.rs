@@ -1,9 +1,13 @@
 //! Helpers for tests that drive the example programs as processes.
+//!
+//! Also the fuzz bodies ([`fuzz`]) and the text codec of the request/response tests
+//! ([`reqresp_text`]).
 
 #![forbid(unsafe_code)]
 
 pub mod fuzz;
 mod process;
+pub mod reqresp_text;
 
 pub use process::Process;
 

@@ -9,9 +9,10 @@
 //! printf '21\n-4\nabc\n' | nc -N 127.0.0.1 7008
 //! ```
 //!
-//! Built on [`pipebuf::reqresp::PipelinedServer`] (sequence numbers, responses in request
-//! order) with the core's [`Lines`] framing, served by a `pipebuf_mio` `Server` (one
-//! `Driver` per thread) through `pipebuf_examples::serve_until_signalled`.
+//! Built on [`pipebuf::reqresp::service::PipelinedService`] (a handler answers each request;
+//! the responses leave in request order) with the core's [`Lines`] framing, served by a
+//! `pipebuf_mio` `Server` (one `Driver` per thread) through
+//! `pipebuf_examples::serve_until_signalled`.
 //!
 //! Flags: see `line_doubler --help` ([`CLI`]). Prints `listening on HOST:PORT` once it accepts connections; exits cleanly on SIGINT/SIGTERM, answering what
 //! it already received (up to 5 s). A line may end in CRLF; spaces around the number are
@@ -22,13 +23,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use pipebuf::framing::{FrameError, Lines};
-use pipebuf::reqresp::{
-    Body, Decoder, Encoded, Encoder, Error, Head, PipelinedServer, ServerEvent,
-};
-use pipebuf::{PBufRdWr, PBufWr};
+use pipebuf::reqresp::service::{Handler, PipelinedService, Reply};
+use pipebuf::reqresp::{Body, Decoder, Encoded, Encoder, Head, PipelinedServer};
+use pipebuf::{PBufWr, Time};
 use pipebuf_examples::cli::flags::{THREADS, listen_addr, server};
 use pipebuf_examples::cli::{self, Args, Program};
-use pipebuf_mio::{Chain, Context};
 
 /// The longest line taken as a request (delimiter excluded).
 const MAX_LINE: usize = 64;
@@ -174,80 +173,29 @@ impl Encoder for AnswerEncoder {
     }
 }
 
-/// One connection: the pipelined server, answering each request as soon as it is decoded.
-struct Doubler {
-    server: PipelinedServer<AnswerEncoder, LineDecoder>,
-    /// Answers computed during a `process` call, handed to the server right after it.
-    answers: Vec<(u64, Answer)>,
-    /// Graceful shutdown asked: close once what was received is answered.
-    closing: bool,
-    /// Our side is closed (by us on shutdown, or by the server after the peer's close).
-    done: bool,
-}
+/// Answers every request at once; the service writes the answers in request order.
+struct Doubler;
 
-impl Doubler {
-    fn new() -> Self {
-        Doubler {
-            server: PipelinedServer::new(
-                AnswerEncoder,
-                LineDecoder::new(),
-                MAX_IN_FLIGHT,
-                MAX_IN_FLIGHT,
-            ),
-            answers: Vec::new(),
-            closing: false,
-            done: false,
-        }
+impl Handler<LineDecoder, AnswerEncoder> for Doubler {
+    fn call(&mut self, _: u64, request: Request, _: Time) -> Reply<Answer> {
+        Reply::Now(answer(request))
+    }
+
+    fn timed_out(&mut self, _: u64) -> Answer {
+        // Every answer is given at once, so no request waits for a deadline.
+        Answer::Error("ERR timeout")
     }
 }
 
-impl Chain for Doubler {
-    type Msg = ();
-    type Error = Error<FrameError, pipebuf::Error>;
-
-    fn process(
-        &mut self,
-        mut net: PBufRdWr<'_>,
-        _: &mut Context<'_, ()>,
-    ) -> Result<bool, Self::Error> {
-        if self.done {
-            // Nothing more goes out: what the peer still sends has nowhere to go.
-            return Ok(net.rd.discard());
-        }
-        let answers = &mut self.answers;
-        let mut active = self.server.process(net.reborrow(), |event| {
-            if let ServerEvent::Request { seq, request, .. } = event {
-                answers.push((seq, answer(request)));
-            }
-        })?;
-        if !self.answers.is_empty() {
-            active = true;
-            for (seq, answer) in self.answers.drain(..) {
-                // The numbers come straight from the server's events, so the only refusal
-                // is "closed" (the peer aborted): the answer has nowhere to go then.
-                let _ = self.server.finish(seq, answer);
-            }
-            // The answers go out on the next call, which the activity brings.
-        }
-        if self.server.is_finished() {
-            self.done = true;
-            active = true;
-        } else if self.closing
-            && self.answers.is_empty()
-            && self.server.in_flight() == 0
-            && self.server.waiting() == 0
-        {
-            net.wr.close();
-            self.done = true;
-            active = true;
-        }
-        Ok(active)
-    }
-
-    fn close(&mut self, _: PBufRdWr<'_>) {
-        // Answer what has been received, then close (see `process`).
-        self.closing = true;
-    }
+/// One connection's chain: the pipelined server with its handler.
+fn connection() -> PipelinedService<AnswerEncoder, LineDecoder, Doubler> {
+    let server = PipelinedServer::new(
+        AnswerEncoder,
+        LineDecoder::new(),
+        MAX_IN_FLIGHT,
+        MAX_IN_FLIGHT,
+    );
+    PipelinedService::new(server, Doubler)
 }
 
 /// The command line.
@@ -268,7 +216,7 @@ static CLI: Program = Program {
 fn run(args: &Args<'_>) -> Result<(), cli::Error> {
     Ok(pipebuf_examples::serve_until_signalled(
         server(args)?,
-        |_| Some(Doubler::new()),
+        |_| Some(connection()),
     )?)
 }
 
@@ -281,32 +229,16 @@ mod tests {
     use super::*;
     use pipebuf::PipeBufPair;
 
-    /// Feeds `input` to a fresh connection chain-less (server and answers only) and returns
-    /// everything it writes, with whether it closed.
+    /// Feeds `input` to a fresh connection and returns everything it writes, with whether
+    /// it closed.
     fn serve(input: &[u8], close: bool) -> (String, bool) {
         let mut pair = PipeBufPair::<u8>::new();
         pair.lower().wr.append(input).unwrap();
         if close {
             pair.lower().wr.close();
         }
-        let mut server = PipelinedServer::new(AnswerEncoder, LineDecoder::new(), 4, 4);
-        let mut answers = Vec::new();
-        for _ in 0..10_000 {
-            let active = server
-                .process(pair.upper(), |event| {
-                    if let ServerEvent::Request { seq, request, .. } = event {
-                        answers.push((seq, answer(request)));
-                    }
-                })
-                .unwrap();
-            let finished = !answers.is_empty();
-            for (seq, a) in answers.drain(..) {
-                server.finish(seq, a).unwrap();
-            }
-            if !active && !finished {
-                break;
-            }
-        }
+        let mut service = connection();
+        pipebuf::settle(10_000, || service.process(pair.upper(), Time::ZERO)).unwrap();
         let out = String::from_utf8(pair.down.data().to_vec()).unwrap();
         (out, pair.down.state().eof_kind().is_some())
     }

@@ -15,10 +15,11 @@
 //!
 //! Flags: see `mux_demo --help` ([`CLI`]).
 //!
-//! **Server** (`--serve`): each request is answered after a delay drawn uniformly from
-//! 0..=`--max-delay-ms` ms by a small deterministic PRNG, using the Driver's timers through
-//! `Chain::next_deadline`. Prints `listening on HOST:PORT`; exits cleanly on SIGINT/SIGTERM after answering what it has
-//! received (up to 5 s). At most 1024 requests per connection wait for their answer; beyond,
+//! **Server** (`--serve`): a [`MuxService`] whose handler answers each request after a delay
+//! drawn uniformly from 0..=`--max-delay-ms` ms by a small deterministic PRNG; the service
+//! hands the handler's next due answer to the Driver's timers. Prints `listening on
+//! HOST:PORT`; exits cleanly on SIGINT/SIGTERM after answering what it has received (up to
+//! 5 s). At most 1024 requests per connection wait for their answer; beyond,
 //! the server stops reading that connection.
 //!
 //! **Client** (`--connect HOST:PORT`): tags come from `0..4K` for `--inflight K`, so they
@@ -43,9 +44,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use pipebuf::framing::{FrameError, LengthPrefix, LengthPrefixed};
+use pipebuf::reqresp::service::{Handler, MuxService, Reply};
 use pipebuf::reqresp::{
-    Body, Decoder, Encoded, Encoder, Error, Head, MuxClient, MuxEvent, MuxServer, MuxServerEvent,
-    Refusal, Tagging,
+    Body, Decoder, Encoded, Encoder, Error, Head, MuxClient, MuxEvent, MuxServer, Refusal, Tagging,
 };
 use pipebuf::{PBufRdWr, PBufWr, Time};
 use pipebuf_examples::cli::flags::{THREADS, listen_addr, server};
@@ -228,99 +229,58 @@ fn answer_to(payload: &[u8]) -> Vec<u8> {
 // The server
 
 /// An answer waiting for its moment: (due, arrival number, tag, payload).
-type Due = Reverse<(Time, u64, u32, Vec<u8>)>;
+type Due = Reverse<(Time, u64, u64, Vec<u8>)>;
 
-/// One server connection: decodes tagged requests and answers each after a random delay.
-struct Serve {
-    server: MuxServer<MuxCodec, MuxCodec, ByTag>,
+/// Answers each request of one connection after a random delay.
+struct Delayed {
     rng: Rng,
     max_delay_ms: u64,
     due: BinaryHeap<Due>,
     arrivals: u64,
-    /// Graceful shutdown asked: close once every request received is answered.
-    closing: bool,
-    /// Our side is closed.
-    done: bool,
 }
 
-impl Serve {
-    fn new(seed: u64, max_delay_ms: u64) -> Self {
-        Serve {
-            server: MuxServer::new(MuxCodec::new(), MuxCodec::new(), ByTag, SERVER_IN_FLIGHT),
-            rng: Rng::new(seed),
-            max_delay_ms,
-            due: BinaryHeap::new(),
-            arrivals: 0,
-            closing: false,
-            done: false,
-        }
-    }
-}
-
-impl Chain for Serve {
-    type Msg = ();
-    type Error = Error<CodecError, CodecError>;
-
-    fn process(
-        &mut self,
-        mut net: PBufRdWr<'_>,
-        cx: &mut Context<'_, ()>,
-    ) -> Result<bool, Self::Error> {
-        if self.done {
-            return Ok(net.rd.discard());
-        }
-        let now = cx.now();
-        let Serve {
-            server,
-            rng,
-            max_delay_ms,
-            due,
-            arrivals,
-            ..
-        } = self;
-        let mut active = server.process(net.reborrow(), |event| {
-            if let MuxServerEvent::Request { tag, request } = event {
-                let delay = Duration::from_millis(rng.upto(*max_delay_ms));
-                *arrivals += 1;
-                due.push(Reverse((
-                    now + delay,
-                    *arrivals,
-                    tag,
-                    answer_to(request.payload),
-                )));
-            }
-        })?;
-        while let Some(Reverse((at, ..))) = self.due.peek() {
-            if *at > now {
-                break;
-            }
-            let Some(Reverse((_, _, tag, payload))) = self.due.pop() else {
-                break;
-            };
-            // Refused only once nothing more can be sent (the peer aborted): then the
-            // answer has nowhere to go.
-            let _ = self.server.finish(tag, Frame { tag, payload });
-            active = true;
-        }
-        if self.server.is_finished() {
-            self.due.clear();
-            self.done = true;
-            active = true;
-        } else if self.closing && self.due.is_empty() && self.server.in_flight() == 0 {
-            net.wr.close();
-            self.done = true;
-            active = true;
-        }
-        Ok(active)
+impl Handler<MuxCodec, MuxCodec> for Delayed {
+    fn call(&mut self, tag: u64, request: FrameRef<'_>, now: Time) -> Reply<Frame> {
+        let delay = Duration::from_millis(self.rng.upto(self.max_delay_ms));
+        self.arrivals += 1;
+        let answer = answer_to(request.payload);
+        self.due
+            .push(Reverse((now + delay, self.arrivals, tag, answer)));
+        Reply::Later
     }
 
-    fn close(&mut self, _: PBufRdWr<'_>) {
-        self.closing = true;
+    fn poll(&mut self, now: Time) -> Option<(u64, Frame)> {
+        if self.next_ready()? > now {
+            return None;
+        }
+        let Reverse((_, _, tag, payload)) = self.due.pop()?;
+        // The service puts the request's tag into the frame.
+        Some((tag, Frame { tag: 0, payload }))
     }
 
-    fn next_deadline(&self) -> Option<Time> {
+    fn next_ready(&self) -> Option<Time> {
         self.due.peek().map(|Reverse((at, ..))| *at)
     }
+
+    fn timed_out(&mut self, _: u64) -> Frame {
+        // No deadline is set: every answer comes within --max-delay-ms.
+        Frame {
+            tag: 0,
+            payload: Vec::new(),
+        }
+    }
+}
+
+/// One server connection: the multiplexed service with its delaying handler.
+fn connection(seed: u64, max_delay_ms: u64) -> MuxService<MuxCodec, MuxCodec, ByTag, Delayed> {
+    let server = MuxServer::new(MuxCodec::new(), MuxCodec::new(), ByTag, SERVER_IN_FLIGHT);
+    let handler = Delayed {
+        rng: Rng::new(seed),
+        max_delay_ms,
+        due: BinaryHeap::new(),
+        arrivals: 0,
+    };
+    MuxService::new(server, handler)
 }
 
 fn serve(args: &Args<'_>) -> Result<(), cli::Error> {
@@ -337,7 +297,7 @@ fn serve(args: &Args<'_>) -> Result<(), cli::Error> {
         server,
         move |_| {
             let conn = conns.fetch_add(1, Ordering::Relaxed) + 1;
-            Some(Serve::new(seed ^ conn, max_delay_ms))
+            Some(connection(seed ^ conn, max_delay_ms))
         },
     )?)
 }

@@ -1,5 +1,5 @@
 //! Request/response over PipeBufs: pipelined and multiplexed clients and servers, with
-//! streamed bodies (feature `alloc`).
+//! streamed bodies (feature `reqresp`, on by default).
 //!
 //! ```text
 //!  app ⇄ [client or server component] ⇄ PBufRdWr (the connection: TCP, TLS, …)
@@ -28,6 +28,11 @@
 //! |---|---|---|
 //! | client | [`PipelinedClient`]: tickets, cancel, max in flight | [`MuxClient`]: tags, deadlines, late responses |
 //! | server | [`PipelinedServer`]: sequence numbers, `finish` in any order, sent in order | [`MuxServer`]: `finish` in any order, sent as finished |
+//!
+//! The [`service`] module runs the loop decode → handle → answer for the servers:
+//! [`PipelinedService`](service::PipelinedService) and [`MuxService`](service::MuxService)
+//! take the codec and a [`Handler`](service::Handler) that answers at once or later, with
+//! bounded work in flight and per-request deadlines on the caller's clock.
 //!
 //! Every component bounds its state: clients refuse a request beyond their maximum in
 //! flight (handing it back) instead of queueing it; servers stop decoding — leaving bytes
@@ -121,10 +126,8 @@ mod mux_client;
 mod mux_server;
 mod pipelined_client;
 mod pipelined_server;
+pub mod service;
 mod tags;
-#[cfg(test)]
-#[path = "../../tests/reqresp_common/mod.rs"]
-mod test_codec;
 
 pub use codec::{Body, ChunkHead, Decoder, Encoded, Encoder, Head};
 pub use error::{Error, FinishError, Refusal, SubmitError};

@@ -115,6 +115,12 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
         self.finished.len()
     }
 
+    /// Whether every request reported has its whole response written: nothing in flight,
+    /// nothing waiting, no response body being sent.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight() == 0 && self.finished.is_empty() && self.tx.is_none()
+    }
+
     /// Whether nothing more will be sent: the outgoing side was closed or aborted, or
     /// `process` failed.
     pub fn is_finished(&self) -> bool {
@@ -290,49 +296,5 @@ impl<E: Encoder, D: Decoder> PipelinedServer<E, D> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::PipeBufPair;
-    use crate::reqresp::test_codec::{Msg, PLAIN, SEv, Server, drive_server};
-
-    #[test]
-    fn sequence_numbers_count_up_in_arrival_order() {
-        let (mut s, mut wire, mut evs) = (
-            Server::new(PLAIN, PLAIN, 8, 8),
-            PipeBufPair::new(),
-            Vec::new(),
-        );
-        wire.upper().wr.append(b"x\ny\n").unwrap();
-        drive_server(&mut s, &mut wire, &mut evs).unwrap();
-        assert_eq!(
-            evs,
-            [
-                SEv::Req(0, "x".into(), false),
-                SEv::Req(1, "y".into(), false)
-            ]
-        );
-        assert_eq!(s.in_flight(), 2);
-        s.finish(1, Msg::new("Y")).unwrap();
-        assert_eq!(s.waiting(), 1);
-    }
-
-    #[test]
-    fn full_output_holds_the_response_until_there_is_room() {
-        let mut s = Server::new(PLAIN, PLAIN, 8, 8);
-        let (mut wire, mut evs) = (PipeBufPair::with_limits(4, 4), Vec::new());
-        wire.upper().wr.append(b"x\n").unwrap();
-        drive_server(&mut s, &mut wire, &mut evs).unwrap();
-        s.finish(0, Msg::new("long")).unwrap();
-        drive_server(&mut s, &mut wire, &mut evs).unwrap();
-        assert!(wire.up.is_empty());
-        assert_eq!(s.waiting(), 1);
-        // A bigger outgoing buffer, as if the peer had read: now it fits.
-        wire.up = crate::PipeBuf::new();
-        drive_server(&mut s, &mut wire, &mut evs).unwrap();
-        assert_eq!(wire.up.data(), b"long\n");
-        assert_eq!(s.waiting(), 0);
     }
 }

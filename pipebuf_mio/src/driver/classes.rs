@@ -1,4 +1,6 @@
 //! Connection classes: groups of connections with their own priority and read budget.
+//! Each event is recorded under a class as well, so an application can take one class's
+//! events first ([`Driver::next_event_in`](crate::Driver::next_event_in)).
 
 use super::{ConnId, DriverStats};
 

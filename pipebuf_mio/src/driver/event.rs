@@ -5,7 +5,9 @@ use std::io;
 
 use super::{ClassId, ConnId, ListenerId};
 
-/// Something that happened to a connection.
+/// Something that happened to a connection, recorded under the class the connection was
+/// in (a `Moved` under its destination): see
+/// [`Driver::next_event_in`](crate::Driver::next_event_in).
 #[derive(Debug)]
 pub enum Event<M> {
     /// A connection was accepted (or an outgoing one created) and put in `class`.

@@ -5,9 +5,12 @@ mod chain;
 mod classes;
 mod conn_id;
 mod event;
+mod events;
 mod pass;
 mod socket;
 mod stats;
+#[cfg(test)]
+mod tests;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -32,6 +35,7 @@ pub use stats::DriverStats;
 use crate::{Link, LinkError, LinkStream};
 use classes::Class;
 use conn_id::{FIRST_RESERVED_TOKEN, Slab};
+use events::EventQueue;
 pub(crate) use pass::{DRAIN_TIMEOUT, chain_pass};
 use socket::{Listener, Socket};
 
@@ -162,7 +166,8 @@ impl<C> Conn<C> {
 /// and an application [`Chain`].
 ///
 /// The application owns the loop: call [`poll`](Driver::poll), then drain
-/// [`next_event`](Driver::next_event), act on the events ([`send`](Driver::send),
+/// [`next_event`](Driver::next_event) (or a favoured class's events first with
+/// [`next_event_in`](Driver::next_event_in)), act on the events ([`send`](Driver::send),
 /// [`move_to`](Driver::move_to), ...), and repeat. Each turn processes only connections that
 /// had an event, a due timer, a deferred read or an application action: no work is
 /// proportional to the number of idle connections. Idle connections hold no buffer memory
@@ -228,7 +233,11 @@ pub struct Driver<C: Chain> {
     to_release: VecDeque<(Instant, ConnId)>,
     /// Socket-side buffer bytes held by the connections in `to_release`.
     lingering_bytes: usize,
-    out: VecDeque<Event<C::Msg>>,
+    /// Pending events, by class (see [`Driver::next_event_in`]).
+    out: EventQueue<C::Msg>,
+    /// What a chain emits during its turn; moved to `out` under the connection's class after
+    /// the turn. Kept between turns for its allocation.
+    emitted: VecDeque<Event<C::Msg>>,
     factory: ChainFactory<C>,
     config: DriverConfig,
     shutdown_deadline: Option<Instant>,
@@ -273,7 +282,8 @@ impl<C: Chain> Driver<C> {
             timers: BinaryHeap::new(),
             to_release: VecDeque::new(),
             lingering_bytes: 0,
-            out: VecDeque::new(),
+            out: EventQueue::new(),
+            emitted: VecDeque::new(),
             factory,
             config,
             shutdown_deadline: None,
@@ -390,11 +400,14 @@ impl<C: Chain> Driver<C> {
         log_at!(debug, "{id} joined: {}", Peer(peer));
         self.conns.insert(conn);
         self.ready.push(id);
-        self.out.push_back(Event::Joined {
-            id,
-            listener,
+        self.out.push(
             class,
-        });
+            Event::Joined {
+                id,
+                listener,
+                class,
+            },
+        );
         Ok(id)
     }
 
@@ -461,9 +474,49 @@ impl<C: Chain> Driver<C> {
         self.class(class).map(|c| c.stats)
     }
 
-    /// The next event for the application, if any.
+    /// The next event for the application, if any: the oldest of all classes.
     pub fn next_event(&mut self) -> Option<Event<C::Msg>> {
-        self.out.pop_front()
+        self.out.pop()
+    }
+
+    /// The oldest pending event recorded under `class`, leaving the other classes' events
+    /// queued in order; so an application can favour one class, handling its events first.
+    /// Each event is handed out once, by this or by [`next_event`](Driver::next_event).
+    ///
+    /// An event is recorded under the class its connection was in when it happened:
+    /// [`Event::Joined`] and [`Event::Left`] under their `class`, [`Event::Message`] under
+    /// the class the connection was in when its chain emitted it, and [`Event::Moved`] under
+    /// its destination `to`, so a class's events tell of every connection that arrives in
+    /// it (joining or moving in) before its messages. What a connection did before a move
+    /// stays under its old class: taking one class's events first can hand out a `Moved`
+    /// before that connection's `Joined`. A removed class's events stay queued under its id
+    /// (ids are never reused) until taken.
+    ///
+    /// Costs O(classes with pending events), not O(events).
+    pub fn next_event_in(&mut self, class: ClassId) -> Option<Event<C::Msg>> {
+        self.out.pop_in(class)
+    }
+
+    /// The events of higher-priority classes first, of classes of equal priority in
+    /// arrival order, of removed classes last.
+    pub(crate) fn next_event_by_priority(&mut self) -> Option<Event<C::Msg>> {
+        let classes = &self.classes;
+        self.out.pop_ranked(|class| {
+            classes
+                .get(usize::from(class.0))
+                .and_then(Option::as_ref)
+                .map(|c| c.config.priority)
+        })
+    }
+
+    /// Events waiting for [`next_event`](Driver::next_event), of all classes.
+    pub fn pending_events(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Events waiting for [`next_event_in`](Driver::next_event_in) of `class`.
+    pub fn pending_events_in(&self, class: ClassId) -> usize {
+        self.out.len_in(class)
     }
 
     /// Waits for readiness (at most `timeout`, or less when a timer is due or work is
@@ -654,13 +707,12 @@ impl<C: Chain> Driver<C> {
         let allowance = class.as_deref().map_or(0, Class::read_allowance);
         conn.link.set_read_budget(allowance);
         let bytes_before = (conn.link.bytes_read(), conn.link.bytes_written());
-        let events_before = self.out.len();
         let before = conn.pair.up.tripwire();
         let before_down = conn.pair.down.tripwire();
         let mut cx = Context {
             id,
             now: Time::from_instant(now),
-            events: &mut self.out,
+            events: &mut self.emitted,
         };
         let Conn {
             socket,
@@ -682,12 +734,15 @@ impl<C: Chain> Driver<C> {
             chain_pass(chain, pair, &mut cx, failed).map_err(TurnError::Chain)
         });
         let read = allowance - conn.link.read_budget_left();
-        // Only the chain adds events during a turn: its messages.
+        // The chain's messages, recorded under the class it ran in.
         let traffic = (
             conn.link.bytes_read() - bytes_before.0,
             conn.link.bytes_written() - bytes_before.1,
-            (self.out.len() - events_before) as u64,
+            self.emitted.len() as u64,
         );
+        for event in self.emitted.drain(..) {
+            self.out.push(conn.class, event);
+        }
         self.stats.count_traffic(traffic.0, traffic.1, traffic.2);
         if let Some(class) = &mut class {
             class.stats.count_traffic(traffic.0, traffic.1, traffic.2);
@@ -865,11 +920,14 @@ impl<C: Chain> Driver<C> {
         if let Some(class) = self.class_mut(conn.class) {
             class.stats.count_left(&reason);
         }
-        self.out.push_back(Event::Left {
-            id,
-            class: conn.class,
-            reason,
-        });
+        self.out.push(
+            conn.class,
+            Event::Left {
+                id,
+                class: conn.class,
+                reason,
+            },
+        );
     }
 
     fn queue(&mut self, id: ConnId) {
@@ -982,7 +1040,7 @@ impl<C: Chain> Driver<C> {
             conn.class_pos = new_pos;
         }
         self.queue(id);
-        self.out.push_back(Event::Moved { id, from, to });
+        self.out.push(to, Event::Moved { id, from, to });
         true
     }
 
@@ -1014,7 +1072,10 @@ impl<C: Chain> Driver<C> {
     }
 
     /// Removes a class; its members move or close as `disposition` says. The default class
-    /// cannot be removed, nor can members move into the class being removed.
+    /// cannot be removed, nor can members move into the class being removed. Its pending
+    /// events, and the [`Event::Left`] of each member it closes, stay queued under its id
+    /// (for [`next_event`](Driver::next_event) and [`next_event_in`](Driver::next_event_in));
+    /// a moved member's [`Event::Moved`] is recorded under the class it moves to.
     pub fn remove_class(&mut self, class: ClassId, disposition: Disposition) -> bool {
         if class == ClassId::DEFAULT || self.class(class).is_none() {
             return false;
@@ -1037,6 +1098,7 @@ impl<C: Chain> Driver<C> {
             }
         }
         self.classes[class.0 as usize] = None;
+        self.out.retire(class);
         if self.accept_class == class {
             self.accept_class = ClassId::DEFAULT;
         }

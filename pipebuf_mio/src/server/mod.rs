@@ -49,6 +49,7 @@ pub struct Server {
     threads: usize,
     config: DriverConfig,
     shutdown_grace: Duration,
+    events_by_priority: bool,
 }
 
 /// A running [`Server`]: where it listens, how to stop it, and its threads to wait for.
@@ -68,6 +69,7 @@ impl Server {
             threads: 1,
             config: DriverConfig::default(),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            events_by_priority: false,
         }
     }
 
@@ -87,6 +89,23 @@ impl Server {
     /// the rest.
     pub fn shutdown_grace(mut self, grace: Duration) -> Server {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// Whether each loop hands its handler (see [`serve_with`](Server::serve_with)) the
+    /// events of higher-priority classes
+    /// ([`ClassConfig::priority`](crate::ClassConfig::priority)) first: of all events waiting
+    /// after a poll, the handler gets the oldest of the highest-priority class that has any,
+    /// classes of equal priority in arrival order, removed classes last. Off by default:
+    /// every event in arrival order ([`Driver::next_event`]).
+    ///
+    /// The handler gets the driver too, but cannot favour a class itself: the event in hand
+    /// was already the oldest of all. Events are recorded under the class their connection
+    /// was in ([`Driver::next_event_in`] says which), so with this a connection that moved
+    /// into a higher-priority class can have its [`Event::Moved`] and later messages handled
+    /// before its [`Event::Joined`].
+    pub fn events_by_priority(mut self, on: bool) -> Server {
+        self.events_by_priority = on;
         self
     }
 
@@ -135,12 +154,12 @@ impl Server {
         for driver in &mut drivers {
             stop.add_waker(driver.waker()?);
         }
-        let grace = self.shutdown_grace;
+        let settings = (self.shutdown_grace, self.events_by_priority);
         let loops = drivers
             .into_iter()
             .map(|driver| {
                 let (stop, handler) = (stop.clone(), Arc::clone(&handler));
-                std::thread::spawn(move || run_loop(driver, &stop, grace, &*handler))
+                std::thread::spawn(move || run_loop(driver, &stop, settings, &*handler))
             })
             .collect();
         Ok(RunningServer {
@@ -181,7 +200,7 @@ impl RunningServer {
 fn run_loop<C, H, M>(
     mut driver: Driver<C>,
     stop: &StopHandle,
-    grace: Duration,
+    (grace, by_priority): (Duration, bool),
     make_handler: &M,
 ) -> io::Result<()>
 where
@@ -193,19 +212,122 @@ where
     let mut stopping = false;
     loop {
         driver.poll(Some(POLL_TIMEOUT))?;
-        while let Some(event) = driver.next_event() {
-            handler(&mut driver, event);
-        }
+        hand_out(&mut driver, by_priority, &mut handler);
         if stop.is_stopped() && !stopping {
             stopping = true;
             driver.shutdown(Instant::now() + grace);
         }
         if driver.is_shut_down() {
             // The last connections' `Left` events.
-            while let Some(event) = driver.next_event() {
-                handler(&mut driver, event);
-            }
+            hand_out(&mut driver, by_priority, &mut handler);
             return Ok(());
         }
+    }
+}
+
+/// Gives `handler` every pending event (and those it causes), in arrival order or, with
+/// `by_priority`, higher-priority classes first (see [`Server::events_by_priority`]).
+fn hand_out<C, H>(driver: &mut Driver<C>, by_priority: bool, handler: &mut H)
+where
+    C: Chain,
+    H: FnMut(&mut Driver<C>, Event<C::Msg>),
+{
+    loop {
+        let event = if by_priority {
+            driver.next_event_by_priority()
+        } else {
+            driver.next_event()
+        };
+        let Some(event) = event else {
+            return;
+        };
+        handler(driver, event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClassConfig, ClassId, ConnId, Echo};
+
+    /// A driver with a class of priority 5 besides the default one, and connections
+    /// joining in the order default, high, default, high (their `Joined` events pending).
+    fn driver_with_joins() -> (Driver<Echo>, ClassId, Vec<ConnId>, std::net::TcpListener) {
+        let mut driver = Driver::new(DriverConfig::default(), Box::new(|_| None)).unwrap();
+        let high = driver
+            .add_class(ClassConfig {
+                priority: 5,
+                ..ClassConfig::default()
+            })
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let ids = [ClassId::DEFAULT, high, ClassId::DEFAULT, high]
+            .into_iter()
+            .map(|class| driver.connect_tcp(addr, Echo::default(), class).unwrap())
+            .collect();
+        (driver, high, ids, listener)
+    }
+
+    fn joined(event: &Event<()>) -> ConnId {
+        match event {
+            Event::Joined { id, .. } => *id,
+            other => panic!("not a join: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_loop_hands_out_events_in_arrival_order_by_default() {
+        let (mut driver, _, ids, _listener) = driver_with_joins();
+        let mut order = Vec::new();
+        hand_out(
+            &mut driver,
+            false,
+            &mut |_: &mut Driver<Echo>, e: Event<()>| order.push(joined(&e)),
+        );
+        assert_eq!(order, ids);
+    }
+
+    #[test]
+    fn a_loop_with_events_by_priority_hands_out_the_higher_class_first() {
+        let (mut driver, _, ids, _listener) = driver_with_joins();
+        let mut order = Vec::new();
+        hand_out(
+            &mut driver,
+            true,
+            &mut |_: &mut Driver<Echo>, e: Event<()>| order.push(joined(&e)),
+        );
+        assert_eq!(order, [ids[1], ids[3], ids[0], ids[2]]);
+    }
+
+    #[test]
+    fn events_the_handler_causes_are_handed_out_in_the_same_round() {
+        let (mut driver, high, ids, _listener) = driver_with_joins();
+        let mut seen = Vec::new();
+        hand_out(
+            &mut driver,
+            true,
+            &mut |driver: &mut Driver<Echo>, e: Event<()>| {
+                if let Event::Joined { id, class, .. } = e
+                    && class == ClassId::DEFAULT
+                {
+                    // Promoting a connection records its `Moved` under the higher class:
+                    // handed out next, before the default class's other events.
+                    driver.move_to(id, high);
+                }
+                seen.push(e);
+            },
+        );
+        let moved: Vec<_> = seen
+            .iter()
+            .filter_map(|e| match e {
+                Event::Moved { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(moved, [ids[0], ids[2]]);
+        assert_eq!(seen.len(), 6);
+        assert!(matches!(seen[3], Event::Moved { id, .. } if id == ids[0]));
+        assert_eq!(driver.pending_events(), 0);
     }
 }

@@ -1,6 +1,6 @@
 //! The request/response components of `pipebuf::reqresp` (pipelined and multiplexed,
 //! client and server) driven by operations read from the input, with arbitrary bytes from
-//! the peer, over the line codec of the crate's own tests (`pipebuf/tests/reqresp_common`).
+//! the peer, over the line codec of the request/response tests ([`crate::reqresp_text`]).
 //!
 //! Clients: every ticket gets at most one outcome (response, failure, timeout, or a
 //! cancellation that returned its context), a cancelled request is never reported, a
@@ -22,11 +22,7 @@ use pipebuf::reqresp::{
 };
 
 use super::input::Input;
-
-#[path = "../../../pipebuf/tests/reqresp_common/mod.rs"]
-mod text_codec;
-
-use text_codec::{Msg, PLAIN, TAGGED, TagField, Text};
+use crate::reqresp_text::{Msg, PLAIN, TAGGED, TagField, Text};
 
 /// Most operations per input.
 const MAX_OPS: usize = 200;

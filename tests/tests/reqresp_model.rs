@@ -10,17 +10,12 @@
 //! uncancelled ticket once, with the right reason. The client's in-flight count must equal
 //! the model's queue length throughout: no state grows behind the model's back.
 
-// The request/response module needs `alloc`.
-#![cfg(feature = "alloc")]
-
-mod reqresp_common;
-
 use std::collections::VecDeque;
 
 use pipebuf::reqresp::{Error, Failure, Refusal, Ticket};
 use pipebuf::{PipeBufPair, SettleError};
+use pipebuf_tests::reqresp_text::*;
 use proptest::prelude::*;
-use reqresp_common::*;
 
 #[derive(Debug, Clone)]
 enum Op {

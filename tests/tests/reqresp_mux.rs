@@ -1,11 +1,6 @@
 //! The multiplexed client and server: matching by tag, tag exhaustion and reuse, timeouts
 //! on an explicit clock, late responses and end of stream.
 
-// The request/response module needs `alloc`.
-#![cfg(feature = "alloc")]
-
-mod reqresp_common;
-
 use std::time::Duration;
 
 use pipebuf::reqresp::{
@@ -13,7 +8,7 @@ use pipebuf::reqresp::{
     Refusal, Ticket,
 };
 use pipebuf::{EofKind, PBufState, PipeBufPair, SettleError, settle};
-use reqresp_common::*;
+use pipebuf_tests::reqresp_text::*;
 
 type Mux = MuxClient<Text, Text, TagField, u32>;
 

@@ -1,18 +1,13 @@
 //! Client and server components back to back in memory, with the bytes between them moved
 //! in random chunks, stepped deterministically (no sockets, no clock).
 
-// The request/response module needs `alloc`.
-#![cfg(feature = "alloc")]
-
-mod reqresp_common;
-
 use std::collections::{BTreeMap, VecDeque};
 
 use pipebuf::reqresp::{
     Body, ClientEvent, MuxClient, MuxEvent, MuxServer, MuxServerEvent, ServerEvent,
 };
 use pipebuf::{PBufRd, PBufWr, PipeBufPair};
-use reqresp_common::*;
+use pipebuf_tests::reqresp_text::*;
 
 /// Moves up to a random number of bytes (and then the stream end) from `from` to `to`.
 fn hop(rng: &mut Rng, from: &mut PBufRd<'_>, to: &mut PBufWr<'_>) -> bool {

@@ -1,26 +1,37 @@
-//! A small text codec for the request/response tests, shared by the unit tests (through
-//! `#[path]`) and the integration tests.
+//! A small text codec for `pipebuf::reqresp`, and drivers around it, shared by the
+//! request/response integration tests (`tests/reqresp_*.rs`) and the `reqresp_matchers`
+//! fuzz body.
 //!
 //! A head is one line: `[<tag> ]<text>[ #<len> | #*]\n`. ` #<len>` announces a body of
 //! `<len>` bytes, ` #*` a chunked body: chunks `<len>\n<bytes>`, separated by `;`, ending
-//! with a chunk of length 0 (`5\nhello;0\n`). The separator exercises the `first` flag.
-
-#![allow(dead_code, unreachable_pub)]
+//! with a chunk of length 0 (`5\nhello;0\n`). The separator exercises the `first` flag of
+//! [`Decoder::decode_chunk`] and [`Encoder::encode_chunk`].
+//!
+//! The drivers run a pipelined client or server over a [`PipeBufPair`] (the client on its
+//! `upper()` side, the server on its `lower()` side) until it settles, with the events copied
+//! out ([`Ev`], [`SEv`]) so that tests can compare them.
 
 use core::fmt;
 
-use pipebuf::PBufWr;
-use pipebuf::reqresp::{Body, ChunkHead, Decoder, Encoded, Encoder, Head, Tagging};
+use pipebuf::reqresp::{
+    Body, ChunkHead, ClientEvent, Decoder, Encoded, Encoder, Error, Failure, Head, PipelinedClient,
+    PipelinedServer, ServerEvent, Tagging,
+};
+use pipebuf::{EofKind, PBufWr, PipeBufPair, SettleError, settle};
 
 /// A message to encode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Msg {
+    /// The tag written before the text by a [`Text::tagged`] codec (ignored by a plain one).
     pub tag: Option<u32>,
+    /// The head's text: no `\n` and no `#`.
     pub text: Vec<u8>,
+    /// The body announced after the text.
     pub body: Body,
 }
 
 impl Msg {
+    /// An untagged message with `text` and no body.
     pub fn new(text: &str) -> Self {
         Msg {
             tag: None,
@@ -29,6 +40,7 @@ impl Msg {
         }
     }
 
+    /// An untagged message with `text` that announces `body`.
     pub fn with_body(text: &str, body: Body) -> Self {
         Msg {
             body,
@@ -40,20 +52,27 @@ impl Msg {
 /// A decoded head, borrowing its text from the buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line<'d> {
+    /// The tag, for a [`Text::tagged`] codec.
     pub tag: Option<u32>,
+    /// The text, without the tag, the body announcement and the `\n`.
     pub text: &'d [u8],
 }
 
 impl Line<'_> {
+    /// The text, copied out (lossily as UTF-8).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(self.text).into_owned()
     }
 }
 
+/// Why bytes are not a valid head or chunk header, or a message cannot be encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextError {
+    /// A head longer than [`Text::max_line`], or a chunk header over 20 bytes.
     TooLong,
+    /// A tag, body length or chunk length that is not a decimal number (that fits).
     BadNumber,
+    /// A text with `\n` or `#`, or no `;` between two chunks.
     BadText,
 }
 
@@ -65,17 +84,22 @@ impl fmt::Display for TextError {
 
 impl std::error::Error for TextError {}
 
-/// The codec; `tagged` heads start with a decimal tag and a space.
+/// The codec, both [`Decoder`] (of [`Line`]s) and [`Encoder`] (of [`Msg`]s).
 #[derive(Debug, Clone, Copy)]
 pub struct Text {
+    /// Heads start with a decimal tag and a space.
     pub tagged: bool,
+    /// The longest head line, without its `\n`.
     pub max_line: usize,
 }
 
+/// Untagged heads of up to 256 bytes.
 pub const PLAIN: Text = Text {
     tagged: false,
     max_line: 256,
 };
+
+/// Tagged heads of up to 256 bytes, for the multiplexed components.
 pub const TAGGED: Text = Text {
     tagged: true,
     max_line: 256,
@@ -189,7 +213,8 @@ impl Encoder for Text {
     }
 }
 
-/// Tags live in the `tag` field of `Msg` and `Line`.
+/// Tags live in the `tag` field of [`Msg`] and [`Line`]; a line without one reads as tag
+/// `u32::MAX`.
 #[derive(Debug, Clone, Copy)]
 pub struct TagField;
 
@@ -203,25 +228,25 @@ impl Tagging<Text, Text> for TagField {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Drivers
-
-use pipebuf::reqresp::{
-    ClientEvent, Error, Failure, PipelinedClient, PipelinedServer, ServerEvent,
-};
-use pipebuf::{EofKind, PipeBufPair, SettleError, settle};
-
+/// A pipelined client over the text codec, with a `u32` context per request.
 pub type Client = PipelinedClient<Text, Text, u32>;
+
+/// A pipelined server over the text codec.
 pub type Server = PipelinedServer<Text, Text>;
+
+/// What [`drive`] and [`drive_server`] fail with.
+pub type DriveError = SettleError<Error<TextError, TextError>>;
 
 /// A client event with the response copied out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ev {
-    /// ticket, context, text, body follows
+    /// A response: ticket, context, text, and whether a body follows.
     Resp(u64, u32, String, bool),
+    /// A request that gets no response: ticket, context, why.
     Failed(u64, u32, Failure),
 }
 
+/// Copies a client event out into an [`Ev`].
 pub fn ev(e: ClientEvent<u32, Line<'_>>) -> Ev {
     match e {
         ClientEvent::Response {
@@ -238,12 +263,13 @@ pub fn ev(e: ClientEvent<u32, Line<'_>>) -> Ev {
     }
 }
 
-/// Runs the client against the wire (`wire.upper()` is the client's side) until it settles.
+/// Runs the client against the wire (`wire.upper()` is the client's side) until it settles,
+/// appending its events; returns the number of passes.
 pub fn drive(
     client: &mut Client,
     wire: &mut PipeBufPair,
     events: &mut Vec<Ev>,
-) -> Result<usize, SettleError<Error<TextError, TextError>>> {
+) -> Result<usize, DriveError> {
     settle(1000, || {
         client.process(wire.upper(), |e| events.push(ev(e)))
     })
@@ -252,11 +278,13 @@ pub fn drive(
 /// A server event with the request copied out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SEv {
-    /// seq, text, body follows
+    /// A request: sequence number, text, and whether a body follows.
     Req(u64, String, bool),
+    /// The incoming side ended.
     End(EofKind),
 }
 
+/// Copies a server event out into an [`SEv`].
 pub fn sev(e: ServerEvent<Line<'_>>) -> SEv {
     match e {
         ServerEvent::Request { seq, request, body } => SEv::Req(seq, request.text(), body),
@@ -264,12 +292,13 @@ pub fn sev(e: ServerEvent<Line<'_>>) -> SEv {
     }
 }
 
-/// Runs the server against the wire (`wire.lower()` is the server's side) until it settles.
+/// Runs the server against the wire (`wire.lower()` is the server's side) until it settles,
+/// appending its events; returns the number of passes.
 pub fn drive_server(
     server: &mut Server,
     wire: &mut PipeBufPair,
     events: &mut Vec<SEv>,
-) -> Result<usize, SettleError<Error<TextError, TextError>>> {
+) -> Result<usize, DriveError> {
     settle(1000, || {
         server.process(wire.lower(), |e| events.push(sev(e)))
     })
@@ -291,16 +320,21 @@ pub fn answered(wire: &mut PipeBufPair) -> String {
     s
 }
 
-/// The lower side (the peer of a client) writes `bytes`.
+/// The lower side (the peer of a client) writes `bytes`; panics if the buffer refuses them.
 pub fn reply(wire: &mut PipeBufPair, bytes: &str) {
-    wire.lower().wr.append(bytes.as_bytes()).unwrap();
+    wire.lower()
+        .wr
+        .append(bytes.as_bytes())
+        .expect("the client's incoming buffer takes the reply");
 }
 
-/// A tiny deterministic generator for chunk sizes and orders (xorshift).
+/// A tiny deterministic generator for chunk sizes and orders (xorshift); the seed must not
+/// be 0.
 #[derive(Debug, Clone)]
 pub struct Rng(pub u64);
 
 impl Rng {
+    /// The next number below `n` (0 for `n` 0 or 1).
     pub fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;

@@ -1,14 +1,9 @@
 //! The pipelined server: numbering, out-of-order finishing, in-order sending, backpressure,
 //! end of stream and streamed bodies.
 
-// The request/response module needs `alloc`.
-#![cfg(feature = "alloc")]
-
-mod reqresp_common;
-
 use pipebuf::reqresp::{Body, Error, FinishError};
-use pipebuf::{EofKind, PBufState, PipeBufPair, SettleError};
-use reqresp_common::*;
+use pipebuf::{EofKind, PBufState, PipeBuf, PipeBufPair, SettleError};
+use pipebuf_tests::reqresp_text::*;
 
 fn server(max_in_flight: usize, max_waiting: usize) -> Server {
     Server::new(PLAIN, PLAIN, max_in_flight, max_waiting)
@@ -20,6 +15,34 @@ fn request(wire: &mut PipeBufPair, bytes: &str) {
 
 fn req(seq: u64, text: &str) -> SEv {
     SEv::Req(seq, text.into(), false)
+}
+
+#[test]
+fn sequence_numbers_count_up_in_arrival_order() {
+    let (mut s, mut wire, mut evs) = (server(8, 8), PipeBufPair::new(), Vec::new());
+    request(&mut wire, "x\ny\n");
+    drive_server(&mut s, &mut wire, &mut evs).unwrap();
+    assert_eq!(evs, [req(0, "x"), req(1, "y")]);
+    assert_eq!(s.in_flight(), 2);
+    s.finish(1, Msg::new("Y")).unwrap();
+    assert_eq!(s.waiting(), 1);
+}
+
+#[test]
+fn full_output_holds_the_response_until_there_is_room() {
+    let mut s = server(8, 8);
+    let (mut wire, mut evs) = (PipeBufPair::with_limits(4, 4), Vec::new());
+    request(&mut wire, "x\n");
+    drive_server(&mut s, &mut wire, &mut evs).unwrap();
+    s.finish(0, Msg::new("long")).unwrap();
+    drive_server(&mut s, &mut wire, &mut evs).unwrap();
+    assert!(wire.up.is_empty());
+    assert_eq!(s.waiting(), 1);
+    // A bigger outgoing buffer, as if the peer had read: now it fits.
+    wire.up = PipeBuf::new();
+    drive_server(&mut s, &mut wire, &mut evs).unwrap();
+    assert_eq!(wire.up.data(), b"long\n");
+    assert_eq!(s.waiting(), 0);
 }
 
 #[test]

@@ -1,14 +1,9 @@
 //! The pipelined client: ordering, cancellation, desync, end of stream, refusals, leftover
 //! bytes and streamed bodies.
 
-// The request/response module needs `alloc`.
-#![cfg(feature = "alloc")]
-
-mod reqresp_common;
-
 use pipebuf::reqresp::{Body, Error, Failure, Refusal, Ticket};
 use pipebuf::{EofKind, PipeBufPair};
-use reqresp_common::*;
+use pipebuf_tests::reqresp_text::*;
 
 fn client(max: usize) -> Client {
     Client::new(PLAIN, PLAIN, max)
@@ -20,6 +15,34 @@ fn submit(c: &mut Client, wire: &mut PipeBufPair, text: &str, ctx: u32) -> Ticke
 
 fn resp(t: Ticket, ctx: u32, text: &str) -> Ev {
     Ev::Resp(t.get(), ctx, text.into(), false)
+}
+
+#[test]
+fn tickets_count_up_and_are_never_reused() {
+    let (mut c, mut wire, mut evs) = (client(1), PipeBufPair::new(), Vec::new());
+    for n in 0..3 {
+        let t = submit(&mut c, &mut wire, "q", n);
+        assert_eq!(t.get(), u64::from(n));
+        assert_eq!(t.to_string(), format!("#{n}"));
+        reply(&mut wire, "r\n");
+        drive(&mut c, &mut wire, &mut evs).unwrap();
+    }
+    assert_eq!(evs.len(), 3);
+}
+
+#[test]
+fn process_without_news_reports_no_activity() {
+    let (mut c, mut wire, mut evs) = (client(4), PipeBufPair::new(), Vec::new());
+    submit(&mut c, &mut wire, "q", 0);
+    assert!(!c.process(wire.upper(), |_| ()).unwrap());
+    reply(&mut wire, "par");
+    assert!(
+        !c.process(wire.upper(), |_| ()).unwrap(),
+        "a partial head is no activity"
+    );
+    reply(&mut wire, "t\n");
+    assert!(c.process(wire.upper(), |e| evs.push(ev(e))).unwrap());
+    assert_eq!(evs, [Ev::Resp(0, 0, "part".into(), false)]);
 }
 
 #[test]
