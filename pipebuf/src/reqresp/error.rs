@@ -31,6 +31,9 @@ pub enum Error<DE, EE> {
     /// The application aborted an outgoing body; the peer cannot tell where the next
     /// message starts, so the connection is aborted.
     BodyAborted,
+    /// The peer keeps more streams alive than the component keeps state for (multiplexed
+    /// streams: open, being reset or owed a reset, beyond the server's `max_tags`).
+    TooManyStreams,
     /// A buffer refused an operation (for instance the application ended the outgoing
     /// connection buffer while the component still had to write).
     Buffer(crate::Error),
@@ -53,6 +56,7 @@ impl<DE: fmt::Display, EE: fmt::Display> fmt::Display for Error<DE, EE> {
                 )
             }
             Error::BodyAborted => f.write_str("outgoing body aborted"),
+            Error::TooManyStreams => f.write_str("the peer keeps too many streams alive"),
             Error::Buffer(e) => write!(f, "buffer: {e}"),
         }
     }

@@ -34,6 +34,13 @@
 //! take the codec and a [`Handler`](service::Handler) that answers at once or later, with
 //! bounded work in flight and per-request deadlines on the caller's clock.
 //!
+//! The [`stream`] module multiplexes streamed bodies: [`StreamClient`](stream::StreamClient)
+//! and [`StreamServer`](stream::StreamServer) carry many requests and responses at once on
+//! one connection, each with request and response bodies interleaved by tag, each body
+//! with its own credit-based flow control (a body nobody reads stalls its own stream only,
+//! within a stated bound per connection), cancellation of one stream, and stream errors
+//! reported without failing the connection.
+//!
 //! Every component bounds its state: clients refuse a request beyond their maximum in
 //! flight (handing it back) instead of queueing it; servers stop decoding — leaving bytes
 //! unread in the incoming buffer, which is backpressure on the socket — when too much is
@@ -127,6 +134,7 @@ mod mux_server;
 mod pipelined_client;
 mod pipelined_server;
 pub mod service;
+pub mod stream;
 mod tags;
 
 pub use codec::{Body, ChunkHead, Decoder, Encoded, Encoder, Head};
