@@ -1,9 +1,9 @@
 //! Handler-driven request/response servers as driver chains.
 //!
-//! [`PipelinedService`] and [`MuxService`] (from `pipebuf::reqresp::service`) are whole
-//! connection chains: the driver's clock is their `now`, their next deadline wakes the
-//! connection, and a graceful [`Driver::close`](crate::Driver::close) lets them answer what
-//! they have received before closing. A chain factory that returns one per connection is a
+//! A [`Service`] (`PipelinedService` or `MuxService` from `pipebuf::reqresp::service`) is a
+//! whole connection chain: the driver's clock is its `now`, its next deadline wakes the
+//! connection, and a graceful [`Driver::close`](crate::Driver::close) lets it answer what it
+//! has received before closing. A chain factory that returns one per connection is a
 //! complete server:
 //!
 //! ```no_run
@@ -26,65 +26,35 @@
 //! # Ok(()) }
 //! ```
 
-use pipebuf::reqresp::service::{Handler, MuxService, PipelinedService};
-use pipebuf::reqresp::{Decoder, Encoder, Error, Tagging};
+use pipebuf::reqresp::service::{Handler, Served, ServedError, Service};
+use pipebuf::reqresp::{Decoder, Encoder};
 use pipebuf::{PBufRdWr, Time};
 
 use crate::{Chain, Context};
 
-impl<E, D, H> Chain for PipelinedService<E, D, H>
+impl<S, H> Chain for Service<S, H>
 where
-    E: Encoder,
-    D: Decoder,
-    H: Handler<D, E>,
-    D::Error: std::error::Error + Send + Sync + 'static,
-    E::Error: std::error::Error + Send + Sync + 'static,
+    S: Served,
+    H: Handler<S::Decoder, S::Encoder>,
+    <S::Decoder as Decoder>::Error: std::error::Error + Send + Sync + 'static,
+    <S::Encoder as Encoder>::Error: std::error::Error + Send + Sync + 'static,
 {
     type Msg = ();
-    type Error = Error<D::Error, E::Error>;
+    type Error = ServedError<S>;
 
     fn process(
         &mut self,
         net: PBufRdWr<'_>,
         cx: &mut Context<'_, ()>,
     ) -> Result<bool, Self::Error> {
-        PipelinedService::process(self, net, cx.now())
+        Service::process(self, net, cx.now())
     }
 
     fn close(&mut self, _: PBufRdWr<'_>) {
-        PipelinedService::close(self);
+        Service::close(self);
     }
 
     fn next_deadline(&self) -> Option<Time> {
-        PipelinedService::next_deadline(self)
-    }
-}
-
-impl<E, D, T, H> Chain for MuxService<E, D, T, H>
-where
-    E: Encoder,
-    D: Decoder,
-    T: Tagging<E, D>,
-    H: Handler<D, E>,
-    D::Error: std::error::Error + Send + Sync + 'static,
-    E::Error: std::error::Error + Send + Sync + 'static,
-{
-    type Msg = ();
-    type Error = Error<D::Error, E::Error>;
-
-    fn process(
-        &mut self,
-        net: PBufRdWr<'_>,
-        cx: &mut Context<'_, ()>,
-    ) -> Result<bool, Self::Error> {
-        MuxService::process(self, net, cx.now())
-    }
-
-    fn close(&mut self, _: PBufRdWr<'_>) {
-        MuxService::close(self);
-    }
-
-    fn next_deadline(&self) -> Option<Time> {
-        MuxService::next_deadline(self)
+        Service::next_deadline(self)
     }
 }

@@ -3,19 +3,20 @@
 //!
 //! [`PipelinedServer`](super::PipelinedServer) and [`MuxServer`](super::MuxServer) leave the
 //! loop decode → handle → `finish` to the caller. The services here run that loop:
-//! [`PipelinedService`] answers in request order, [`MuxService`] as answers are ready. The
-//! handler answers a request at once ([`Reply::Now`]) or later ([`Reply::Later`], handing the
-//! answer out from [`Handler::poll`]); work in flight is bounded by the server's
-//! `max_in_flight` (beyond it the connection is not read), and a request still unanswered
-//! at its deadline gets the handler's [`Handler::timed_out`] answer instead, on the caller's
-//! clock ([`Time`]). An answer handed out after that is dropped.
+//! [`PipelinedService`] answers in request order, [`MuxService`] as answers are ready; both
+//! are a [`Service`] over the server they drive. The handler answers a request at once
+//! ([`Reply::Now`]) or later ([`Reply::Later`], handing the answer out from
+//! [`Handler::poll`]); work in flight is bounded by the server's `max_in_flight` (beyond it
+//! the connection is not read), and a request still unanswered at its deadline gets the
+//! handler's [`Handler::timed_out`] answer instead, on the caller's clock ([`Time`]). An
+//! answer handed out after that is dropped.
 
 mod deadlines;
-mod mux;
-mod pipelined;
+mod served;
+mod driven;
 
-pub use mux::MuxService;
-pub use pipelined::PipelinedService;
+pub use served::{Served, ServedError};
+pub use driven::{MuxService, PipelinedService, Service};
 
 use super::{Decoder, Encoder};
 use crate::Time;
@@ -53,15 +54,4 @@ pub trait Handler<D: Decoder, E: Encoder> {
     /// The answer for request `id`, whose deadline has passed without an answer (a timeout
     /// error in the protocol's terms). A later answer for `id` from `poll` is dropped.
     fn timed_out(&mut self, id: u64) -> E::Item;
-}
-
-/// Where a service stands with its connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Serving {
-    /// Reading requests and answering them.
-    Open,
-    /// Asked to end: answers what it has received, then closes its outgoing side.
-    Closing,
-    /// Nothing more goes out.
-    Done,
 }

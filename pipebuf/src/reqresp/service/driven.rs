@@ -1,25 +1,28 @@
-//! A pipelined server driven by a handler.
+//! The driven server: a server, a handler, and the answers promised between them.
 
 use alloc::vec::Vec;
+use core::fmt;
 use core::time::Duration;
 
 use super::deadlines::Promises;
-use super::{Handler, Reply, Serving};
-use crate::reqresp::{Decoder, Encoder, Error, PipelinedServer, ServerEvent};
+use super::served::{Served, ServedError};
+use super::{Handler, Reply};
+use crate::reqresp::{Encoder, MuxServer, PipelinedServer};
 use crate::{PBufRd, PBufRdWr, PBufWr, Time};
 
-/// A [`PipelinedServer`] that calls a [`Handler`] for every request and writes the answers
-/// in request order, whenever the handler gives them.
+/// A server that calls a [`Handler`] for every request it decodes and writes the handler's
+/// answers: in request order for a [`PipelinedService`], as they are ready for a
+/// [`MuxService`].
 ///
-/// The handler's ids are the server's sequence numbers. Request and response bodies, when
-/// the codec announces them, are read and written through
-/// [`request_body`](PipelinedService::request_body) and
-/// [`response_body`](PipelinedService::response_body) as with the bare server.
+/// The handler's ids are the server's sequence numbers (pipelined) or the requests' tags
+/// (multiplexed). A tag is free for the peer to reuse once its answer is written, and a
+/// sequence number's answer can only be written once, so an answer handed out after its
+/// request timed out is dropped.
 ///
-/// **Driver obligations.** Call [`process`](PipelinedService::process) after every change to
-/// the connection buffers, whenever [`next_deadline`](PipelinedService::next_deadline) has
-/// passed, and after the handler may have an answer for other reasons (an outside event),
-/// until it reports no activity.
+/// **Driver obligations.** Call [`process`](Service::process) after every change to the
+/// connection buffers, whenever [`next_deadline`](Service::next_deadline) has passed, and
+/// after the handler may have an answer for other reasons (an outside event), until it
+/// reports no activity.
 ///
 /// ```
 /// use pipebuf::framing::{FrameError, Lines};
@@ -69,20 +72,49 @@ use crate::{PBufRd, PBufRdWr, PBufWr, Time};
 /// while service.process(wire.lower(), Time::ZERO).unwrap() {}
 /// assert_eq!(wire.upper().rd.data(), b"ONE\nTWO\n");
 /// ```
-#[derive(Debug)]
-pub struct PipelinedService<E: Encoder, D, H> {
-    server: PipelinedServer<E, D>,
+pub struct Service<S: Served, H> {
+    server: S,
     handler: H,
     promises: Promises,
     /// Answers given during the server's pass, handed to it right after.
-    answers: Vec<(u64, E::Item)>,
+    answers: Vec<(u64, <S::Encoder as Encoder>::Item)>,
     state: Serving,
 }
 
-impl<E: Encoder, D: Decoder, H: Handler<D, E>> PipelinedService<E, D, H> {
+impl<S: Served + fmt::Debug, H: fmt::Debug> fmt::Debug for Service<S, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("server", &self.server)
+            .field("handler", &self.handler)
+            .field("promised", &self.promises.len())
+            .field("answers", &self.answers.len())
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// A [`PipelinedServer`] driven by a [`Handler`]: answers leave in request order.
+pub type PipelinedService<E, D, H> = Service<PipelinedServer<E, D>, H>;
+
+/// A [`MuxServer`] driven by a [`Handler`]: each answer leaves, tagged, as soon as it is
+/// ready.
+pub type MuxService<E, D, T, H> = Service<MuxServer<E, D, T>, H>;
+
+/// Where a service stands with its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Serving {
+    /// Reading requests and answering them.
+    Open,
+    /// Asked to end: answers what it has received, then closes its outgoing side.
+    Closing,
+    /// Nothing more goes out.
+    Done,
+}
+
+impl<S: Served, H: Handler<S::Decoder, S::Encoder>> Service<S, H> {
     /// Serves the requests `server` decodes with `handler`, without deadlines.
-    pub fn new(server: PipelinedServer<E, D>, handler: H) -> Self {
-        PipelinedService {
+    pub fn new(server: S, handler: H) -> Self {
+        Service {
             server,
             handler,
             promises: Promises::new(None),
@@ -109,23 +141,13 @@ impl<E: Encoder, D: Decoder, H: Handler<D, E>> PipelinedService<E, D, H> {
     }
 
     /// The server underneath (for its counters).
-    pub fn server(&self) -> &PipelinedServer<E, D> {
+    pub fn server(&self) -> &S {
         &self.server
     }
 
     /// Answers promised by the handler and not given yet.
     pub fn promised(&self) -> usize {
         self.promises.len()
-    }
-
-    /// See [`PipelinedServer::request_body`].
-    pub fn request_body(&mut self) -> Option<(u64, PBufRd<'_>)> {
-        self.server.request_body()
-    }
-
-    /// See [`PipelinedServer::response_body`].
-    pub fn response_body(&mut self) -> Option<(u64, PBufWr<'_>)> {
-        self.server.response_body()
     }
 
     /// Ends the service gracefully: requests already received are answered, then the
@@ -151,14 +173,9 @@ impl<E: Encoder, D: Decoder, H: Handler<D, E>> PipelinedService<E, D, H> {
     }
 
     /// Decodes requests and calls the handler, collects answers given later and those timed
-    /// out at `now`, and writes answers in request order. Returns whether anything
-    /// happened. An error is the server's ([`PipelinedServer::process`]): the connection is
-    /// aborted and the service finished.
-    pub fn process(
-        &mut self,
-        mut net: PBufRdWr<'_>,
-        now: Time,
-    ) -> Result<bool, Error<D::Error, E::Error>> {
+    /// out at `now`, and writes the answers. Returns whether anything happened. An error is
+    /// the server's: the connection is aborted and the service finished.
+    pub fn process(&mut self, mut net: PBufRdWr<'_>, now: Time) -> Result<bool, ServedError<S>> {
         if self.state == Serving::Done {
             return Ok(net.rd.discard());
         }
@@ -169,14 +186,11 @@ impl<E: Encoder, D: Decoder, H: Handler<D, E>> PipelinedService<E, D, H> {
             self.collect(now);
             active = true;
         }
-        if self.server.is_finished() {
+        if self.server.ended() {
             self.promises.clear();
             self.state = Serving::Done;
             active = true;
-        } else if self.state == Serving::Closing
-            && self.promises.len() == 0
-            && self.server.is_idle()
-        {
+        } else if self.state == Serving::Closing && self.promises.len() == 0 && self.server.idle() {
             net.wr.close();
             self.state = Serving::Done;
             active = true;
@@ -185,21 +199,17 @@ impl<E: Encoder, D: Decoder, H: Handler<D, E>> PipelinedService<E, D, H> {
     }
 
     /// One pass of the server, calling the handler for each request decoded.
-    fn pass(&mut self, net: PBufRdWr<'_>, now: Time) -> Result<bool, Error<D::Error, E::Error>> {
-        let PipelinedService {
+    fn pass(&mut self, net: PBufRdWr<'_>, now: Time) -> Result<bool, ServedError<S>> {
+        let Service {
             server,
             handler,
             promises,
             answers,
             state,
         } = self;
-        let result = server.process(net, |event| {
-            if let ServerEvent::Request { seq, request, .. } = event {
-                match handler.call(seq, request, now) {
-                    Reply::Now(answer) => answers.push((seq, answer)),
-                    Reply::Later => promises.promise(seq, now),
-                }
-            }
+        let result = server.pass(net, |id, request| match handler.call(id, request, now) {
+            Reply::Now(answer) => answers.push((id, answer)),
+            Reply::Later => promises.promise(id, now),
         });
         if result.is_err() {
             promises.clear();
@@ -213,23 +223,33 @@ impl<E: Encoder, D: Decoder, H: Handler<D, E>> PipelinedService<E, D, H> {
     /// the handler, or timed out. Returns whether there was any.
     fn collect(&mut self, now: Time) -> bool {
         let mut any = !self.answers.is_empty();
-        for (seq, answer) in self.answers.drain(..) {
-            // The numbers come from the server's own events: the only refusal is that
-            // nothing more will be sent, and then the answer has nowhere to go.
-            let _ = self.server.finish(seq, answer);
+        for (id, answer) in self.answers.drain(..) {
+            self.server.give(id, answer);
         }
-        while let Some((seq, answer)) = self.handler.poll(now) {
+        while let Some((id, answer)) = self.handler.poll(now) {
             // An answer for a request that timed out (or was never promised) is dropped.
-            if self.promises.keep(seq) {
-                let _ = self.server.finish(seq, answer);
+            if self.promises.keep(id) {
+                self.server.give(id, answer);
                 any = true;
             }
         }
-        while let Some(seq) = self.promises.expired(now) {
-            let answer = self.handler.timed_out(seq);
-            let _ = self.server.finish(seq, answer);
+        while let Some(id) = self.promises.expired(now) {
+            let answer = self.handler.timed_out(id);
+            self.server.give(id, answer);
             any = true;
         }
         any
+    }
+}
+
+impl<E: Encoder, D: crate::reqresp::Decoder, H: Handler<D, E>> PipelinedService<E, D, H> {
+    /// See [`PipelinedServer::request_body`].
+    pub fn request_body(&mut self) -> Option<(u64, PBufRd<'_>)> {
+        self.server.request_body()
+    }
+
+    /// See [`PipelinedServer::response_body`].
+    pub fn response_body(&mut self) -> Option<(u64, PBufWr<'_>)> {
+        self.server.response_body()
     }
 }
