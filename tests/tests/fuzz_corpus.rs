@@ -105,3 +105,13 @@ fn every_saved_websocket_stack_input_replays_without_a_panic() {
 fn every_saved_permessage_deflate_input_replays_without_a_panic() {
     replay("ws_deflate");
 }
+
+#[test]
+fn every_saved_http_request_head_input_replays_without_a_panic() {
+    replay("http_head");
+}
+
+#[test]
+fn every_saved_http_server_input_replays_without_a_panic() {
+    replay("http_server");
+}

@@ -2,9 +2,9 @@
 //!
 //! `httparse` borrows from the caller's buffer, but the caller consumes the head right after
 //! parsing it, so what the application gets to see must be owned. One allocation holds the
-//! whole head and one more the field positions, instead of a `String` per name and value.
+//! whole head and one more the field positions, instead of a `String` per name and value;
+//! a server that parses head after head refills the same two ([`Headers::recapture`]).
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -16,6 +16,9 @@ pub(crate) struct Span {
 }
 
 impl Span {
+    /// The empty range at the start.
+    pub(crate) const EMPTY: Span = Span { start: 0, end: 0 };
+
     /// Where `part` lies inside `base`, or `None` if it is not a sub-slice of `base`.
     ///
     /// Compares addresses only (no unsafe): `httparse` returns sub-slices of its input, and
@@ -41,11 +44,19 @@ struct Field {
 /// stripped. A repeated field appears once per occurrence.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Headers {
-    head: Box<[u8]>,
+    head: Vec<u8>,
     fields: Vec<Field>,
 }
 
 impl Headers {
+    /// No head and no fields, holding no memory.
+    pub(crate) const fn empty() -> Headers {
+        Headers {
+            head: Vec::new(),
+            fields: Vec::new(),
+        }
+    }
+
     /// Copies the head `input[..head_len]` and records where each of `fields` lies in it.
     /// `None` if a field does not lie inside the head (not the case for what `httparse`
     /// returns from parsing `input`).
@@ -54,20 +65,38 @@ impl Headers {
         head_len: usize,
         fields: &[httparse::Header<'_>],
     ) -> Option<Headers> {
-        let head = input.get(..head_len)?;
-        let fields = fields
-            .iter()
-            .map(|h| {
-                Some(Field {
-                    name: Span::within(head, h.name.as_bytes())?,
-                    value: Span::within(head, h.value)?,
-                })
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some(Headers {
-            head: head.into(),
-            fields,
-        })
+        let mut headers = Headers::empty();
+        headers
+            .recapture(input, head_len, fields)
+            .then_some(headers)
+    }
+
+    /// Like [`capture`](Self::capture), into `self`: its memory is reused, so a server that
+    /// keeps one `Headers` allocates nothing for heads no larger than earlier ones. `false`
+    /// (and `self` holding no fields) if a field does not lie inside the head.
+    pub(crate) fn recapture(
+        &mut self,
+        input: &[u8],
+        head_len: usize,
+        fields: &[httparse::Header<'_>],
+    ) -> bool {
+        self.head.clear();
+        self.fields.clear();
+        let Some(head) = input.get(..head_len) else {
+            return false;
+        };
+        for h in fields {
+            let (Some(name), Some(value)) = (
+                Span::within(head, h.name.as_bytes()),
+                Span::within(head, h.value),
+            ) else {
+                self.fields.clear();
+                return false;
+            };
+            self.fields.push(Field { name, value });
+        }
+        self.head.extend_from_slice(head);
+        true
     }
 
     /// The stored bytes at `span` (empty if out of range, which spans made by
@@ -99,9 +128,15 @@ impl Headers {
         &'h self,
         name: &'n str,
     ) -> impl Iterator<Item = &'h [u8]> + use<'h, 'n> {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.named(name).map(|f| self.bytes(f.value))
+    }
+
+    /// The fields called `name` (any case). Names compare as bytes: they are tokens, so
+    /// ASCII, and need no UTF-8 check.
+    fn named<'h, 'n>(&'h self, name: &'n str) -> impl Iterator<Item = &'h Field> + use<'h, 'n> {
+        self.fields
+            .iter()
+            .filter(move |f| self.bytes(f.name).eq_ignore_ascii_case(name.as_bytes()))
     }
 
     /// How many fields called `name` (any case) there are.
@@ -121,10 +156,7 @@ impl Headers {
 
     /// Like [`single`](Self::single) but returns the span.
     pub(crate) fn single_span(&self, name: &str) -> Result<Span, usize> {
-        let mut all = self
-            .fields
-            .iter()
-            .filter(|f| self.text(f.name).eq_ignore_ascii_case(name));
+        let mut all = self.named(name);
         match (all.next(), all.next()) {
             (Some(field), None) => Ok(field.value),
             _ => Err(self.count(name)),

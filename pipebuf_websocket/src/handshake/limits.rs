@@ -26,12 +26,16 @@ impl HandshakeLimits {
         input.get(..self.max_head_len).unwrap_or(input)
     }
 
-    /// Empty field slots for `httparse`: `max_headers`, but never more than a head of
+    /// Empty field slots for `httparse`: [`field_slots_len`](Self::field_slots_len) of them.
+    pub(crate) fn field_slots<'b>(&self) -> Vec<httparse::Header<'b>> {
+        vec![httparse::EMPTY_HEADER; self.field_slots_len()]
+    }
+
+    /// How many field slots `httparse` needs: `max_headers`, but never more than a head of
     /// `max_head_len` bytes could hold (each field takes at least 3 bytes), so a huge limit
     /// does not turn into a huge allocation.
-    pub(crate) fn field_slots<'b>(&self) -> Vec<httparse::Header<'b>> {
-        let slots = self.max_headers.min(self.max_head_len / 3 + 1);
-        vec![httparse::EMPTY_HEADER; slots]
+    pub(crate) fn field_slots_len(&self) -> usize {
+        self.max_headers.min(self.max_head_len / 3 + 1)
     }
 
     /// Judges what `httparse` said about [`window`](Self::window)`(input)`: the head length

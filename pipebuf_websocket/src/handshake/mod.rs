@@ -56,6 +56,7 @@ mod write;
 pub(crate) use client::parse_response_offering;
 pub use client::{ClientRequest, ResponseStatus, ServerResponse, parse_response};
 pub use headers::Headers;
+pub(crate) use headers::Span;
 pub use limits::HandshakeLimits;
 pub(crate) use limits::HeadError;
 pub use request::{RequestStatus, UpgradeRequest, parse_request};

@@ -5,11 +5,13 @@ use pipebuf::PBufWr;
 
 use super::error::Refusal;
 
-/// Longest chunk-size line accepted, extensions included: a chunk extension is no place for
-/// kilobytes of data, and a bound keeps a dribbling peer's cost fixed.
+/// Longest chunk-size line accepted (digits and extensions, without its CRLF): a chunk
+/// extension is no place for kilobytes of data, and a bound keeps a dribbling peer's cost
+/// fixed.
 const MAX_SIZE_LINE: usize = 1024;
 
-/// Longest trailer section accepted (trailers are read and dropped).
+/// Longest trailer section accepted (its field lines with their CRLFs, without the final
+/// empty line; trailers are read and dropped).
 const MAX_TRAILERS: usize = 8 * 1024;
 
 /// Where the decoder is in a chunked body.
@@ -105,9 +107,10 @@ impl Chunked {
                 }
             }
             Extension { value, line } => match b {
-                _ if line >= MAX_SIZE_LINE => return Err(Refusal::BadChunk),
+                // The CR ends the line; only a byte that lengthens it can pass the limit.
                 b'\r' => SizeLf { value },
                 b'\n' => return Err(Refusal::BadChunk),
+                _ if line >= MAX_SIZE_LINE => return Err(Refusal::BadChunk),
                 b'\t' | 0x20..=0x7e | 0x80..=0xff => Extension {
                     value,
                     line: line + 1,
@@ -127,9 +130,12 @@ impl Chunked {
                 b'\n' => Chunked::START,
                 _ => return Err(Refusal::BadChunk),
             },
+            // `seen` counts the trailer bytes before `b`: each byte of a field line, its CRLF
+            // included, must stay within the limit.
             TrailerStart { seen } => match b {
                 b'\r' => EndLf,
                 b'\n' | b' ' | b'\t' => return Err(Refusal::BadChunk),
+                _ if seen >= MAX_TRAILERS => return Err(Refusal::BadChunk),
                 _ => Trailer { seen: seen + 1 },
             },
             Trailer { seen } => match b {
@@ -139,7 +145,7 @@ impl Chunked {
                 _ => Trailer { seen: seen + 1 },
             },
             TrailerLf { seen } => match b {
-                b'\n' => TrailerStart { seen: seen + 1 },
+                b'\n' if seen < MAX_TRAILERS => TrailerStart { seen: seen + 1 },
                 _ => return Err(Refusal::BadChunk),
             },
             EndLf => match b {
@@ -310,6 +316,36 @@ mod tests {
         let mut trailer = b"0\r\nX: ".to_vec();
         trailer.resize(MAX_TRAILERS + 10, b'a');
         assert_eq!(decode(&trailer, 100).err(), Some(Refusal::BadChunk));
+    }
+
+    #[test]
+    fn a_size_line_of_exactly_the_limit_is_accepted_and_one_byte_more_is_refused() {
+        let mut line = b"3;".to_vec();
+        line.resize(MAX_SIZE_LINE, b'e');
+        let mut body = line.clone();
+        body.extend_from_slice(b"\r\nabc\r\n0\r\n\r\n");
+        assert_eq!(decode(&body, 1), Ok((b"abc".to_vec(), true)));
+        line.push(b'e');
+        line.extend_from_slice(b"\r\n");
+        assert_eq!(decode(&line, 1).err(), Some(Refusal::BadChunk));
+    }
+
+    #[test]
+    fn a_trailer_section_of_exactly_the_limit_is_accepted_and_one_byte_more_is_refused() {
+        // Field lines of 8 bytes with their CRLF fill the limit exactly.
+        let mut body = b"0\r\n".to_vec();
+        for _ in 0..MAX_TRAILERS / 8 {
+            body.extend_from_slice(b"X: abc\r\n");
+        }
+        body.extend_from_slice(b"\r\n");
+        assert_eq!(decode(&body, 7), Ok((Vec::new(), true)));
+        // One more byte in a field line, or one more field line of any length, is too long.
+        let mut longer = body.clone();
+        longer.insert(4, b'Y');
+        assert_eq!(decode(&longer, 7).err(), Some(Refusal::BadChunk));
+        let mut more = body[..body.len() - 2].to_vec();
+        more.extend_from_slice(b"Z\r\n\r\n");
+        assert_eq!(decode(&more, 7).err(), Some(Refusal::BadChunk));
     }
 
     #[test]

@@ -11,7 +11,8 @@ pub enum Refusal {
     /// request without exactly one `Host` (400).
     Malformed,
     /// The head grew past [`HttpConfig::max_head_len`](super::HttpConfig::max_head_len)
-    /// without ending (431).
+    /// without ending, or (records mode) its head record is larger than the application's
+    /// record buffer can ever hold (431).
     HeadTooLarge,
     /// More header fields than [`HttpConfig::max_headers`](super::HttpConfig::max_headers)
     /// (431).

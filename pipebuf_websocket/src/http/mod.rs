@@ -30,8 +30,10 @@
 //! |---|---|
 //! | HTTP/1.1 request | connection kept for the next request unless `Connection: close` |
 //! | HTTP/1.0 request | connection closed after the response unless `Connection: keep-alive` |
+//! | request body on a connection closed after the response | read while the application may still answer (records mode); a handler's not at all |
 //! | `Expect: 100-continue` with a body within the limit | `100 Continue`, then the body is read |
 //! | head over `max_head_len`, or more than `max_headers` fields | 431, close |
+//! | records mode: a head record larger than the application's record buffer's limit | 431, close |
 //! | `Content-Length` over `max_body`, or a chunked body growing past it | 413, close |
 //! | `Content-Length` and `Transfer-Encoding` both, differing `Content-Length`s, a bad chunk size, obs-fold, a bare LF | 400, close |
 //! | a transfer coding other than `chunked` | 501, close |

@@ -1,18 +1,26 @@
 //! Request heads: parsed with `httparse` within the limits, then judged for how the body is
 //! framed, whether the connection stays open, and what the client expects.
 
-use alloc::string::String;
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use alloc::vec::Vec;
 
 use super::HttpConfig;
 use super::error::Refusal;
 use crate::handshake::syntax::{is_token, list_items, lists_contain, trim_ows};
-use crate::handshake::{HandshakeLimits, HeadError, Headers};
+use crate::handshake::{HandshakeLimits, HeadError, Headers, Span};
 
-/// A request head, owned: the method, the target, the version and every field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Field slots for `httparse` on the stack: enough for the default limit (64 fields), so
+/// parsing a head allocates nothing; a larger `max_headers` gets slots on the heap.
+const STACK_SLOTS: usize = 64;
+
+/// A request head, owned: the method, the target, the version and every field, in one copy
+/// of the head's bytes.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RequestHead {
-    method: String,
-    target: String,
+    method: Span,
+    target: Span,
     minor_version: u8,
     headers: Headers,
 }
@@ -25,30 +33,41 @@ impl RequestHead {
             max_headers: usize::MAX,
             max_head_len: head.len(),
         };
-        match parse_within(head, &limits) {
-            Ok(Some((head, _))) => Some(head),
+        let mut parsed = RequestHead::empty();
+        match parse_within(head, &limits, &mut parsed) {
+            Ok(Some(_)) => Some(parsed),
             _ => None,
+        }
+    }
+
+    /// A head holding nothing (and no memory), to be filled by [`parse_head`].
+    pub(crate) const fn empty() -> RequestHead {
+        RequestHead {
+            method: Span::EMPTY,
+            target: Span::EMPTY,
+            minor_version: 1,
+            headers: Headers::empty(),
         }
     }
 
     /// The method, as sent (`GET`, `POST`, ...; methods are case-sensitive).
     pub fn method(&self) -> &str {
-        &self.method
+        self.headers.text(self.method)
     }
 
     /// The request target as sent: usually a path with an optional query.
     pub fn target(&self) -> &str {
-        &self.target
+        self.headers.text(self.target)
     }
 
     /// The target's path: the part before any `?`.
     pub fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or_default()
+        self.target().split('?').next().unwrap_or_default()
     }
 
     /// The target's query: the part after the first `?`, if any.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, query)| query)
+        self.target().split_once('?').map(|(_, query)| query)
     }
 
     /// Whether the request is HTTP/1.1 (else HTTP/1.0).
@@ -59,6 +78,17 @@ impl RequestHead {
     /// Every header field.
     pub fn headers(&self) -> &Headers {
         &self.headers
+    }
+}
+
+impl fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .field("minor_version", &self.minor_version)
+            .field("headers", &self.headers)
+            .finish()
     }
 }
 
@@ -90,20 +120,21 @@ pub(crate) struct Framing {
 pub(crate) enum Parsed {
     /// More bytes are needed.
     Partial,
-    /// A head of `len` bytes.
-    Complete {
-        head: RequestHead,
-        framing: Framing,
-        len: usize,
-    },
+    /// A head of `len` bytes, now in the caller's [`RequestHead`].
+    Complete { framing: Framing, len: usize },
 }
 
-/// Parses the request head at the start of `input` within `config`'s limits.
-pub(crate) fn parse_head(input: &[u8], config: &HttpConfig) -> Result<Parsed, Refusal> {
+/// Parses the request head at the start of `input` within `config`'s limits into `head`,
+/// reusing its memory (its contents mean something only after [`Parsed::Complete`]).
+pub(crate) fn parse_head(
+    input: &[u8],
+    config: &HttpConfig,
+    head: &mut RequestHead,
+) -> Result<Parsed, Refusal> {
     let limits = config.head_limits();
     let window = limits.window(input);
-    let (head, len) = match parse_within(window, &limits) {
-        Ok(Some(parsed)) => parsed,
+    let len = match parse_within(window, &limits, head) {
+        Ok(Some(len)) => len,
         Ok(None) => return Ok(Parsed::Partial),
         Err(HeadError::TooLarge) => return Err(Refusal::HeadTooLarge),
         Err(HeadError::TooManyHeaders) => return Err(Refusal::TooManyHeaders),
@@ -119,19 +150,29 @@ pub(crate) fn parse_head(input: &[u8], config: &HttpConfig) -> Result<Parsed, Re
     {
         return Err(Refusal::Malformed);
     }
-    let framing = judge(&head, config)?;
-    Ok(Parsed::Complete { head, framing, len })
+    let framing = judge(head, config)?;
+    Ok(Parsed::Complete { framing, len })
 }
 
 /// Runs httparse on `window` within `limits` (the handshake parser's rules for size and
-/// field count): the head and its length, or `None` while it is incomplete.
+/// field count) into `head`: the head's length, or `None` while it is incomplete.
 fn parse_within(
     window: &[u8],
     limits: &HandshakeLimits,
-) -> Result<Option<(RequestHead, usize)>, HeadError> {
-    let mut slots = limits.field_slots();
-    let mut request = httparse::Request::new(&mut slots);
-    let parsed = request.parse(window);
+    head: &mut RequestHead,
+) -> Result<Option<usize>, HeadError> {
+    let wanted = limits.field_slots_len();
+    let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_SLOTS];
+    let mut on_heap = Vec::new();
+    let slots = match on_stack.get_mut(..wanted) {
+        Some(slots) => slots,
+        None => {
+            on_heap.resize(wanted, MaybeUninit::uninit());
+            &mut on_heap[..]
+        }
+    };
+    let mut request = httparse::Request::new(&mut []);
+    let parsed = request.parse_with_uninit_headers(window, slots);
     let Some(len) = limits.judge(window, parsed)? else {
         return Ok(None);
     };
@@ -139,14 +180,20 @@ fn parse_within(
     else {
         return Err(HeadError::Malformed);
     };
-    let headers = Headers::capture(window, len, request.headers).ok_or(HeadError::Malformed)?;
-    let head = RequestHead {
-        method: method.into(),
-        target: target.into(),
-        minor_version: minor,
-        headers,
+    let raw = window.get(..len).ok_or(HeadError::Malformed)?;
+    let (Some(method), Some(target)) = (
+        Span::within(raw, method.as_bytes()),
+        Span::within(raw, target.as_bytes()),
+    ) else {
+        return Err(HeadError::Malformed);
     };
-    Ok(Some((head, len)))
+    if !head.headers.recapture(window, len, request.headers) {
+        return Err(HeadError::Malformed);
+    }
+    head.method = method;
+    head.target = target;
+    head.minor_version = minor;
+    Ok(Some(len))
 }
 
 /// The framing rules of RFC 9112 §6 and §9, strictly: every ambiguity is a refusal.
@@ -218,7 +265,7 @@ fn judge(head: &RequestHead, config: &HttpConfig) -> Result<Framing, Refusal> {
         keep_alive,
         expect_continue,
         websocket_upgrade: lists_contain(headers.get_all("upgrade"), "websocket"),
-        head_only: head.method == "HEAD",
+        head_only: head.headers.bytes(head.method) == b"HEAD",
     })
 }
 
@@ -257,7 +304,16 @@ mod tests {
     use super::*;
 
     fn parse(input: &[u8]) -> Result<Parsed, Refusal> {
-        parse_head(input, &HttpConfig::default())
+        parse_head(input, &HttpConfig::default(), &mut RequestHead::empty())
+    }
+
+    /// The head of a complete request.
+    fn head(input: &[u8]) -> RequestHead {
+        let mut head = RequestHead::empty();
+        match parse_head(input, &HttpConfig::default(), &mut head) {
+            Ok(Parsed::Complete { .. }) => head,
+            other => panic!("{other:?}"),
+        }
     }
 
     fn framing(input: &[u8]) -> Framing {
@@ -289,17 +345,54 @@ mod tests {
 
     #[test]
     fn path_query_method_and_version_are_read() {
-        let Ok(Parsed::Complete { head, .. }) =
-            parse(b"HEAD /dir/f.txt?x=1 HTTP/1.0\r\nA: b\r\n\r\n")
-        else {
-            panic!()
-        };
+        let head = head(b"HEAD /dir/f.txt?x=1 HTTP/1.0\r\nA: b\r\n\r\n");
         assert_eq!(head.method(), "HEAD");
         assert_eq!(head.path(), "/dir/f.txt");
         assert_eq!(head.query(), Some("x=1"));
         assert!(!head.is_http11());
         assert_eq!(head.headers().get("a"), Some(&b"b"[..]));
         assert_eq!(RequestHead::parse(head.headers().raw_head()), Some(head));
+    }
+
+    #[test]
+    fn a_head_parsed_into_a_used_one_keeps_nothing_of_the_earlier() {
+        let mut reused = head(b"POST /long/path?q=1 HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n");
+        let short = b"GET / HTTP/1.0\r\nC: 3\r\n\r\n";
+        assert!(matches!(
+            parse_head(short, &HttpConfig::default(), &mut reused),
+            Ok(Parsed::Complete { .. })
+        ));
+        assert_eq!(reused, head(short));
+        assert_eq!(reused.method(), "GET");
+        assert_eq!(reused.target(), "/");
+        assert!(!reused.is_http11());
+        assert_eq!(reused.headers().len(), 1);
+        assert_eq!(reused.headers().get("a"), None);
+        assert_eq!(reused.headers().raw_head(), short);
+    }
+
+    #[test]
+    fn more_fields_than_the_stack_slots_are_parsed_within_a_larger_limit() {
+        let config = HttpConfig {
+            max_headers: STACK_SLOTS + 10,
+            ..HttpConfig::default()
+        };
+        let mut input = alloc::string::String::from("GET / HTTP/1.1\r\nHost: x\r\n");
+        for i in 1..STACK_SLOTS + 10 {
+            input.push_str(&alloc::format!("X-{i}: {i}\r\n"));
+        }
+        input.push_str("\r\n");
+        let mut head = RequestHead::empty();
+        assert!(matches!(
+            parse_head(input.as_bytes(), &config, &mut head),
+            Ok(Parsed::Complete { .. })
+        ));
+        assert_eq!(head.headers().len(), STACK_SLOTS + 10);
+        input.insert_str(input.len() - 2, "Y: 1\r\n");
+        assert_eq!(
+            parse_head(input.as_bytes(), &config, &mut head).err(),
+            Some(Refusal::TooManyHeaders)
+        );
     }
 
     #[test]
@@ -397,12 +490,12 @@ mod tests {
         let mut long = b"GET / HTTP/1.1\r\nHost: x\r\nX: ".to_vec();
         long.resize(100, b'a');
         assert_eq!(
-            parse_head(&long, &config).err(),
+            parse_head(&long, &config, &mut RequestHead::empty()).err(),
             Some(Refusal::HeadTooLarge)
         );
         let many = b"GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\n\r\n";
         assert_eq!(
-            parse_head(many, &config).err(),
+            parse_head(many, &config, &mut RequestHead::empty()).err(),
             Some(Refusal::TooManyHeaders)
         );
     }
@@ -414,9 +507,12 @@ mod tests {
             ..HttpConfig::default()
         };
         let ok = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n";
-        assert!(parse_head(ok, &config).is_ok());
+        assert!(parse_head(ok, &config, &mut RequestHead::empty()).is_ok());
         let big = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n";
-        assert_eq!(parse_head(big, &config).err(), Some(Refusal::BodyTooLarge));
+        assert_eq!(
+            parse_head(big, &config, &mut RequestHead::empty()).err(),
+            Some(Refusal::BodyTooLarge)
+        );
     }
 
     #[test]

@@ -138,6 +138,13 @@ pub(crate) fn write_head(
     keep_alive: bool,
     http11: bool,
 ) {
+    write_status_line(out, status);
+    out.extend_from_slice(fields);
+    write_framing(out, length, keep_alive, http11);
+}
+
+/// The status line of a head (a status outside `200..=599` and other than 101 as 500).
+pub(crate) fn write_status_line(out: &mut Vec<u8>, status: u16) {
     let status = if (200..=599).contains(&status) || status == 101 {
         status
     } else {
@@ -148,7 +155,10 @@ pub(crate) fn write_head(
     out.push(b' ');
     out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(fields);
+}
+
+/// The end of a head after its fields: framing and connection fields, the empty line.
+pub(crate) fn write_framing(out: &mut Vec<u8>, length: OutLength, keep_alive: bool, http11: bool) {
     match length {
         OutLength::Fixed(n) => {
             out.extend_from_slice(b"Content-Length: ");

@@ -10,7 +10,9 @@ use super::body::{Chunked, LAST_CHUNK, write_chunk};
 use super::error::{HttpError, Refusal};
 use super::records::{self, Record, parse_record};
 use super::request::{BodyLength, Framing, Parsed, parse_head};
-use super::response::{OutLength, is_bodiless, push_fields, refusal_head, write_head};
+use super::response::{
+    OutLength, is_bodiless, push_fields, refusal_head, write_framing, write_head, write_status_line,
+};
 use super::{Body, HttpConfig, RequestHead, Response};
 
 /// A handler: the response to each request head (see [`HttpServer::with_handler`]).
@@ -117,6 +119,8 @@ pub struct HttpServer {
     state: State,
     /// Heads and chunk ends not yet in the byte side (it may be full).
     out: Vec<u8>,
+    /// The request head being started; refilled for each request, so its memory is reused.
+    head: RequestHead,
     /// When bytes last arrived from the peer: the idle timeout counts from here.
     last_heard: Option<Time>,
     /// Bytes waiting in the input after the last call, to notice new ones.
@@ -151,6 +155,7 @@ impl HttpServer {
             handler: None,
             state: State::AwaitingHead,
             out: Vec::new(),
+            head: RequestHead::empty(),
             last_heard: None,
             seen_len: 0,
             app_closed: false,
@@ -344,9 +349,13 @@ impl HttpServer {
             }
             return Ok(false);
         }
-        let (head, framing, len) = match parse_head(net.rd.data(), &self.config) {
+        // Parsed into the server's own head, whose memory serves request after request.
+        let head = &mut self.head;
+        let (framing, len) = match parse_head(net.rd.data(), &self.config, head) {
             Ok(Parsed::Partial) => {
-                if net.rd.has_pending_eof() {
+                // The head's first bytes still wait in the input, so look at the end of
+                // stream behind them (`has_pending_eof` is only true once none wait).
+                if net.rd.pending_eof().is_some() {
                     // Broken off inside a head: nothing can be answered.
                     net.rd.consume_all();
                     net.rd.consume_eof();
@@ -359,8 +368,9 @@ impl HttpServer {
                 return Ok(false);
             }
             Err(refusal) => return Err(HttpError::Refused(refusal)),
-            Ok(Parsed::Complete { head, framing, len }) => (head, framing, len),
+            Ok(Parsed::Complete { framing, len }) => (framing, len),
         };
+        let head = &self.head;
         if framing.websocket_upgrade && self.config.stop_at_websocket_upgrade {
             log_at!(
                 debug,
@@ -372,13 +382,18 @@ impl HttpServer {
         }
         let response = match &mut self.handler {
             Some(handler) => {
-                let response = handler(&head);
+                let response = handler(head);
                 start_response(&mut self.out, response, &framing, head.is_http11())
             }
             None => {
                 if let Err(records::RecordError::Full) =
                     records::put_head(&mut app.wr, head.headers().raw_head())
                 {
+                    if records::RECORD_HEADER_LEN + len > app.wr.limit() {
+                        // The record can never fit the application's buffer: refused, not
+                        // waited for for ever.
+                        return Err(HttpError::Refused(Refusal::HeadTooLarge));
+                    }
                     // Backpressure: the head stays in the input until the record fits.
                     return Ok(false);
                 }
@@ -426,14 +441,22 @@ impl HttpServer {
         let mut progress = false;
         // The body in: to the application while it may still answer, else dropped.
         let deliver = records_mode && !matches!(x.response, Outgoing::Complete);
-        progress |= read_body(&mut x.body_in, net, app, deliver, max_body)?;
+        // The body is read only while it goes to the application or while the next request
+        // lies behind it: on a connection that closes after the response, a handler's
+        // request body (or the rest of one after the answer) is not read, so that neither an
+        // error in it nor its end depends on how its bytes were cut.
+        let body_needed = deliver || (x.framing.keep_alive && !self.app_closed);
+        if body_needed {
+            progress |= read_body(&mut x.body_in, net, app, deliver, max_body)?;
+        }
         if let BodyIn::EndRecord = x.body_in
             && (!deliver || records::put_end(&mut app.wr).is_ok())
         {
             x.body_in = BodyIn::Complete;
             progress = true;
         }
-        let body_pending = matches!(x.body_in, BodyIn::Fixed { .. } | BodyIn::Chunked { .. });
+        let body_pending =
+            body_needed && matches!(x.body_in, BodyIn::Fixed { .. } | BodyIn::Chunked { .. });
         if body_pending && net.rd.is_empty() && net.rd.has_pending_eof() {
             // Broken off inside a body.
             net.rd.consume_eof();
@@ -660,26 +683,20 @@ fn start_response(
     framing: &Framing,
     http11: bool,
 ) -> Outgoing {
-    let mut fields = Vec::new();
-    if !push_fields(&mut fields, &response.headers) {
-        log_at!(
-            warn,
-            "HTTP handler returned header fields that cannot be written: dropped"
-        );
-    }
     let length = if is_bodiless(response.status) {
         OutLength::None
     } else {
         OutLength::Fixed(response.body.len())
     };
-    write_head(
-        out,
-        response.status,
-        &fields,
-        length,
-        framing.keep_alive,
-        http11,
-    );
+    // The head as `write_head` writes it, with the fields written straight into `out`.
+    write_status_line(out, response.status);
+    if !push_fields(out, &response.headers) {
+        log_at!(
+            warn,
+            "HTTP handler returned header fields that cannot be written: dropped"
+        );
+    }
+    write_framing(out, length, framing.keep_alive, http11);
     if framing.head_only || length == OutLength::None {
         return Outgoing::Complete;
     }
@@ -852,6 +869,15 @@ impl Layer for HttpServer {
 
     fn next_deadline(&self) -> Option<Time> {
         HttpServer::next_deadline(self)
+    }
+
+    /// Frees the memory kept for the next request: the last head's copy, and the output
+    /// queue once empty.
+    fn release(&mut self) {
+        self.head = RequestHead::empty();
+        if self.out.is_empty() {
+            self.out = Vec::new();
+        }
     }
 }
 

@@ -158,6 +158,42 @@ fn the_connection_stays_open_for_a_second_request() {
 }
 
 #[test]
+fn heads_of_any_size_follow_each_other_with_or_without_a_release_between() {
+    for records in [false, true] {
+        let mut c = if records {
+            Conn::records(HttpConfig::default())
+        } else {
+            Conn::handler(HttpConfig::default())
+        };
+        let long = alloc::format!("/{}", "x".repeat(300));
+        for (i, path) in ["/a", long.as_str(), "/b", "/c", long.as_str()]
+            .into_iter()
+            .enumerate()
+        {
+            if i % 2 == 1 {
+                // What a driver does to a connection that has been quiet for a while.
+                Layer::release(&mut c.server);
+            }
+            c.send(
+                alloc::format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-{i}: {i}\r\n\r\n").as_bytes(),
+            );
+            c.run().unwrap();
+            let text = c.received();
+            if records {
+                assert_eq!(c.seen.last().map(|h| h.target()), Some(path), "{i}");
+                assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+            } else {
+                assert!(
+                    text.ends_with(&alloc::format!("\r\n\r\npath {path}\n")),
+                    "{text}"
+                );
+            }
+        }
+        assert_eq!(c.output_end(), None);
+    }
+}
+
+#[test]
 fn pipelined_requests_are_answered_in_order() {
     let mut c = Conn::handler(HttpConfig::default());
     c.send(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /404 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -323,6 +359,23 @@ fn an_oversized_head_gets_431_and_the_connection_closed() {
 }
 
 #[test]
+fn a_head_record_larger_than_the_application_buffer_gets_431_instead_of_waiting_for_ever() {
+    let mut c = Conn::records(HttpConfig::default());
+    c.app = PipeBufPair::with_limits(64, 64);
+    // 66 bytes of head: a 71-byte record, which a 64-byte buffer can never take.
+    c.send(b"GET /0 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nX-Pad: abcdefghij\r\n\r\n");
+    assert_eq!(c.run(), Err(HttpError::Refused(Refusal::HeadTooLarge)));
+    assert!(c.received().starts_with("HTTP/1.1 431 "));
+    assert_eq!(c.output_end(), Some(EofKind::Close));
+    // A head whose record fits still waits for room, then goes through.
+    let mut c = Conn::records(HttpConfig::default());
+    c.app = PipeBufPair::with_limits(64, 64);
+    c.send(GET);
+    c.run().unwrap();
+    assert_eq!(c.seen.len(), 1);
+}
+
+#[test]
 fn too_many_header_fields_get_431() {
     let mut request = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
     for i in 0..70 {
@@ -376,6 +429,41 @@ fn smuggling_shapes_get_400_and_what_follows_is_never_answered() {
             assert_eq!(end, Some(EofKind::Close));
         }
     }
+}
+
+#[test]
+fn a_closing_connection_does_not_read_a_body_nothing_needs_however_its_bytes_arrive() {
+    // A handler's answer does not wait for the body, and nothing follows it: whether the bad
+    // chunk came in the same call as the head or later, the answer goes out whole and the
+    // connection closes cleanly.
+    let request = b"POST /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+        Transfer-Encoding: chunked\r\n\r\nzz\r\n";
+    for cut in [request.len(), request.len() - 4] {
+        let mut c = Conn::handler(HttpConfig::default());
+        c.send(&request[..cut]);
+        c.run().unwrap();
+        c.send(&request[cut..]);
+        c.run().unwrap();
+        assert!(c.received().ends_with("\r\n\r\npath /a\n"), "cut {cut}");
+        assert_eq!(c.output_end(), Some(EofKind::Close), "cut {cut}");
+        let mut app = c.app.upper();
+        app.rd.consume_all();
+        assert_eq!(app.rd.consume_eof(), Some(EofKind::Close), "cut {cut}");
+    }
+    // Records mode: the body goes to the application until its answer is complete, and
+    // after that, on a closing connection, no more of it is read.
+    let mut c = Conn::records(HttpConfig::default());
+    c.echo = false;
+    c.send(b"POST /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 9\r\n\r\nabc");
+    c.run().unwrap();
+    let mut app = c.app.upper();
+    app.rd.consume_all();
+    write_response_head(&mut app.wr, 204, &[], Some(0)).unwrap();
+    write_end(&mut app.wr).unwrap();
+    c.send(b"def");
+    c.run().unwrap();
+    assert!(c.received().starts_with("HTTP/1.1 204 "));
+    assert_eq!(c.output_end(), Some(EofKind::Close));
 }
 
 #[test]
@@ -449,6 +537,30 @@ fn the_peer_breaking_off_inside_a_body_aborts_the_record_stream() {
     let mut app = c.app.upper();
     app.rd.consume_all();
     assert_eq!(app.rd.consume_eof(), Some(EofKind::Abort));
+}
+
+#[test]
+fn the_peer_breaking_off_inside_a_head_aborts_both_streams() {
+    for records in [false, true] {
+        let mut c = if records {
+            Conn::records(HttpConfig::default())
+        } else {
+            Conn::handler(HttpConfig::default())
+        };
+        c.send(b"GET / HTTP/1.1\r\nHo");
+        c.run().unwrap();
+        c.net.lower().wr.close();
+        c.run().unwrap();
+        assert_eq!(c.received(), "");
+        assert_eq!(c.output_end(), Some(EofKind::Abort), "records {records}");
+        let mut app = c.app.upper();
+        app.rd.consume_all();
+        assert_eq!(
+            app.rd.consume_eof(),
+            Some(EofKind::Abort),
+            "records {records}"
+        );
+    }
 }
 
 #[test]

@@ -152,8 +152,10 @@ impl<L: Layer> Layer for Upgrading<L> {
     }
 
     fn release(&mut self) {
-        if let Serving::Upgraded(next) = &mut self.serving {
-            next.release();
+        match &mut self.serving {
+            Serving::Http { http, .. } => http.release(),
+            Serving::Upgraded(next) => next.release(),
+            Serving::Switching => (),
         }
     }
 }

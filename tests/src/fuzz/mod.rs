@@ -12,6 +12,7 @@
 //! input is bounded (lengths and loop counts are capped) so that a fuzzer stays fast and
 //! nothing hangs.
 
+mod http_conn;
 mod input;
 mod tls_fuzz;
 mod wire;
@@ -20,6 +21,8 @@ mod ws_frames;
 pub mod codecs;
 pub mod handshake_request;
 pub mod handshake_response;
+pub mod http_head;
+pub mod http_server;
 pub mod pipebuf_model;
 pub mod reqresp_matchers;
 pub mod tls_client;
@@ -46,4 +49,6 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("reqresp_matchers", reqresp_matchers::run),
     ("ws_stack", ws_stack::run),
     ("ws_deflate", ws_deflate::run),
+    ("http_head", http_head::run),
+    ("http_server", http_server::run),
 ];

@@ -12,11 +12,11 @@
 //! answer handed out after that is dropped.
 
 mod deadlines;
-mod served;
 mod driven;
+mod served;
 
-pub use served::{Served, ServedError};
 pub use driven::{MuxService, PipelinedService, Service};
+pub use served::{Served, ServedError};
 
 use super::{Decoder, Encoder};
 use crate::Time;
