@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared by the benchmark scripts (sourced, not run): starting and stopping a server example
 # on a free port, running echo_load (stopping at any error) and reading its JSON and the
-# server's CPU time.
+# server's CPU time; interleaving servers by round, waiting for a machine free of fuzzers,
+# naming the machine, and replacing a script's generated section of BENCHMARKS.md.
 #
 # The sourcing script sets BIN (the release binaries' directory) and defines
 # `server_args NAME` (extra flags per server); it may define `server_bin NAME` (the binary
@@ -86,4 +87,53 @@ run_load() {
     echo "echo_load counted $errors error(s) for $what (see its messages above): $LINE" >&2
     exit 1
   fi
+}
+
+# rotate ROUND WORDS...: the words rotated left by ROUND (interleaving servers by round).
+rotate() {
+  local r=$1
+  shift
+  local words=("$@") n=$#
+  for ((i = 0; i < n; i++)); do echo "${words[$(((i + r) % n))]}"; done
+}
+
+# wait_for_quiet: waits (polling every 30 s, at most QUIET_WAIT seconds, default 1800) until
+# no fuzzer runs on the machine (`cargo fuzz run`, libFuzzer targets): pinned per-CPU figures
+# mean little while one takes the cores. Fails (status 1) when the wait ran out: the caller
+# then measures anyway and says so (`wait_for_quiet || busy=1`).
+wait_for_quiet() {
+  local waited=0 limit=${QUIET_WAIT:-1800}
+  while pgrep -f 'fuzz run|libfuzzer|fuzz/target' >/dev/null; do
+    if ((waited >= limit)); then
+      echo "-- fuzzers still running after ${limit} s: measuring anyway" >&2
+      return 1
+    fi
+    if ((waited == 0)); then echo "-- waiting for the fuzzers on this machine to finish" >&2; fi
+    sleep 30
+    waited=$((waited + 30))
+  done
+}
+
+# machine: one line naming the CPU, the number of CPUs and the kernel.
+machine() {
+  echo "$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(uname -sr)"
+}
+
+# splice_report FILE REPORT NAME: replaces the section of FILE from `<!-- NAME:begin`
+# through `<!-- NAME:end -->` with REPORT (which carries both markers), or appends REPORT
+# when FILE has no such section.
+splice_report() {
+  python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+
+target, report, name = sys.argv[1:4]
+begin, end = "<!-- %s:begin" % name, "<!-- %s:end -->" % name
+text = open(target).read()
+new = open(report).read().rstrip("\n")
+if begin in text and end in text:
+    text = text[: text.index(begin)] + new + text[text.index(end) + len(end):]
+else:
+    text = text.rstrip("\n") + "\n\n" + new + "\n"
+open(target, "w").write(text)
+EOF
 }

@@ -136,14 +136,6 @@ stop_deflate_server() {
   exec 3>&-
 }
 
-# rotate ROUND WORDS...: the words rotated left by ROUND (interleaving servers by round).
-rotate() {
-  local r=$1
-  shift
-  local words=("$@") n=$#
-  for ((i = 0; i < n; i++)); do echo "${words[$(((i + r) % n))]}"; done
-}
-
 for cell in $CELLS; do
   IFS=: read -r conns k <<<"$cell"
   for ((round = 1; round <= ROUNDS; round++)); do
@@ -177,7 +169,7 @@ for cell in $CELLS; do
 done
 
 # --- Report -------------------------------------------------------------------------------
-MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(uname -sr)"
+MACHINE=$(machine)
 RUSTC=$(rustc --version)
 PYVER=$("$PY" -c 'import sys, websockets; print("Python %d.%d.%d, websockets %s" % (sys.version_info[:3] + (websockets.__version__,)))' 2>/dev/null || echo "not used")
 TUNGSTENITE=$(awk '/^name = "tokio-tungstenite"/ {getline; print $3}' bench/peers/Cargo.lock | tr -d '"')
@@ -268,19 +260,6 @@ EOF
 echo "== report: $OUT/report.md" >&2
 
 if [[ "$UPDATE" == 1 ]]; then
-  python3 - BENCHMARKS.md "$OUT/report.md" <<'EOF'
-import sys
-
-target, report = sys.argv[1], sys.argv[2]
-BEGIN = "<!-- bench-deflate:begin"
-END = "<!-- bench-deflate:end -->"
-text = open(target).read()
-new = open(report).read().rstrip("\n")
-if BEGIN in text and END in text:
-    text = text[: text.index(BEGIN)] + new + text[text.index(END) + len(END):]
-else:
-    text = text.rstrip("\n") + "\n\n" + new + "\n"
-open(target, "w").write(text)
-EOF
+  splice_report BENCHMARKS.md "$OUT/report.md" bench-deflate
   echo "== BENCHMARKS.md updated" >&2
 fi

@@ -145,14 +145,6 @@ record() {
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RUNS"
 }
 
-# rotate ROUND WORDS...: the words rotated left by ROUND (interleaving peers by round).
-rotate() {
-  local r=$1
-  shift
-  local words=("$@") n=$#
-  for ((i = 0; i < n; i++)); do echo "${words[$(((i + r) % n))]}"; done
-}
-
 # --- Echo rows ----------------------------------------------------------------------------
 for cell in $CELLS; do
   IFS=: read -r scheme conns size k <<<"$cell"
@@ -259,7 +251,7 @@ for n in $IDLE; do
 done
 
 # --- Report -------------------------------------------------------------------------------
-MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(uname -sr)"
+MACHINE=$(machine)
 RUSTC=$(rustc --version)
 COMMAND="ROUNDS=$ROUNDS SECS=$SECS MATRIX=$MATRIX ./scripts/bench-ws.sh"
 

@@ -3,14 +3,15 @@
 //! SIGINT/SIGTERM with the listening line, TLS configuration (a self-signed certificate made
 //! at start for servers, a client config for the load tools), the URL and settings of the
 //! WebSocket clients ([`ws_client`]), the permessage-deflate flags of the WebSocket programs
-//! ([`deflate`]), the RESP2 codec of `redis_pipeline`, and the static files of `wss_chat`
-//! ([`static_files`]).
+//! ([`deflate`]), the RESP2 codec of `redis_pipeline`, the chat page of `wss_chat` and
+//! `http_page` ([`page`]), and the static files of `wss_chat` ([`static_files`]).
 
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod conn_log;
 pub mod deflate;
+pub mod page;
 pub mod resp;
 pub mod static_files;
 pub mod tls;

@@ -54,23 +54,21 @@ use log::Level;
 use pipebuf::{Layer, PBufRdWr, PipeBufPair, Stack, Time};
 use pipebuf_examples::cli::flags::{CERT, KEY, listen_addr, tls_server_config};
 use pipebuf_examples::cli::{Args, Error, Flag, Program};
-use pipebuf_examples::conn_log;
 use pipebuf_examples::deflate::{DEFLATE_CONTEXT, NO_DEFLATE, deflate_config_on_by_default};
+use pipebuf_examples::{conn_log, page};
 use pipebuf_mio::{
     BoxError, Chain, ClassConfig, ClassId, ConnId, Context, Driver, Endpoint, Event, SendResult,
     Server,
 };
 use pipebuf_rustls::Tls;
 use pipebuf_websocket::deflate::DeflateConfig;
-use pipebuf_websocket::http::{Body, HttpConfig, HttpServer, RequestHead, Response, Upgrading};
+use pipebuf_websocket::http::{HttpConfig, HttpServer, RequestHead, Response, Upgrading};
 use pipebuf_websocket::message::{
     CHUNK_HEADER_LEN, ChunkError, MessageAssembler, MessageKind, write_message,
 };
 use pipebuf_websocket::origin::{OriginPolicy, WithoutOrigin};
 use pipebuf_websocket::{HttpAnswer, Messages, WebSocket, WsConfig};
 
-/// The page: markup, style and script in one response, nothing fetched from elsewhere.
-const PAGE: &str = include_str!("wss_chat.html");
 /// Longest name accepted.
 const MAX_NAME: usize = 32;
 /// Longest chat line accepted (the WebSocket refuses larger messages with 1009).
@@ -151,13 +149,10 @@ type ChatStack = Stack<HttpsOnly, Stack<Tls, Upgrading<WebSocket>>>;
 
 /// The answer to a plain HTTP request: the page at `/`, else a file under `root` (canonical).
 fn http_answer(root: Option<&Path>, request: &RequestHead) -> Response {
-    match (request.path(), root) {
-        ("/", _) if request.method() == "GET" || request.method() == "HEAD" => Response::new(200)
-            .header("Content-Type", "text/html; charset=utf-8")
-            .header("Cache-Control", "no-store")
-            .body(Body::Bytes(PAGE.as_bytes().into())),
-        (_, Some(root)) => pipebuf_examples::static_files::serve(root, request),
-        (_, None) => Response::text(404, "Not found\n"),
+    match (page::response(request), root) {
+        (Some(page), _) => page,
+        (None, Some(root)) => pipebuf_examples::static_files::serve(root, request),
+        (None, None) => Response::text(404, "Not found\n"),
     }
 }
 
