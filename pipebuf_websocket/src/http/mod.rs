@@ -38,6 +38,7 @@
 //! | `Content-Length` and `Transfer-Encoding` both, differing `Content-Length`s, a bad chunk size, obs-fold, a bare LF | 400, close |
 //! | a transfer coding other than `chunked` | 501, close |
 //! | nothing received for `idle_timeout` between requests | connection closed (408 if a head had begun) |
+//! | a complete head waits for room in the application's record buffer | no idle timeout: the application holds the connection, not the peer |
 //! | application's record stream closes | connection closed after the response in progress |
 //! | application aborts, or a response shorter or longer than its `Content-Length` | byte side aborted |
 //! | peer ends its stream between requests | record stream closes; ours closes once answered |

@@ -29,6 +29,10 @@ const READ_STEP: usize = 64 * 1024;
 enum State {
     /// Waiting for the next request head (or the end of the connection).
     AwaitingHead,
+    /// A complete request head waits at the start of the input for room in the
+    /// application's record buffer: the application holds the connection up, not the peer,
+    /// so the idle timeout does not run.
+    HeadHeld,
     /// A request is being served.
     Exchange(Exchange),
     /// A WebSocket upgrade request waits unread at the start of the input.
@@ -133,6 +137,7 @@ impl core::fmt::Debug for HttpServer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let state = match &self.state {
             State::AwaitingHead => "awaiting head",
+            State::HeadHeld => "head held for the application",
             State::Exchange(_) => "exchange",
             State::Upgrade => "upgrade pending",
             State::Closing => "closing",
@@ -245,7 +250,7 @@ impl HttpServer {
         loop {
             self.watch_application(net, app);
             let progress = match self.state {
-                State::AwaitingHead => self.start_request(now, net, app)?,
+                State::AwaitingHead | State::HeadHeld => self.start_request(now, net, app)?,
                 State::Exchange(_) => self.exchange(now, net, app)?,
                 State::Closing => self.closing(net, app),
                 State::Upgrade => false,
@@ -395,6 +400,7 @@ impl HttpServer {
                         return Err(HttpError::Refused(Refusal::HeadTooLarge));
                     }
                     // Backpressure: the head stays in the input until the record fits.
+                    self.state = State::HeadHeld;
                     return Ok(false);
                 }
                 Outgoing::AwaitingHead
@@ -558,7 +564,7 @@ impl HttpServer {
     /// connection cleanly if the response is complete; anything else aborts.
     fn fail(&mut self, e: &HttpError, net: &mut PBufRdWr<'_>, app: &mut PBufRdWr<'_>) {
         let unanswered = match &self.state {
-            State::AwaitingHead => true,
+            State::AwaitingHead | State::HeadHeld => true,
             State::Exchange(x) => matches!(x.response, Outgoing::AwaitingHead),
             _ => false,
         };

@@ -376,6 +376,36 @@ fn a_head_record_larger_than_the_application_buffer_gets_431_instead_of_waiting_
 }
 
 #[test]
+fn a_head_held_for_the_application_runs_no_idle_timeout_and_goes_through_once_it_reads() {
+    let config = HttpConfig {
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..HttpConfig::default()
+    };
+    let mut c = Conn::records(config);
+    c.echo = false;
+    // The application's record buffer is full: the complete head waits in the input.
+    let mut app = PipeBufPair::with_limits(64, 64);
+    app.lower().wr.append(&[0u8; 64]).unwrap();
+    c.app = app;
+    c.send(GET);
+    c.run().unwrap();
+    assert_eq!(
+        c.server.next_deadline(),
+        None,
+        "the peer is not the one waited for"
+    );
+    c.now = Time::from_millis(60_000);
+    c.run().unwrap();
+    assert_eq!(c.received(), "", "no 408: the peer did nothing wrong");
+    assert_eq!(c.output_end(), None);
+    // The application reads what filled its buffer: the head goes through.
+    c.app.upper().rd.consume_all();
+    c.echo = true;
+    c.run().unwrap();
+    assert_eq!(c.seen.len(), 1);
+}
+
+#[test]
 fn too_many_header_fields_get_431() {
     let mut request = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
     for i in 0..70 {
