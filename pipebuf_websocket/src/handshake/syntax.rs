@@ -23,7 +23,8 @@ static TCHAR: [bool; 256] = {
 
 /// Whether `s` is a non-empty `token`.
 pub(crate) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+    // A fold without early exit: one table lookup per byte, no branch per byte.
+    !s.is_empty() && s.iter().fold(true, |ok, &b| ok & is_tchar(b))
 }
 
 /// `s` without leading and trailing spaces and tabs (optional whitespace, `OWS`).
@@ -54,7 +55,13 @@ pub(crate) fn lists_contain<'a>(values: impl Iterator<Item = &'a [u8]>, token: &
 /// Whether `s` may be written as a field value: no control characters but tab, and no
 /// leading or trailing whitespace (a parser would strip it, so it would not round-trip).
 pub(crate) fn is_field_value(s: &[u8]) -> bool {
-    s.iter().all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f)) && trim_ows(s).len() == s.len()
+    // Checked for every field of every response a server writes: a fold without early exit,
+    // so no branch per byte.
+    let bad = s.iter().fold(false, |bad, &b| {
+        bad | ((b < 0x20) & (b != b'\t')) | (b == 0x7f)
+    });
+    let ows = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    !bad && !ows(s.first()) && !ows(s.last())
 }
 
 /// Whether `s` is non-empty visible ASCII (no spaces): a `Host` value or a request target.

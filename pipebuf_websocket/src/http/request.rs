@@ -62,7 +62,11 @@ impl RequestHead {
 
     /// The target's path: the part before any `?`.
     pub fn path(&self) -> &str {
-        self.target().split('?').next().unwrap_or_default()
+        let target = self.target();
+        match target.bytes().position(|b| b == b'?') {
+            Some(end) => target.get(..end).unwrap_or_default(),
+            None => target,
+        }
     }
 
     /// The target's query: the part after the first `?`, if any.

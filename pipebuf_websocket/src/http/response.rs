@@ -150,10 +150,16 @@ pub(crate) fn write_status_line(out: &mut Vec<u8>, status: u16) {
     } else {
         500
     };
-    out.extend_from_slice(b"HTTP/1.1 ");
-    push_decimal(out, u64::from(status));
-    out.push(b' ');
-    out.extend_from_slice(reason(status).as_bytes());
+    // Three digits from here on: the line is put together on the stack and appended in
+    // two pieces, since it is written for every response.
+    let mut line = *b"HTTP/1.1 000 ";
+    for (at, unit) in [(9, 100), (10, 10), (11, 1)] {
+        line[at] = b'0' + ((status / unit) % 10) as u8;
+    }
+    let reason = reason(status).as_bytes();
+    out.reserve(line.len() + reason.len() + 2);
+    out.extend_from_slice(&line);
+    out.extend_from_slice(reason);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -195,6 +201,7 @@ pub(crate) fn push_fields(
 
 /// Appends one `Name: value\r\n` line.
 pub(crate) fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.reserve(name.len() + value.len() + 4);
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     out.extend_from_slice(value.as_bytes());
