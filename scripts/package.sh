@@ -23,9 +23,15 @@ version_of() {
   echo "${id##*[#@]}"
 }
 
-# No stale .crate from an earlier run may pass the checks below.
+# No stale .crate from an earlier run may pass the checks below. Cargo also keeps the
+# sources it unpacked from the temporary local registry (named `-<hash>` under
+# `$CARGO_HOME/registry/src`) and reuses them for the same name and version, so an earlier
+# run's sources would be verified in place of today's: they go too.
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
 for crate in "${crates[@]}"; do
-  rm -f "$target_dir/package/$crate-$(version_of "$crate").crate"
+  version=$(version_of "$crate")
+  rm -f "$target_dir/package/$crate-$version.crate"
+  rm -rf "$cargo_home"/registry/src/-*/"$crate-$version"
 done
 
 args=()
