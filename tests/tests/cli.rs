@@ -35,6 +35,7 @@ const PROGRAMS: &[(&str, &[&str])] = &[
     ),
     ("embed_fixed", &["addr", "demo"]),
     ("embed_tokio", &["addr"]),
+    ("http_page", &["addr", "threads"]),
     ("idle_conns", &["addr", "conns", "hold", "ping"]),
     ("line_doubler", &["addr", "threads"]),
     (
