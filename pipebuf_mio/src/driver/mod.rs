@@ -72,10 +72,9 @@ pub struct DriverConfig {
     /// the longest-waiting one is freed at once. This bounds the memory a burst of short
     /// exchanges on many connections can hold (and leave fragmented in the allocator).
     /// Beyond it, busy connections free and zero their buffers again for every turn: many
-    /// instructions, little time (the buffers are hot in the cache), while a larger bound
-    /// keeps more memory that the allocator does not give back (with 4,096 instead of 256,
-    /// 1,000 idle WebSocket connections left 9.9 KiB of RSS each instead of 3.6 KiB, and
-    /// 1,000 busy ones echoing 16 bytes were not faster).
+    /// instructions but little time, the buffers being hot in the cache. A larger bound
+    /// keeps more memory that the allocator does not give back, which the idle-memory rows
+    /// of `scripts/bench-ws.sh` show.
     pub max_lingering: usize,
     /// At most this many bytes of socket-side buffers (both directions, summed over the
     /// connections waiting for `release_after`) are kept; beyond, the longest-waiting
