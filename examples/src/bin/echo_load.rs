@@ -697,8 +697,7 @@ fn run_job(job: Job, barrier: &Barrier, duration: Duration) -> Outcome {
         if now >= give_up {
             break;
         }
-        let until = if now < deadline { deadline } else { give_up };
-        let timeout = until.saturating_duration_since(now);
+        let timeout = poll_timeout(now, deadline, give_up, past_deadline);
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() == ErrorKind::Interrupted {
                 continue;
@@ -765,6 +764,15 @@ fn run_job(job: Job, barrier: &Barrier, duration: Duration) -> Outcome {
         shared.out.error(conn.index, what);
     }
     shared.out
+}
+
+/// How long the event loop may wait for events. Until the time is up: until then. Once it is
+/// up, every connection must be stepped once more (those whose last echo came in just before
+/// have no event left to wake them), so the first wait after it does not block; then events
+/// are awaited until `give_up`.
+fn poll_timeout(now: Instant, deadline: Instant, give_up: Instant, swept: bool) -> Duration {
+    let until = if swept { give_up } else { deadline };
+    until.saturating_duration_since(now)
 }
 
 /// The `q` quantile of sorted nanoseconds, in microseconds.
@@ -951,4 +959,35 @@ fn run(args: &Args<'_>) -> Result<(), Error> {
 
 fn main() -> ExitCode {
     CLI.main(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_wait_after_the_time_is_up_does_not_block() {
+        let deadline = Instant::now();
+        let give_up = deadline + GRACE;
+        let later = deadline + Duration::from_millis(1);
+        assert_eq!(
+            poll_timeout(later, deadline, give_up, false),
+            Duration::ZERO
+        );
+        assert_eq!(
+            poll_timeout(later, deadline, give_up, true),
+            GRACE - Duration::from_millis(1)
+        );
+    }
+
+    #[test]
+    fn before_the_time_is_up_the_wait_ends_at_the_deadline() {
+        let now = Instant::now();
+        let deadline = now + Duration::from_secs(2);
+        let give_up = deadline + GRACE;
+        assert_eq!(
+            poll_timeout(now, deadline, give_up, false),
+            Duration::from_secs(2)
+        );
+    }
 }
