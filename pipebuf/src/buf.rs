@@ -133,7 +133,12 @@ decl_pipebuf! {
 #[cfg(feature = "alloc")]
 impl<T: Copy + Default> PipeBuf<T, Growable<T>> {
     /// The minimum capacity used by [`new`](PipeBuf::new): the first allocation's size.
-    pub const DEFAULT_MIN_CAPACITY: usize = 4096;
+    ///
+    /// Small, because a buffer that is freed when idle is allocated and zeroed again at its
+    /// next use: a connection exchanging small messages pays for the whole first allocation
+    /// every time, while one carrying large messages pays only a few doublings, once per
+    /// burst.
+    pub const DEFAULT_MIN_CAPACITY: usize = 1024;
     /// The maximum capacity used by [`new`](PipeBuf::new): the DoS cap.
     pub const DEFAULT_MAX_CAPACITY: usize = 256 * 1024;
 

@@ -409,6 +409,11 @@ impl Sender {
 /// of their frame (2 to 10 bytes, 4 more if `masked`). 0 if none fit, or if an empty frame
 /// is all there is to write (whose header may or may not fit).
 fn fitting_payload(room: usize, remaining: usize, masked: bool) -> usize {
+    // The usual case, a whole chunk with room to spare, without trying each length form.
+    let longest_header = MAX_HEADER_LEN - if masked { 0 } else { 4 };
+    if remaining.saturating_add(longest_header) <= room {
+        return remaining;
+    }
     let header_len = |n: usize| {
         FrameHeader {
             fin: false,
@@ -485,6 +490,43 @@ mod tests {
 
     use super::*;
     use crate::message::{write_close, write_message};
+
+    /// The length of a frame header for `n` payload bytes, from the encoder itself.
+    fn header_len(n: usize, masked: bool) -> usize {
+        FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: OpCode::Binary,
+            mask: masked.then_some([0; 4]),
+            payload_len: n as u64,
+        }
+        .encoded_len()
+    }
+
+    #[test]
+    fn fitting_payload_is_the_largest_frame_that_fits_around_every_length_form_boundary() {
+        let edges = [
+            0, 1, 2, 124, 125, 126, 127, 128, 65_534, 65_535, 65_536, 65_537, 70_000,
+        ];
+        for masked in [false, true] {
+            for &remaining in &edges {
+                for base in [0, 125, 65_535, 65_550] {
+                    for room in base..base + 20 {
+                        let n = fitting_payload(room, remaining, masked);
+                        assert!(n <= remaining);
+                        if n > 0 {
+                            assert!(n + header_len(n, masked) <= room, "{room} {remaining}");
+                        }
+                        // One byte more would not fit (or there is no more).
+                        if n < remaining {
+                            let more = n + 1;
+                            assert!(more + header_len(more, masked) > room, "{room} {remaining}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     /// A close record whose frame finds no room, then a message the application wrote after
     /// it: the message is dropped even once the frame fits, and the close frame is the last

@@ -49,7 +49,10 @@ pub struct DriverConfig {
     /// Connections at most. Connections beyond are accepted and closed at once, so they do
     /// not wait in the backlog forever.
     pub max_connections: usize,
-    /// First allocation of each socket-side buffer (bytes).
+    /// First allocation of each socket-side buffer (bytes). Buffers are freed when a
+    /// connection goes quiet (see [`release_after`](Self::release_after)) and allocated and
+    /// zeroed again at its next turn, so this is paid per burst: small (1 KiB by default)
+    /// so that small exchanges stay cheap; a large burst doubles it to what it needs.
     pub buffer_min: usize,
     /// Limit of each socket-side buffer (bytes): the most a connection holds per direction
     /// between the socket and its chain.
@@ -71,10 +74,10 @@ pub struct DriverConfig {
     /// At most this many connections keep empty buffers waiting for `release_after`; beyond,
     /// the longest-waiting one is freed at once. This bounds the memory a burst of short
     /// exchanges on many connections can hold (and leave fragmented in the allocator).
-    /// Beyond it, busy connections free and zero their buffers again for every turn: many
-    /// instructions but little time, the buffers being hot in the cache. A larger bound
-    /// keeps more memory that the allocator does not give back, which the idle-memory rows
-    /// of `scripts/bench-ws.sh` show.
+    /// Beyond it, busy connections free their buffers after every turn and allocate and
+    /// zero them again at the next, which a small [`buffer_min`](Self::buffer_min) keeps
+    /// cheap for small messages. A larger bound keeps more memory that the allocator does
+    /// not give back, which the idle-memory rows of `scripts/bench-ws.sh` show.
     pub max_lingering: usize,
     /// At most this many bytes of socket-side buffers (both directions, summed over the
     /// connections waiting for `release_after`) are kept; beyond, the longest-waiting
@@ -88,7 +91,7 @@ impl Default for DriverConfig {
     fn default() -> Self {
         DriverConfig {
             max_connections: 16_384,
-            buffer_min: 4096,
+            buffer_min: 1024,
             buffer_max: 256 * 1024,
             read_chunk: crate::DEFAULT_READ_CHUNK,
             idle_timeout: None,

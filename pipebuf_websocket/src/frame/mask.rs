@@ -54,7 +54,14 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         }
     }
     // Every block is a multiple of 4 bytes long, so the tail starts in phase with `k`.
-    for (b, m) in blocks.into_remainder().iter_mut().zip(k.iter().cycle()) {
+    let mut words = blocks.into_remainder().chunks_exact_mut(4);
+    let kw = u32::from_ne_bytes(k);
+    for word in &mut words {
+        if let Ok(word) = <&mut [u8; 4]>::try_from(word) {
+            *word = (u32::from_ne_bytes(*word) ^ kw).to_ne_bytes();
+        }
+    }
+    for (b, m) in words.into_remainder().iter_mut().zip(k) {
         *b ^= m;
     }
 }
@@ -94,8 +101,18 @@ pub fn unmask_into(src: &[u8], dst: &mut [u8], key: [u8; 4], offset: usize) -> u
             }
         }
     }
-    let tail = src_blocks.remainder().iter().zip(k.iter().cycle());
-    for (d, (s, m)) in dst_blocks.into_remainder().iter_mut().zip(tail) {
+    // The tail a word at a time: a small message is nothing but tail, and a byte loop over
+    // a cycled key costs more than the block loop does for a whole kilobyte.
+    let kw = u32::from_ne_bytes(k);
+    let mut src_words = src_blocks.remainder().chunks_exact(4);
+    let mut dst_words = dst_blocks.into_remainder().chunks_exact_mut(4);
+    for (s, d) in (&mut src_words).zip(&mut dst_words) {
+        if let (Ok(s), Ok(d)) = (<&[u8; 4]>::try_from(s), <&mut [u8; 4]>::try_from(d)) {
+            *d = (u32::from_ne_bytes(*s) ^ kw).to_ne_bytes();
+        }
+    }
+    let tail = src_words.remainder().iter().zip(k);
+    for (d, (s, m)) in dst_words.into_remainder().iter_mut().zip(tail) {
         *d = s ^ m;
     }
     n
