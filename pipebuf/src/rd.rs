@@ -242,8 +242,54 @@ impl<T: Copy> PBufRd<'_, T> {
     /// buffers are growable, the two exchange their storage (each must fit under the other's
     /// cap, and neither producer may hold a reservation, whose bytes would go with it).
     /// Returns whether it did; if not, nothing changed.
-    #[cfg(feature = "alloc")]
     fn hand_over(&mut self, dest: &mut PBufWr<'_, T>) -> bool {
+        self.hand_over_with_head(0, &[], dest)
+    }
+
+    /// Moves the waiting data after its first `skip` elements to `dest` with `head` in
+    /// front, without copying the data: a layer that turns one record into another whose
+    /// header differs (a WebSocket message chunk into a frame) hands the payload on as it
+    /// lies in memory, and writes only the new header.
+    ///
+    /// It happens only when `dest` is empty (and not ended), both buffers are growable and
+    /// fit under each other's cap, neither producer holds a reservation, at least `skip`
+    /// elements wait here, and the storage has room for `head` before the data: `skip`
+    /// plus the elements already consumed in front of it (see
+    /// [`PBufWr::space_with_headroom`], which leaves such room) come to at least
+    /// `head.len()`. Then the two buffers exchange their storage, `head` is written just
+    /// before the data, this buffer is left empty (all consumed) and `dest` holds `head`
+    /// and the data, as if its producer had written them. Returns whether it did; if not,
+    /// nothing changed, and the caller copies instead.
+    ///
+    /// ```
+    /// use pipebuf::PipeBuf;
+    ///
+    /// let (mut records, mut frames) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+    /// // A 2-byte record header, with 3 elements of room left in front of it.
+    /// let mut wr = records.wr();
+    /// wr.space_with_headroom(3, 7).unwrap().copy_from_slice(b"r:hello");
+    /// wr.commit(7).unwrap();
+    /// // The record becomes a frame with a 4-byte header; "hello" is not copied.
+    /// assert!(records.rd().hand_over_with_head(2, b"F05:", &mut frames.wr()));
+    /// assert_eq!(frames.data(), b"F05:hello");
+    /// assert!(records.is_empty());
+    /// // Without room in front, nothing happens.
+    /// records.wr().append(b"r:bye").unwrap();
+    /// let mut more = PipeBuf::<u8>::new();
+    /// assert!(!records.rd().hand_over_with_head(2, b"F03:", &mut more.wr()));
+    /// assert_eq!(records.data(), b"r:bye");
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn hand_over_with_head(
+        &mut self,
+        skip: usize,
+        head: &[T],
+        dest: &mut PBufWr<'_, T>,
+    ) -> bool {
+        let data_start = self.meta.rd.saturating_add(skip);
+        if self.meta.len() < skip || data_start < head.len() {
+            return false;
+        }
         if dest.is_eof() || self.meta.reserved != 0 {
             return false;
         }
@@ -257,11 +303,13 @@ impl<T: Copy> PBufRd<'_, T> {
         if !src.swap_allocations(dst) {
             return false;
         }
-        // The totals the tripwires count: `dest` produced the data (its consumed total
-        // stays), this buffer consumed it all.
+        let head_start = data_start - head.len();
+        dst.as_mut_slice()[head_start..data_start].copy_from_slice(head);
+        // The totals the tripwires count: `dest` produced the head and the data (its
+        // consumed total stays), this buffer consumed it all.
         let consumed = dmeta.base.wrapping_add(dmeta.rd);
-        dmeta.base = consumed.wrapping_sub(self.meta.rd);
-        dmeta.rd = self.meta.rd;
+        dmeta.base = consumed.wrapping_sub(head_start);
+        dmeta.rd = head_start;
         dmeta.wr = self.meta.wr;
         self.meta.base = self.meta.base.wrapping_add(self.meta.wr);
         self.meta.rd = 0;
@@ -269,8 +317,9 @@ impl<T: Copy> PBufRd<'_, T> {
         true
     }
 
+    /// Without growable storage there is nothing to exchange: always `false`.
     #[cfg(not(feature = "alloc"))]
-    fn hand_over(&mut self, _: &mut PBufWr<'_, T>) -> bool {
+    pub fn hand_over_with_head(&mut self, _: usize, _: &[T], _: &mut PBufWr<'_, T>) -> bool {
         false
     }
 }
@@ -334,6 +383,97 @@ mod tests {
             "a non-empty dest is appended to"
         );
         assert_eq!(d.data(), b"xnext");
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn hand_over_with_head_moves_the_payload_and_writes_the_head_in_front() {
+        let (mut records, mut frames) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+        let mut wr = records.wr();
+        let space = wr.space_with_headroom(9, 5 + 3000).unwrap();
+        space[..5].copy_from_slice(b"HDR05");
+        space[5..].fill(0xab);
+        wr.commit(5 + 3000).unwrap();
+        let (rec_trip, frm_trip) = (records.tripwire(), frames.tripwire());
+        let storage = records.capacity();
+        assert!(
+            records
+                .rd()
+                .hand_over_with_head(5, b"0123456789", &mut frames.wr())
+        );
+        assert_eq!(frames.capacity(), storage, "the storage moved");
+        assert_eq!(&frames.data()[..10], b"0123456789");
+        assert!(frames.data()[10..].iter().all(|&b| b == 0xab));
+        assert_eq!(frames.len(), 3010);
+        assert!(records.is_empty());
+        // Totals: the records were all consumed; the frames' producer made head and data.
+        assert_eq!(records.tripwire().consumed - rec_trip.consumed, 3005);
+        assert_eq!(records.tripwire().produced, rec_trip.produced);
+        assert_eq!(frames.tripwire().produced - frm_trip.produced, 3010);
+        assert_eq!(frames.tripwire().consumed, frm_trip.consumed);
+        // Both go on as usual.
+        frames.rd().consume(10).unwrap();
+        frames.rd().consume_all();
+        assert!(frames.is_empty());
+        records.wr().append(b"again").unwrap();
+        assert_eq!(records.data(), b"again");
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn hand_over_with_head_refuses_and_changes_nothing_when_it_cannot_be_done() {
+        fn with_headroom(headroom: usize, data: &[u8]) -> PipeBuf<u8> {
+            let mut pb = PipeBuf::<u8>::new();
+            let mut wr = pb.wr();
+            wr.space_with_headroom(headroom, data.len())
+                .unwrap()
+                .copy_from_slice(data);
+            wr.commit(data.len()).unwrap();
+            pb
+        }
+        let unchanged = |pb: &PipeBuf<u8>, dest: &PipeBuf<u8>, dest_len: usize| {
+            assert_eq!(pb.data(), b"r:payload");
+            assert_eq!(dest.len(), dest_len);
+        };
+        // Too little room in front: 2 skipped + 1 of headroom < 4.
+        let (mut pb, mut dest) = (with_headroom(1, b"r:payload"), PipeBuf::<u8>::new());
+        assert!(!pb.rd().hand_over_with_head(2, b"HEAD", &mut dest.wr()));
+        unchanged(&pb, &dest, 0);
+        // Exactly enough works.
+        assert!(pb.rd().hand_over_with_head(2, b"HED", &mut dest.wr()));
+        assert_eq!(dest.data(), b"HEDpayload");
+        // A destination holding data.
+        let (mut pb, mut dest) = (with_headroom(8, b"r:payload"), PipeBuf::<u8>::new());
+        dest.wr().append(b"x").unwrap();
+        assert!(!pb.rd().hand_over_with_head(2, b"HEAD", &mut dest.wr()));
+        unchanged(&pb, &dest, 1);
+        // A destination whose stream ended.
+        let mut dest = PipeBuf::<u8>::new();
+        dest.wr().close();
+        assert!(!pb.rd().hand_over_with_head(2, b"HEAD", &mut dest.wr()));
+        unchanged(&pb, &dest, 0);
+        // Skipping more than waits.
+        let mut dest = PipeBuf::<u8>::new();
+        assert!(!pb.rd().hand_over_with_head(10, b"HEAD", &mut dest.wr()));
+        unchanged(&pb, &dest, 0);
+        // The source's producer holds a reservation.
+        pb.wr().space(4).unwrap();
+        assert!(!pb.rd().hand_over_with_head(2, b"HEAD", &mut dest.wr()));
+        unchanged(&pb, &dest, 0);
+        // Fixed storage has nothing to exchange.
+        let mut fixed = PipeBuf::with_storage([0u8; 16]);
+        let mut wr = fixed.wr();
+        wr.space_with_headroom(4, 9)
+            .unwrap()
+            .copy_from_slice(b"r:payload");
+        wr.commit(9).unwrap();
+        let mut fixed_dest = PipeBuf::with_storage([0u8; 16]);
+        assert!(
+            !fixed
+                .rd()
+                .hand_over_with_head(2, b"HEAD", &mut fixed_dest.wr())
+        );
+        assert_eq!(fixed.data(), b"r:payload");
     }
 
     #[cfg(feature = "alloc")]

@@ -200,6 +200,11 @@ impl<T: Copy> Growable<T> {
 
 #[cfg(feature = "alloc")]
 impl<T> Growable<T> {
+    /// The storage held, all of it.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.vec
+    }
+
     /// Exchanges the two allocations if each fits under the other's cap; returns whether it
     /// did. Moves no element.
     pub(crate) fn swap_allocations(&mut self, other: &mut Growable<T>) -> bool {

@@ -116,6 +116,45 @@ impl<'a, T: Copy> PBufWr<'a, T> {
         Ok(self.reserve(n))
     }
 
+    /// Like [`space`](PBufWr::space), but when the buffer is empty the space starts
+    /// `headroom` elements into the storage, so that its consumer can later put a header of
+    /// up to `headroom` elements in front of the data without moving it (see
+    /// [`PBufRd::hand_over_with_head`](crate::PBufRd::hand_over_with_head)). When the
+    /// buffer holds data, or `headroom + n` exceeds the limit or what fixed storage holds,
+    /// it is plain `space(n)`. The room left in front lasts until the buffer moves its data
+    /// down to make space.
+    ///
+    /// ```
+    /// use pipebuf::PipeBuf;
+    ///
+    /// let mut pb = PipeBuf::<u8>::new();
+    /// let mut wr = pb.wr();
+    /// wr.space_with_headroom(16, 3).unwrap().copy_from_slice(b"abc");
+    /// wr.commit(3).unwrap();
+    /// assert_eq!(pb.data(), b"abc");
+    /// ```
+    pub fn space_with_headroom(&mut self, headroom: usize, n: usize) -> Result<&mut [T], Error> {
+        self.check_open()?;
+        let total = headroom.saturating_add(n);
+        if self.meta.len() == 0 && self.meta.reserved == 0 && total <= self.store.max_len() {
+            if self.store.slice().len() < total {
+                self.store.grow(total);
+            }
+            if self.store.slice().len() >= total {
+                // Only the empty position moves: the totals the tripwires count stay.
+                self.meta.base = self
+                    .meta
+                    .base
+                    .wrapping_add(self.meta.rd)
+                    .wrapping_sub(headroom);
+                self.meta.rd = headroom;
+                self.meta.wr = headroom;
+                return Ok(self.reserve(n));
+            }
+        }
+        self.space(n)
+    }
+
     /// Up to `n` elements of free space: as much as the limit allows now, possibly none
     /// (an empty slice means the buffer is full). Fails only after close or abort.
     #[inline]
@@ -619,6 +658,53 @@ mod tests {
         pb.wr().append(b"xyz").unwrap();
         assert_eq!(pb.data(), b"xyz");
         assert_eq!(pb.capacity(), 8);
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn space_with_headroom_leaves_room_in_front_only_of_an_empty_buffer() {
+        let mut pb = PipeBuf::<u8>::with_limits(16, 64);
+        let trip = pb.tripwire();
+        let mut wr = pb.wr();
+        wr.space_with_headroom(8, 3)
+            .unwrap()
+            .copy_from_slice(b"abc");
+        wr.commit(3).unwrap();
+        assert_eq!(pb.data(), b"abc");
+        assert_eq!(pb.meta.rd, 8, "room left in front");
+        assert_eq!(pb.tripwire().produced - trip.produced, 3);
+        assert_eq!(pb.tripwire().consumed, trip.consumed);
+        // Holding data: plain space after it.
+        let mut wr = pb.wr();
+        wr.space_with_headroom(8, 2).unwrap().copy_from_slice(b"de");
+        wr.commit(2).unwrap();
+        assert_eq!(pb.data(), b"abcde");
+        // Growing past the storage moves the data down, headroom and all, intact.
+        pb.wr().append(&[b'f'; 50]).unwrap();
+        assert_eq!(&pb.data()[..5], b"abcde");
+        assert_eq!(pb.len(), 55);
+        pb.rd().consume_all();
+        // Beyond the limit with the headroom: plain space from the start.
+        let mut wr = pb.wr();
+        wr.space_with_headroom(8, 60).unwrap().fill(1);
+        wr.commit(60).unwrap();
+        assert_eq!(pb.meta.rd, 0);
+        assert_eq!(pb.len(), 60);
+        // Fixed storage too small for headroom and data: plain space.
+        let mut fixed = PipeBuf::with_storage([0u8; 8]);
+        let mut wr = fixed.wr();
+        wr.space_with_headroom(4, 6)
+            .unwrap()
+            .copy_from_slice(b"123456");
+        wr.commit(6).unwrap();
+        assert_eq!(fixed.data(), b"123456");
+        // After the end of the stream: refused like space.
+        let mut ended = PipeBuf::<u8>::new();
+        ended.wr().close();
+        assert_eq!(
+            ended.wr().space_with_headroom(4, 1).err(),
+            Some(Error::AfterEof)
+        );
     }
 
     #[cfg(feature = "alloc")]

@@ -20,6 +20,29 @@ use pipebuf::{PBufRd, PBufWr};
 /// Length of a chunk record's header.
 pub const CHUNK_HEADER_LEN: usize = 5;
 
+/// Chunks of at least this many bytes that start an empty buffer are written with
+/// [`RECORD_HEADROOM`] in front, and the sender frames them without copying their data
+/// (see [`PBufRd::hand_over_with_head`](pipebuf::PBufRd::hand_over_with_head)). Smaller
+/// ones are cheaper to copy than to hand over.
+pub(crate) const HAND_OVER_MIN: usize = 1024;
+
+/// Room in front of a record that lets its header become the header of any frame in place.
+pub(crate) const RECORD_HEADROOM: usize = crate::frame::MAX_HEADER_LEN - CHUNK_HEADER_LEN;
+
+/// Space for a record of `total` bytes (header included) whose data is `data_len` bytes:
+/// with headroom when the data is large enough to be handed over whole.
+pub(crate) fn record_space<'w>(
+    wr: &'w mut PBufWr<'_>,
+    total: usize,
+    data_len: usize,
+) -> Result<&'w mut [u8], pipebuf::Error> {
+    if data_len >= HAND_OVER_MIN {
+        wr.space_with_headroom(RECORD_HEADROOM, total)
+    } else {
+        wr.space(total)
+    }
+}
+
 /// Flag bit: the message is binary (clear: text).
 const FLAG_BINARY: u8 = 0x01;
 /// Flag bit: the last chunk of its message.
@@ -147,7 +170,7 @@ fn write_record(wr: &mut PBufWr<'_>, flags: u8, data: &[u8]) -> Result<(), Chunk
     if total > wr.room() {
         return Err(ChunkError::Full);
     }
-    let space = wr.space(total).map_err(|_| ChunkError::Full)?;
+    let space = record_space(wr, total, data.len()).map_err(|_| ChunkError::Full)?;
     let (head, body) = space.split_at_mut(CHUNK_HEADER_LEN);
     let [a, b, c, d] = len.to_be_bytes();
     head.copy_from_slice(&[flags, a, b, c, d]);

@@ -9,7 +9,7 @@ use crate::WsError;
 #[cfg(feature = "deflate")]
 use crate::deflate::inflater::{Inflated, Inflater, TAIL};
 use crate::frame::{FrameHeader, OpCode, Utf8Validator, parse_close_payload, unmask_into};
-use crate::message::{CHUNK_HEADER_LEN, MessageKind, chunk_header};
+use crate::message::{CHUNK_HEADER_LEN, MessageKind, chunk_header, record_space};
 
 /// RSV1: the message is compressed (permessage-deflate, on its first frame only).
 const RSV1: u8 = 0b100;
@@ -299,7 +299,7 @@ impl Receiver {
         }
         let n = available.min(room - CHUNK_HEADER_LEN);
         let fin = n as u64 == frame.remaining && fin_frame;
-        let Ok(space) = wr.space(CHUNK_HEADER_LEN + n) else {
+        let Ok(space) = record_space(wr, CHUNK_HEADER_LEN + n, n) else {
             return Ok(false);
         };
         let (head, body) = space.split_at_mut(CHUNK_HEADER_LEN);

@@ -16,7 +16,7 @@ use crate::frame::{
 #[cfg(feature = "deflate")]
 use crate::message::Compression;
 use crate::message::{
-    CHUNK_HEADER_LEN, ChunkError, ControlRecord, MessageKind, parse_control_record,
+    CHUNK_HEADER_LEN, ChunkError, ControlRecord, HAND_OVER_MIN, MessageKind, parse_control_record,
     parse_record_header, starts_with_control,
 };
 
@@ -321,11 +321,6 @@ impl Sender {
                     continue;
                 }
             }
-            let n = fitting_payload(wr.room(), remaining, self.random.is_some());
-            if n == 0 && remaining > 0 {
-                return Ok(wrote);
-            }
-            let frame_fin = fin && n == remaining;
             let opcode = match self.outgoing {
                 Outgoing::Plain(current) if current != kind => {
                     return Err(WsError::BadChunk(ChunkError::KindChanged));
@@ -333,6 +328,29 @@ impl Sender {
                 Outgoing::Plain(_) => OpCode::Continuation,
                 _ => first_opcode(kind),
             };
+            // A large record that is all there is: its payload becomes the frame where it
+            // lies, and only the header is written (unmasked frames only; a client's mask
+            // would have to be applied to the data anyway).
+            if self.random.is_none()
+                && self.record_sent == 0
+                && len >= HAND_OVER_MIN
+                && app.len() == record_len
+                && hand_over_frame(app, wr, opcode, fin, len)
+            {
+                wrote = true;
+                self.outgoing = if fin {
+                    Outgoing::Idle
+                } else {
+                    Outgoing::Plain(kind)
+                };
+                continue;
+            }
+            let n = fitting_payload(wr.room(), remaining, self.random.is_some());
+            if n == 0 && remaining > 0 {
+                return Ok(wrote);
+            }
+            let frame_fin = fin && n == remaining;
+            let data = &app.data()[CHUNK_HEADER_LEN + self.record_sent..record_len];
             if !write_frame_into(&mut self.random, wr, opcode, 0, frame_fin, &data[..n]) {
                 return Ok(wrote);
             }
@@ -436,6 +454,29 @@ fn fitting_payload(room: usize, remaining: usize, masked: bool) -> usize {
         .unwrap_or(0)
 }
 
+/// Sends the one record waiting in `app` (its payload `len` bytes) as an unmasked frame by
+/// handing its storage over to `wr` with the frame header written in front of the payload.
+/// Returns whether it did; if not, nothing changed.
+fn hand_over_frame(
+    app: &mut PBufRd<'_>,
+    wr: &mut PBufWr<'_>,
+    opcode: OpCode,
+    fin: bool,
+    len: usize,
+) -> bool {
+    let header = FrameHeader {
+        fin,
+        rsv: 0,
+        opcode,
+        mask: None,
+        payload_len: len as u64,
+    };
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let head_len = header.encode(&mut head);
+    // The frame must fit where a copied one would: `wr`'s limit.
+    head_len + len <= wr.room() && app.hand_over_with_head(CHUNK_HEADER_LEN, &head[..head_len], wr)
+}
+
 /// Writes one frame into `wr`, all or nothing, masking while copying when there is a key
 /// source. Returns whether it was written. (A free function so that callers can hold
 /// borrows of the sender's other fields.)
@@ -486,6 +527,8 @@ fn write_frame_into(
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec;
+    use alloc::vec::Vec;
     use pipebuf::PipeBuf;
 
     use super::*;
@@ -526,6 +569,101 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The frames a server sender writes for `records` (kind, fin, length), each record
+    /// written alone into the application buffer with `write_chunk` (headroom for large
+    /// ones) or written at the start of the buffer, and sent into an empty wire buffer; with
+    /// whether each went by hand-over (the wire buffer took the record buffer's storage).
+    fn server_frames(
+        records: &[(MessageKind, bool, usize)],
+        headroom: bool,
+    ) -> (Vec<u8>, Vec<bool>) {
+        let mut sender = Sender::new(None);
+        let mut close = CloseHandshake::Open;
+        let (mut wire_out, mut handed) = (Vec::new(), Vec::new());
+        for (i, &(kind, fin, len)) in records.iter().enumerate() {
+            let data: Vec<u8> = (0..len).map(|j| (i * 31 + j * 7) as u8).collect();
+            let mut app = PipeBuf::<u8>::new();
+            if headroom {
+                crate::message::write_chunk(&mut app.wr(), kind, fin, &data).unwrap();
+            } else {
+                let mut wr = app.wr();
+                let space = wr.space(CHUNK_HEADER_LEN + len).unwrap();
+                space[..CHUNK_HEADER_LEN]
+                    .copy_from_slice(&crate::message::chunk_header(kind, fin, len as u32));
+                space[CHUNK_HEADER_LEN..].copy_from_slice(&data);
+                wr.commit(CHUNK_HEADER_LEN + len).unwrap();
+            }
+            let mut wire = PipeBuf::<u8>::new();
+            let app_storage = app.capacity();
+            sender
+                .send(&mut app.rd(), &mut wire.wr(), &mut close, Time::ZERO, true)
+                .unwrap();
+            assert!(app.is_empty());
+            handed.push(wire.capacity() == app_storage && app.capacity() == 0);
+            wire_out.extend_from_slice(wire.data());
+        }
+        (wire_out, handed)
+    }
+
+    #[test]
+    fn large_records_written_with_headroom_become_frames_without_a_copy_and_the_same_bytes() {
+        use MessageKind::{Binary, Text};
+        // Around the hand-over threshold and every length form; a message in three chunks.
+        let records = [
+            (Binary, true, HAND_OVER_MIN - 1),
+            (Binary, true, HAND_OVER_MIN),
+            (Text, true, 65_535),
+            (Binary, true, 65_536),
+            (Binary, false, 5000),
+            (Binary, false, 10),
+            (Binary, true, 70_000),
+        ];
+        let (with_headroom, handed) = server_frames(&records, true);
+        let (without, without_handed) = server_frames(&records, false);
+        assert_eq!(with_headroom, without);
+        assert_eq!(handed, [false, true, true, true, true, false, true]);
+        // Without headroom only the record header's own 5 bytes are there for the frame
+        // header: enough up to 65,535 bytes (4-byte header), not beyond (10 bytes).
+        assert_eq!(
+            without_handed,
+            [false, true, true, false, true, false, false]
+        );
+        // And the bytes are the frames: check the 65,536-byte one's header.
+        let at = (HAND_OVER_MIN - 1 + 4) + (HAND_OVER_MIN + 4) + (65_535 + 4);
+        assert_eq!(
+            &with_headroom[at..at + 10],
+            &[0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]
+        );
+    }
+
+    #[test]
+    fn a_record_is_copied_when_the_wire_buffer_holds_data_or_more_records_wait() {
+        let mut sender = Sender::new(None);
+        let mut close = CloseHandshake::Open;
+        let data = vec![9u8; 4000];
+        // The wire buffer holds data: copied after it.
+        let mut app = PipeBuf::<u8>::new();
+        write_message(&mut app.wr(), MessageKind::Binary, &data).unwrap();
+        let mut wire = PipeBuf::<u8>::new();
+        wire.wr().append(b"xy").unwrap();
+        sender
+            .send(&mut app.rd(), &mut wire.wr(), &mut close, Time::ZERO, true)
+            .unwrap();
+        assert_eq!(&wire.data()[..6], b"xy\x82\x7e\x0f\xa0");
+        assert_eq!(&wire.data()[6..], &data[..]);
+        // Two records wait: both copied, in order.
+        let mut app = PipeBuf::<u8>::new();
+        write_message(&mut app.wr(), MessageKind::Binary, &data).unwrap();
+        write_message(&mut app.wr(), MessageKind::Text, b"next").unwrap();
+        let mut wire = PipeBuf::<u8>::new();
+        sender
+            .send(&mut app.rd(), &mut wire.wr(), &mut close, Time::ZERO, true)
+            .unwrap();
+        assert_eq!(wire.len(), 4 + 4000 + 2 + 4);
+        assert_eq!(&wire.data()[4004..], b"\x81\x04next");
+        assert!(app.is_empty());
     }
 
     /// A close record whose frame finds no room, then a message the application wrote after
