@@ -831,6 +831,11 @@ fn graceful_shutdown_delivers_every_echoed_byte_then_eof() {
 /// Writes `data` without reading until the writes block (the driver's buffers then hold data
 /// in both directions); returns the bytes written.
 fn flood_until_blocked(stream: &mut TcpStream, data: &[u8]) -> usize {
+    // A fixed receive buffer: with Linux's autotuning (tcp_rmem up to 32 MiB on some
+    // machines) the echo coming back could absorb the whole flood without blocking it.
+    socket2::SockRef::from(&*stream)
+        .set_recv_buffer_size(256 * 1024)
+        .unwrap();
     stream
         .set_write_timeout(Some(Duration::from_millis(300)))
         .unwrap();
