@@ -279,29 +279,60 @@ impl<T: Copy> PBufRd<'_, T> {
     /// assert!(!records.rd().hand_over_with_head(2, b"F03:", &mut more.wr()));
     /// assert_eq!(records.data(), b"r:bye");
     /// ```
-    #[cfg(feature = "alloc")]
     pub fn hand_over_with_head(
         &mut self,
         skip: usize,
         head: &[T],
         dest: &mut PBufWr<'_, T>,
     ) -> bool {
-        let data_start = self.meta.rd.saturating_add(skip);
-        if self.meta.len() < skip || data_start < head.len() {
-            return false;
+        let unchanged = |_: &mut [T]| Ok::<(), core::convert::Infallible>(());
+        match self.hand_over_transformed(skip, head, dest, unchanged) {
+            Ok(done) => done,
+            Err(never) => match never {},
         }
-        if dest.is_eof() || self.meta.reserved != 0 {
-            return false;
+    }
+
+    /// [`hand_over_with_head`](PBufRd::hand_over_with_head) that first runs `transform` on
+    /// the data it moves (after the `skip` elements), in place: for a layer that unmasks,
+    /// decrypts or checks data as it hands it on. `transform` runs only once the hand-over
+    /// is certain, so data is never transformed and then left to be copied: `Ok(false)`
+    /// means nothing changed. If `transform` fails, its error is returned and nothing is
+    /// handed over, but the data stays as `transform` left it (the caller is failing the
+    /// stream anyway).
+    ///
+    /// ```
+    /// use pipebuf::PipeBuf;
+    ///
+    /// let (mut masked, mut plain) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+    /// let mut wr = masked.wr();
+    /// wr.space_with_headroom(1, 5).unwrap().copy_from_slice(&[b'#', 0x21, 0x22, 0x23, 0x24]);
+    /// wr.commit(5).unwrap();
+    /// let unmask = |data: &mut [u8]| {
+    ///     data.iter_mut().for_each(|b| *b ^= 0x40);
+    ///     Ok::<(), ()>(())
+    /// };
+    /// assert_eq!(masked.rd().hand_over_transformed(1, b"->", &mut plain.wr(), unmask), Ok(true));
+    /// assert_eq!(plain.data(), b"->abcd");
+    /// ```
+    #[cfg(feature = "alloc")]
+    pub fn hand_over_transformed<E>(
+        &mut self,
+        skip: usize,
+        head: &[T],
+        dest: &mut PBufWr<'_, T>,
+        transform: impl FnOnce(&mut [T]) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        if !self.can_hand_over_with_head(skip, head.len(), dest) {
+            return Ok(false);
         }
+        let data_start = self.meta.rd + skip;
         let (dmeta, dstore) = dest.parts();
-        if dmeta.len() != 0 || dmeta.reserved != 0 {
-            return false;
-        }
         let (StoreRef::Growable(src), StoreRef::Growable(dst)) = (&mut self.store, dstore) else {
-            return false;
+            return Ok(false);
         };
+        transform(&mut src.as_mut_slice()[data_start..self.meta.wr])?;
         if !src.swap_allocations(dst) {
-            return false;
+            return Ok(false);
         }
         let head_start = data_start - head.len();
         dst.as_mut_slice()[head_start..data_start].copy_from_slice(head);
@@ -314,13 +345,45 @@ impl<T: Copy> PBufRd<'_, T> {
         self.meta.base = self.meta.base.wrapping_add(self.meta.wr);
         self.meta.rd = 0;
         self.meta.wr = 0;
-        true
+        Ok(true)
     }
 
-    /// Without growable storage there is nothing to exchange: always `false`.
+    /// Whether a hand-over with these arguments (and a head of `head_len` elements) would
+    /// happen now.
+    #[cfg(feature = "alloc")]
+    fn can_hand_over_with_head(
+        &mut self,
+        skip: usize,
+        head_len: usize,
+        dest: &mut PBufWr<'_, T>,
+    ) -> bool {
+        let data_start = self.meta.rd.saturating_add(skip);
+        if self.meta.len() < skip || data_start < head_len {
+            return false;
+        }
+        if dest.is_eof() || self.meta.reserved != 0 {
+            return false;
+        }
+        let (dmeta, dstore) = dest.parts();
+        if dmeta.len() != 0 || dmeta.reserved != 0 {
+            return false;
+        }
+        match (&self.store, dstore) {
+            (StoreRef::Growable(src), StoreRef::Growable(dst)) => src.can_swap_allocations(dst),
+            _ => false,
+        }
+    }
+
+    /// Without growable storage there is nothing to exchange: always `Ok(false)`.
     #[cfg(not(feature = "alloc"))]
-    pub fn hand_over_with_head(&mut self, _: usize, _: &[T], _: &mut PBufWr<'_, T>) -> bool {
-        false
+    pub fn hand_over_transformed<E>(
+        &mut self,
+        _: usize,
+        _: &[T],
+        _: &mut PBufWr<'_, T>,
+        _: impl FnOnce(&mut [T]) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        Ok(false)
     }
 }
 
@@ -421,6 +484,26 @@ mod tests {
 
     #[cfg(feature = "alloc")]
     #[test]
+    fn a_failing_transform_hands_nothing_over() {
+        let (mut src, mut dest) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+        let mut wr = src.wr();
+        wr.space_with_headroom(4, 6)
+            .unwrap()
+            .copy_from_slice(b"hdbody");
+        wr.commit(6).unwrap();
+        let failed = src
+            .rd()
+            .hand_over_transformed(2, b"HEAD", &mut dest.wr(), |data| {
+                data[0] = b'B';
+                Err("bad data")
+            });
+        assert_eq!(failed, Err("bad data"));
+        assert!(dest.is_empty());
+        assert_eq!(src.data(), b"hdBody", "left as the transform left it");
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
     fn hand_over_with_head_refuses_and_changes_nothing_when_it_cannot_be_done() {
         fn with_headroom(headroom: usize, data: &[u8]) -> PipeBuf<u8> {
             let mut pb = PipeBuf::<u8>::new();
@@ -437,6 +520,15 @@ mod tests {
         };
         // Too little room in front: 2 skipped + 1 of headroom < 4.
         let (mut pb, mut dest) = (with_headroom(1, b"r:payload"), PipeBuf::<u8>::new());
+        let mut transformed = false;
+        let refused = pb
+            .rd()
+            .hand_over_transformed(2, b"HEAD", &mut dest.wr(), |_| {
+                transformed = true;
+                Ok::<(), ()>(())
+            });
+        assert_eq!(refused, Ok(false));
+        assert!(!transformed, "no transform without the hand-over");
         assert!(!pb.rd().hand_over_with_head(2, b"HEAD", &mut dest.wr()));
         unchanged(&pb, &dest, 0);
         // Exactly enough works.

@@ -205,10 +205,15 @@ impl<T> Growable<T> {
         &mut self.vec
     }
 
+    /// Whether each allocation fits under the other's cap.
+    pub(crate) fn can_swap_allocations(&self, other: &Growable<T>) -> bool {
+        self.vec.len() <= other.max as usize && other.vec.len() <= self.max as usize
+    }
+
     /// Exchanges the two allocations if each fits under the other's cap; returns whether it
     /// did. Moves no element.
     pub(crate) fn swap_allocations(&mut self, other: &mut Growable<T>) -> bool {
-        if self.vec.len() > other.max as usize || other.vec.len() > self.max as usize {
+        if !self.can_swap_allocations(other) {
             return false;
         }
         core::mem::swap(&mut self.vec, &mut other.vec);

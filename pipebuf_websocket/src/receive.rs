@@ -8,8 +8,10 @@ use pipebuf::{PBufRd, PBufWr};
 use crate::WsError;
 #[cfg(feature = "deflate")]
 use crate::deflate::inflater::{Inflated, Inflater, TAIL};
-use crate::frame::{FrameHeader, OpCode, Utf8Validator, parse_close_payload, unmask_into};
-use crate::message::{CHUNK_HEADER_LEN, MessageKind, chunk_header, record_space};
+use crate::frame::{
+    FrameHeader, OpCode, Utf8Validator, apply_mask, parse_close_payload, unmask_into,
+};
+use crate::message::{CHUNK_HEADER_LEN, HAND_OVER_MIN, MessageKind, chunk_header, record_space};
 
 /// RSV1: the message is compressed (permessage-deflate, on its first frame only).
 const RSV1: u8 = 0b100;
@@ -289,6 +291,40 @@ impl Receiver {
         let available = (rd.len() as u64).min(frame.remaining) as usize;
         if available == 0 && frame.remaining > 0 {
             return Ok(false);
+        }
+        // The rest of a large frame that is all the input holds: unmasked where it lies and
+        // handed on with a record header in front, so that its payload is never copied.
+        if available >= HAND_OVER_MIN
+            && available as u64 == frame.remaining
+            && rd.len() == available
+        {
+            let (mask, offset) = (frame.header.mask, frame.key_offset());
+            let utf8 = &mut self.utf8;
+            let unmask_and_check = |payload: &mut [u8]| {
+                if let Some(key) = mask {
+                    apply_mask(payload, key, offset);
+                }
+                if kind == MessageKind::Text {
+                    // Checked before the application can see it.
+                    utf8.feed(payload)?;
+                    if fin_frame {
+                        utf8.finish()?;
+                    }
+                }
+                Ok::<(), crate::frame::Utf8Error>(())
+            };
+            let head = chunk_header(kind, fin_frame, available as u32);
+            match rd.hand_over_transformed(0, &head, wr, unmask_and_check) {
+                Ok(true) => {
+                    self.frame = None;
+                    if fin_frame {
+                        self.message = None;
+                    }
+                    return Ok(true);
+                }
+                Ok(false) => (),
+                Err(_) => return Err(WsError::Frame(crate::frame::FrameError::InvalidUtf8)),
+            }
         }
         // One record per call, as large as the room allows: afterwards either the frame is
         // complete, or the input or the room is used up. (An empty final frame still gets a
@@ -697,5 +733,130 @@ mod tests {
         // one takes 11 at a time.
         assert_eq!(invalid_text_over_the_limit(4096), utf8);
         assert_eq!(invalid_text_over_the_limit(16), utf8);
+    }
+}
+
+#[cfg(test)]
+mod hand_over_tests {
+    use alloc::vec::Vec;
+
+    use pipebuf::PipeBuf;
+
+    use super::*;
+    use crate::message::read_chunk;
+
+    const KEY: [u8; 4] = [0x11, 0x7e, 0xa5, 0x03];
+
+    /// A record as the application reads it: kind, fin and data.
+    type Record = (MessageKind, bool, Vec<u8>);
+
+    /// A masked frame as a client sends it.
+    fn masked_frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask: Some(KEY),
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; crate::frame::MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        let mut frame = head[..n].to_vec();
+        let at = frame.len();
+        frame.extend_from_slice(payload);
+        apply_mask(&mut frame[at..], KEY, 0);
+        frame
+    }
+
+    /// Feeds `wire` to a server receiver in pieces of `piece` bytes, taking every record as
+    /// it comes; returns the records (kind, fin, data) and how many came by hand-over (the
+    /// record buffer took the input buffer's storage).
+    fn receive_in_pieces(wire: &[u8], piece: usize) -> Result<(Vec<Record>, usize), WsError> {
+        let mut receiver = Receiver::new(true, 1 << 20);
+        let (mut input, mut records) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+        let (mut got, mut handed) = (Vec::new(), 0);
+        for part in wire.chunks(piece) {
+            input.wr().append(part).expect("room");
+            loop {
+                let input_storage = input.capacity();
+                let before = records.len();
+                receiver.receive(&mut input.rd(), &mut records.wr())?;
+                if records.len() > before && input.capacity() != input_storage {
+                    handed += 1;
+                }
+                let mut rd = records.rd();
+                let Some(chunk) = read_chunk(&rd).expect("valid records") else {
+                    break;
+                };
+                got.push((chunk.kind, chunk.fin, chunk.data.to_vec()));
+                let n = chunk.record_len;
+                rd.consume(n).expect("in the buffer");
+            }
+        }
+        Ok((got, handed))
+    }
+
+    fn payload(len: usize) -> Vec<u8> {
+        (0..len).map(|i| b'a' + (i * 7 % 26) as u8).collect()
+    }
+
+    #[test]
+    fn a_large_frame_alone_in_the_input_is_unmasked_in_place_and_handed_on_whole() {
+        let data = payload(70_000);
+        let wire = masked_frame(OpCode::Binary, true, &data);
+        let (got, handed) = receive_in_pieces(&wire, wire.len()).unwrap();
+        assert_eq!(got, [(MessageKind::Binary, true, data.clone())]);
+        assert_eq!(handed, 1);
+        // Text too, checked on the way.
+        let wire = masked_frame(OpCode::Text, true, &data);
+        let (got, handed) = receive_in_pieces(&wire, wire.len()).unwrap();
+        assert_eq!(got, [(MessageKind::Text, true, data)]);
+        assert_eq!(handed, 1);
+    }
+
+    #[test]
+    fn frames_in_any_pieces_give_the_same_data_whether_handed_on_or_copied() {
+        let (a, b, c) = (payload(5000), payload(HAND_OVER_MIN), payload(300));
+        let mut wire = masked_frame(OpCode::Binary, false, &a);
+        wire.extend(masked_frame(OpCode::Continuation, true, &b));
+        wire.extend(masked_frame(OpCode::Text, true, &c));
+        let whole: Vec<u8> = [&a[..], &b[..]].concat();
+        for piece in [1, 7, 999, 1024, 1500, 4096, 5006, 6040, wire.len()] {
+            let (got, _) = receive_in_pieces(&wire, piece).unwrap();
+            let binary: Vec<u8> = got
+                .iter()
+                .filter(|(kind, ..)| *kind == MessageKind::Binary)
+                .flat_map(|(_, _, d)| d.iter().copied())
+                .collect();
+            assert_eq!(binary, whole, "piece {piece}");
+            let text: Vec<u8> = got
+                .iter()
+                .filter(|(kind, ..)| *kind == MessageKind::Text)
+                .flat_map(|(_, _, d)| d.iter().copied())
+                .collect();
+            assert_eq!(text, c, "piece {piece}");
+            let fins: Vec<bool> = got
+                .iter()
+                .filter(|(_, fin, _)| *fin)
+                .map(|_| true)
+                .collect();
+            assert_eq!(fins.len(), 2, "piece {piece}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_handed_on_frame_fails_before_the_application_sees_it() {
+        let mut data = payload(4000);
+        data[3000] = 0xff;
+        let wire = masked_frame(OpCode::Text, true, &data);
+        let mut receiver = Receiver::new(true, 1 << 20);
+        let (mut input, mut records) = (PipeBuf::<u8>::new(), PipeBuf::<u8>::new());
+        input.wr().append(&wire).expect("room");
+        let result = receiver.receive(&mut input.rd(), &mut records.wr());
+        assert!(matches!(
+            result,
+            Err(WsError::Frame(crate::frame::FrameError::InvalidUtf8))
+        ));
+        assert!(records.is_empty());
     }
 }
