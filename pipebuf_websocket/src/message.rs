@@ -14,6 +14,12 @@
 //! records go the same way, between messages: [`write_ping`] (the WebSocket sends a ping)
 //! and [`write_close`] (the close frame's code and reason; the close handshake starts and
 //! nothing after the record is sent). [`Messages`](crate::Messages) wraps all of this.
+//!
+//! A record of 1 KiB or more written into an empty buffer starts a few bytes in, so that a
+//! server's WebSocket can turn its header into the frame header where it lies and hand the
+//! whole storage to the socket side: a large message is sent without its payload being
+//! copied. Received large frames come the same way, so an echo or a relay of large
+//! messages touches each payload once (to unmask it).
 
 use pipebuf::{PBufRd, PBufWr};
 

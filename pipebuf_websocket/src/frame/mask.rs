@@ -70,7 +70,9 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// `offset` of the payload; returns the number of bytes written.
 ///
 /// This is the receive path's one copy: from the connection's input buffer straight into
-/// the message buffer, unmasked on the way. If the lengths differ, only the first
+/// the message buffer, unmasked on the way. (The rest of a large frame that is all the
+/// input holds is not copied at all: it is unmasked in place with [`apply_mask`] and its
+/// storage handed on.) If the lengths differ, only the first
 /// `min(src.len(), dst.len())` bytes are processed and the rest of `dst` is left untouched,
 /// so a caller can unmask as much as fits and continue later with
 /// `offset + returned count`.
